@@ -1,0 +1,699 @@
+/*-------------------------------------------------------------------------
+ *
+ * api.c
+ *	  The SQL API of inbox (schema inbox).
+ *
+ * Each function checks its arguments, naming the bad one with SQLSTATE
+ * 22023 (bad value) or P0002 (unknown id), then writes rows; the rules
+ * those writes must follow are the triggers' (rules_*.c, events.c), so
+ * they hold for plain INSERT/UPDATE as well.  Any error rolls back the
+ * whole call.  No SQL text is built from arguments: every query is a
+ * constant, prepared once per backend.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+#include "inbox.h"
+
+PG_FUNCTION_INFO_V1(inbox_create_space);
+PG_FUNCTION_INFO_V1(inbox_create_agent);
+PG_FUNCTION_INFO_V1(inbox_create_channel);
+PG_FUNCTION_INFO_V1(inbox_receive_message);
+PG_FUNCTION_INFO_V1(inbox_send_message);
+PG_FUNCTION_INFO_V1(inbox_set_message_status);
+PG_FUNCTION_INFO_V1(inbox_assign);
+PG_FUNCTION_INFO_V1(inbox_open_conversation);
+PG_FUNCTION_INFO_V1(inbox_close_conversation);
+PG_FUNCTION_INFO_V1(inbox_mark_read);
+PG_FUNCTION_INFO_V1(inbox_record_event);
+
+/* events only the function that causes them writes, and that function */
+static const char *const caused_events[][2] = {
+	{"assigned", "inbox.assign()"},
+	{"unassigned", "inbox.assign() or inbox.close_conversation()"},
+	{"conversation_opened", "inbox.open_conversation()"},
+	{"conversation_closed", "inbox.close_conversation()"},
+	{"contact_snoozed", "inbox.snooze()"},
+	{"contact_unsnoozed", "inbox.unsnooze()"},
+	{"contact_merged", "inbox.merge_contacts()"},
+	{"contact_unmerged", "inbox.unmerge_contacts()"},
+	{NULL, NULL}
+};
+
+static void
+spi_connect(void)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inbox: SPI_connect failed");
+}
+
+/* a text argument that must be given and not empty */
+static char *
+required_text(FunctionCallInfo fcinfo, int n, const char *name)
+{
+	char	   *value;
+
+	INBOX_NOT_NULL(fcinfo, n, name);
+	value = TextDatumGetCString(PG_GETARG_DATUM(n));
+	if (value[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", name)));
+	return value;
+}
+
+static int64
+optional_int8(FunctionCallInfo fcinfo, int n)
+{
+	return PG_ARGISNULL(n) ? 0 : PG_GETARG_INT64(n);
+}
+
+static void
+require_object(FunctionCallInfo fcinfo, int n, const char *name)
+{
+	Jsonb	   *value;
+
+	if (PG_ARGISNULL(n))
+		return;
+	value = PG_GETARG_JSONB_P(n);
+	if (!JB_ROOT_IS_OBJECT(value) || JB_ROOT_IS_SCALAR(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a JSON object", name)));
+}
+
+static void
+require_space(int64 space)
+{
+	static InboxQuery q = {"SELECT 1 FROM inbox.space WHERE id = $1", 1, {INT8OID}};
+	Datum		values[1] = {Int64GetDatum(space)};
+
+	if (inbox_exec(&q, values, NULL, 1) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("space %lld does not exist", (long long) space)));
+}
+
+static int64
+space_of_contact(int64 contact)
+{
+	static InboxQuery q = {"SELECT space_id FROM inbox.contact WHERE id = $1", 1, {INT8OID}};
+	Datum		values[1] = {Int64GetDatum(contact)};
+	int64		space;
+
+	inbox_exec(&q, values, NULL, 1);
+	if (!inbox_int8(1, &space))
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("contact %lld does not exist", (long long) contact)));
+	return space;
+}
+
+/* the actor arguments of an API call, checked */
+static InboxActor
+actor_argument(FunctionCallInfo fcinfo, int kind_arg, int agent_arg, int64 space)
+{
+	InboxActor	actor;
+
+	memset(&actor, 0, sizeof(actor));
+	actor.kind = required_text(fcinfo, kind_arg, "actor_kind");
+	inbox_check_actor_kind(actor.kind);
+	actor.agent = optional_int8(fcinfo, agent_arg);
+	if (actor.agent != 0)
+		inbox_check_agent_in_space(actor.agent, space);
+	return actor;
+}
+
+static int64
+returned_id(void)
+{
+	int64		id = 0;
+
+	(void) inbox_int8(1, &id);
+	return id;
+}
+
+Datum
+inbox_create_space(PG_FUNCTION_ARGS)
+{
+	static InboxQuery q = {"INSERT INTO inbox.space (name) VALUES ($1) RETURNING id", 1, {TEXTOID}};
+	Datum		values[1];
+	int64		id;
+
+	(void) required_text(fcinfo, 0, "name");
+	values[0] = PG_GETARG_DATUM(0);
+
+	spi_connect();
+	inbox_exec(&q, values, NULL, 1);
+	id = returned_id();
+	SPI_finish();
+	PG_RETURN_INT64(id);
+}
+
+Datum
+inbox_create_agent(PG_FUNCTION_ARGS)
+{
+	static InboxQuery q = {
+		"INSERT INTO inbox.agent (space_id, name, email) VALUES ($1, $2, $3) RETURNING id",
+		3, {INT8OID, TEXTOID, TEXTOID}
+	};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', PG_ARGISNULL(2) ? 'n' : ' '};
+	int64		id;
+
+	INBOX_NOT_NULL(fcinfo, 0, "space");
+	(void) required_text(fcinfo, 1, "name");
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = PG_GETARG_DATUM(1);
+	values[2] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+
+	spi_connect();
+	require_space(PG_GETARG_INT64(0));
+	inbox_exec(&q, values, nulls, 1);
+	id = returned_id();
+	SPI_finish();
+	PG_RETURN_INT64(id);
+}
+
+Datum
+inbox_create_channel(PG_FUNCTION_ARGS)
+{
+	static InboxQuery q_kind = {"SELECT 1 FROM inbox.channel_kind WHERE kind = $1", 1, {TEXTOID}};
+	static InboxQuery q = {
+		"INSERT INTO inbox.channel (space_id, kind, name) VALUES ($1, $2, $3) RETURNING id",
+		3, {INT8OID, TEXTOID, TEXTOID}
+	};
+	Datum		values[3];
+	char	   *kind;
+	int64		id;
+
+	INBOX_NOT_NULL(fcinfo, 0, "space");
+	kind = required_text(fcinfo, 1, "kind");
+	(void) required_text(fcinfo, 2, "name");
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = PG_GETARG_DATUM(1);
+	values[2] = PG_GETARG_DATUM(2);
+
+	spi_connect();
+	require_space(PG_GETARG_INT64(0));
+	if (inbox_exec(&q_kind, &values[1], NULL, 1) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown channel kind \"%s\"", kind),
+				 errhint("The channel kinds are listed in inbox.channel_kind.")));
+	inbox_exec(&q, values, NULL, 1);
+	id = returned_id();
+	SPI_finish();
+	PG_RETURN_INT64(id);
+}
+
+/* a sender profile: an object of first_name, last_name, email, phone, each a string or null */
+static void
+check_profile(FunctionCallInfo fcinfo, int n)
+{
+	static InboxQuery q = {
+		"SELECT min(key) FROM jsonb_each($1)"
+		" WHERE key NOT IN ('first_name', 'last_name', 'email', 'phone')"
+		"    OR jsonb_typeof(value) NOT IN ('string', 'null')",
+		1, {JSONBOID}
+	};
+	Datum		values[1];
+	char	   *bad;
+
+	if (PG_ARGISNULL(n))
+		return;
+	require_object(fcinfo, n, "profile");
+	values[0] = PG_GETARG_DATUM(n);
+	inbox_exec(&q, values, NULL, 1);
+	bad = inbox_text(1);
+	if (bad != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("profile key \"%s\" is not a known text field", bad),
+				 errhint("A profile has first_name, last_name, email and phone, each a string.")));
+}
+
+/*
+ * The contact behind a sender id on a channel, created on its first
+ * message.  Two first messages at once: the identity's primary key lets
+ * one insert win; the other drops the contact it made and takes the
+ * winner's.
+ */
+static int64
+contact_for_sender(int64 channel, int64 space, Datum sender, Datum profile, bool no_profile)
+{
+	static InboxQuery q_find = {
+		"SELECT contact_id FROM inbox.contact_channel WHERE channel_id = $1 AND external_id = $2",
+		2, {INT8OID, TEXTOID}
+	};
+	static InboxQuery q_contact = {
+		"INSERT INTO inbox.contact (space_id, origin_channel_id, first_name, last_name, email, phone)"
+		" VALUES ($1, $2, $3 ->> 'first_name', $3 ->> 'last_name', $3 ->> 'email', $3 ->> 'phone')"
+		" RETURNING id",
+		3, {INT8OID, INT8OID, JSONBOID}
+	};
+	static InboxQuery q_identity = {
+		"INSERT INTO inbox.contact_channel (contact_id, channel_id, space_id, external_id)"
+		" VALUES ($1, $2, $3, $4) ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING contact_id",
+		4, {INT8OID, INT8OID, INT8OID, TEXTOID}
+	};
+	static InboxQuery q_drop = {"DELETE FROM inbox.contact WHERE id = $1", 1, {INT8OID}};
+	static InboxQuery q_profile = {
+		"UPDATE inbox.contact SET"
+		"  first_name = coalesce(first_name, $2 ->> 'first_name'),"
+		"  last_name = coalesce(last_name, $2 ->> 'last_name'),"
+		"  email = coalesce(email, $2 ->> 'email'),"
+		"  phone = coalesce(phone, $2 ->> 'phone')"
+		" WHERE id = $1 AND ((first_name IS NULL AND $2 ->> 'first_name' IS NOT NULL)"
+		"   OR (last_name IS NULL AND $2 ->> 'last_name' IS NOT NULL)"
+		"   OR (email IS NULL AND $2 ->> 'email' IS NOT NULL)"
+		"   OR (phone IS NULL AND $2 ->> 'phone' IS NOT NULL))",
+		2, {INT8OID, JSONBOID}
+	};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	int64		contact,
+				created;
+
+	values[0] = Int64GetDatum(channel);
+	values[1] = sender;
+	inbox_exec(&q_find, values, NULL, 1);
+	if (inbox_int8(1, &contact))
+	{
+		if (!no_profile)
+		{
+			values[0] = Int64GetDatum(contact);
+			values[1] = profile;
+			inbox_exec(&q_profile, values, NULL, 0);
+		}
+		return contact;
+	}
+
+	values[0] = Int64GetDatum(space);
+	values[1] = Int64GetDatum(channel);
+	values[2] = profile;
+	nulls[2] = no_profile ? 'n' : ' ';
+	inbox_exec(&q_contact, values, nulls, 1);
+	created = returned_id();
+
+	values[0] = Int64GetDatum(created);
+	values[1] = Int64GetDatum(channel);
+	values[2] = Int64GetDatum(space);
+	values[3] = sender;
+	if (inbox_exec(&q_identity, values, NULL, 1) == 1)
+		return created;
+
+	/* lost the race for this sender */
+	values[0] = Int64GetDatum(created);
+	inbox_exec(&q_drop, values, NULL, 0);
+	values[0] = Int64GetDatum(channel);
+	values[1] = sender;
+	inbox_exec(&q_find, values, NULL, 1);
+	if (!inbox_int8(1, &contact))
+		elog(ERROR, "inbox: identity of a concurrent sender vanished");
+	return contact;
+}
+
+/*
+ * A platform that retries a webhook sends the same message id again: the
+ * message is recorded once.  Checked with the contact locked (in the
+ * order of inbox.h), so two deliveries at once also give one message.
+ */
+static int64
+already_received(int64 channel, int64 contact, Datum external_id)
+{
+	static InboxQuery q = {
+		"SELECT id, contact_id FROM inbox.message WHERE channel_id = $1 AND external_id = $2",
+		2, {INT8OID, TEXTOID}
+	};
+	Datum		values[2] = {Int64GetDatum(channel), external_id};
+	int64		id = 0,
+				owner = 0;
+
+	(void) inbox_open_conversation_of(contact, true);
+	(void) inbox_lock_contact(contact);
+	inbox_exec(&q, values, NULL, 1);
+	if (!inbox_int8(1, &id))
+		return 0;
+	(void) inbox_int8(2, &owner);
+	if (owner != contact)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("external id \"%s\" of channel %lld belongs to a message of another contact",
+						TextDatumGetCString(external_id), (long long) channel)));
+	return id;
+}
+
+Datum
+inbox_receive_message(PG_FUNCTION_ARGS)
+{
+	static InboxQuery q_channel = {"SELECT space_id FROM inbox.channel WHERE id = $1", 1, {INT8OID}};
+	static InboxQuery q_insert = {
+		"INSERT INTO inbox.message (contact_id, channel_id, direction, sender_kind, body, content,"
+		" external_id, reply_to_external_id, created_at)"
+		" VALUES ($1, $2, 'incoming', 'contact', $3, $4, $5, $6, $7) RETURNING id",
+		7, {INT8OID, INT8OID, TEXTOID, JSONBOID, TEXTOID, TEXTOID, TIMESTAMPTZOID}
+	};
+	int64		channel,
+				space,
+				contact,
+				id;
+	Datum		values[7];
+	char		nulls[7];
+
+	INBOX_NOT_NULL(fcinfo, 0, "channel");
+	(void) required_text(fcinfo, 1, "contact_ref");
+	if (PG_ARGISNULL(2) && PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a message needs a body or content")));
+	if (!PG_ARGISNULL(3))
+		(void) required_text(fcinfo, 3, "external_id");
+	if (!PG_ARGISNULL(4))
+		(void) required_text(fcinfo, 4, "reply_to");
+	require_object(fcinfo, 5, "content");
+	INBOX_NOT_NULL(fcinfo, 6, "at");
+	channel = PG_GETARG_INT64(0);
+
+	spi_connect();
+	check_profile(fcinfo, 7);
+
+	values[0] = Int64GetDatum(channel);
+	inbox_exec(&q_channel, values, NULL, 1);
+	if (!inbox_int8(1, &space))
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("channel %lld does not exist", (long long) channel)));
+
+	contact = contact_for_sender(channel, space, PG_GETARG_DATUM(1),
+								 PG_ARGISNULL(7) ? (Datum) 0 : PG_GETARG_DATUM(7), PG_ARGISNULL(7));
+
+	if (!PG_ARGISNULL(3) && (id = already_received(channel, contact, PG_GETARG_DATUM(3))) != 0)
+	{
+		SPI_finish();
+		PG_RETURN_INT64(id);
+	}
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(contact);
+	values[1] = Int64GetDatum(channel);
+	values[2] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+	nulls[2] = PG_ARGISNULL(2) ? 'n' : ' ';
+	values[3] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
+	nulls[3] = PG_ARGISNULL(5) ? 'n' : ' ';
+	values[4] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+	nulls[4] = PG_ARGISNULL(3) ? 'n' : ' ';
+	values[5] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
+	nulls[5] = PG_ARGISNULL(4) ? 'n' : ' ';
+	values[6] = PG_GETARG_DATUM(6);
+
+	inbox_exec(&q_insert, values, nulls, 1);
+	id = returned_id();
+	SPI_finish();
+	PG_RETURN_INT64(id);
+}
+
+Datum
+inbox_send_message(PG_FUNCTION_ARGS)
+{
+	static InboxQuery q = {
+		"INSERT INTO inbox.message (contact_id, channel_id, direction, sender_kind, sender_agent_id, body, content)"
+		" VALUES ($1, $2, 'outgoing', $3, $4, $5, $6) RETURNING id",
+		6, {INT8OID, INT8OID, TEXTOID, INT8OID, TEXTOID, JSONBOID}
+	};
+	char	   *sender_kind;
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	int64		id;
+
+	INBOX_NOT_NULL(fcinfo, 0, "contact");
+	INBOX_NOT_NULL(fcinfo, 1, "channel");
+	sender_kind = required_text(fcinfo, 4, "sender_kind");
+	if (!inbox_is_outgoing_sender_kind(sender_kind))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown sender kind \"%s\"", sender_kind),
+				 errhint("Outgoing sender kinds are user, automation, ai, away_message, greeting_message, dialogflow, facebook_inbox, whatsapp_echo, message_tag, broadcast and api.")));
+	if (strcmp(sender_kind, "user") == 0 && PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a message sent by a user needs the agent who sends it")));
+	if (PG_ARGISNULL(2) && PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a message needs a body or content")));
+	require_object(fcinfo, 5, "content");
+
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = PG_GETARG_DATUM(1);
+	values[2] = PG_GETARG_DATUM(4);
+	values[3] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+	nulls[3] = PG_ARGISNULL(3) ? 'n' : ' ';
+	values[4] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+	nulls[4] = PG_ARGISNULL(2) ? 'n' : ' ';
+	values[5] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
+	nulls[5] = PG_ARGISNULL(5) ? 'n' : ' ';
+
+	spi_connect();
+	inbox_exec(&q, values, nulls, 1);
+	id = returned_id();
+	SPI_finish();
+	PG_RETURN_INT64(id);
+}
+
+Datum
+inbox_set_message_status(PG_FUNCTION_ARGS)
+{
+	/* one constant query per status: the timestamp column is part of the text */
+	static InboxQuery q_sent = {
+		"UPDATE inbox.message SET status = 'sent', sent_at = coalesce(sent_at, $2)"
+		" WHERE id = $1 RETURNING status", 3, {INT8OID, TIMESTAMPTZOID, TEXTOID}
+	};
+	static InboxQuery q_delivered = {
+		"UPDATE inbox.message SET status = 'delivered', delivered_at = coalesce(delivered_at, $2)"
+		" WHERE id = $1 RETURNING status", 3, {INT8OID, TIMESTAMPTZOID, TEXTOID}
+	};
+	static InboxQuery q_read = {
+		"UPDATE inbox.message SET status = 'read', read_at = coalesce(read_at, $2)"
+		" WHERE id = $1 RETURNING status", 3, {INT8OID, TIMESTAMPTZOID, TEXTOID}
+	};
+	static InboxQuery q_failed = {
+		"UPDATE inbox.message SET status = 'failed', failed_at = coalesce(failed_at, $2),"
+		" error = coalesce($3, error) WHERE id = $1 RETURNING status", 3, {INT8OID, TIMESTAMPTZOID, TEXTOID}
+	};
+	InboxQuery *q;
+	char	   *status;
+	char	   *result;
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	MemoryContext caller = CurrentMemoryContext;
+
+	INBOX_NOT_NULL(fcinfo, 0, "message");
+	status = required_text(fcinfo, 1, "status");
+	INBOX_NOT_NULL(fcinfo, 2, "at");
+	if (strcmp(status, "sent") == 0)
+		q = &q_sent;
+	else if (strcmp(status, "delivered") == 0)
+		q = &q_delivered;
+	else if (strcmp(status, "read") == 0)
+		q = &q_read;
+	else if (strcmp(status, "failed") == 0)
+		q = &q_failed;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown message status \"%s\"", status),
+				 errhint("Platforms report sent, delivered, read and failed.")));
+	if (!PG_ARGISNULL(3) && q != &q_failed)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an error is reported only with status \"failed\"")));
+
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = PG_GETARG_DATUM(2);
+	values[2] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+	nulls[2] = PG_ARGISNULL(3) ? 'n' : ' ';
+
+	spi_connect();
+	if (inbox_exec(q, values, nulls, 1) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("message %lld does not exist", (long long) PG_GETARG_INT64(0))));
+	result = MemoryContextStrdup(caller, inbox_text(1));
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
+
+Datum
+inbox_assign(PG_FUNCTION_ARGS)
+{
+	static InboxQuery q = {"UPDATE inbox.contact SET assignee_id = $2 WHERE id = $1", 2, {INT8OID, INT8OID}};
+	InboxActor	actor;
+	Datum		values[2];
+	char		nulls[2] = {' ', PG_ARGISNULL(1) ? 'n' : ' '};
+	int64		contact;
+
+	INBOX_NOT_NULL(fcinfo, 0, "contact");
+	contact = PG_GETARG_INT64(0);
+
+	spi_connect();
+	actor = actor_argument(fcinfo, 2, 3, space_of_contact(contact));
+	values[0] = Int64GetDatum(contact);
+	values[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	inbox_exec_as(&actor, &q, values, nulls, 0);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+Datum
+inbox_open_conversation(PG_FUNCTION_ARGS)
+{
+	static InboxQuery q = {
+		"INSERT INTO inbox.conversation (contact_id, opened_by_kind, opened_by_agent, reference, source_url)"
+		" VALUES ($1, $2, $3, $4, $5) RETURNING id",
+		5, {INT8OID, TEXTOID, INT8OID, TEXTOID, TEXTOID}
+	};
+	InboxActor	actor;
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	int64		contact,
+				conversation;
+
+	INBOX_NOT_NULL(fcinfo, 0, "contact");
+	contact = PG_GETARG_INT64(0);
+
+	spi_connect();
+	actor = actor_argument(fcinfo, 1, 2, space_of_contact(contact));
+
+	/* already open: nothing to do (retries are harmless) */
+	conversation = inbox_open_conversation_of(contact, true);
+	if (conversation == 0)
+	{
+		(void) inbox_lock_contact(contact);
+		conversation = inbox_open_conversation_of(contact, false);
+	}
+	if (conversation == 0)
+	{
+		values[0] = Int64GetDatum(contact);
+		values[1] = CStringGetTextDatum(actor.kind);
+		values[2] = Int64GetDatum(actor.agent);
+		nulls[2] = actor.agent ? ' ' : 'n';
+		values[3] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+		nulls[3] = PG_ARGISNULL(3) ? 'n' : ' ';
+		values[4] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
+		nulls[4] = PG_ARGISNULL(4) ? 'n' : ' ';
+		inbox_exec(&q, values, nulls, 1);
+		conversation = returned_id();
+	}
+	SPI_finish();
+	PG_RETURN_INT64(conversation);
+}
+
+Datum
+inbox_close_conversation(PG_FUNCTION_ARGS)
+{
+	static InboxQuery q = {
+		"UPDATE inbox.conversation SET closed_at = greatest(now(), opened_at), closed_by_kind = $2,"
+		" closed_by_agent = $3, category = $4, summary = $5"
+		" WHERE contact_id = $1 AND closed_at IS NULL RETURNING id",
+		5, {INT8OID, TEXTOID, INT8OID, TEXTOID, TEXTOID}
+	};
+	InboxActor	actor;
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	int64		contact,
+				conversation;
+
+	INBOX_NOT_NULL(fcinfo, 0, "contact");
+	contact = PG_GETARG_INT64(0);
+
+	spi_connect();
+	actor = actor_argument(fcinfo, 1, 2, space_of_contact(contact));
+	values[0] = Int64GetDatum(contact);
+	values[1] = CStringGetTextDatum(actor.kind);
+	values[2] = Int64GetDatum(actor.agent);
+	nulls[2] = actor.agent ? ' ' : 'n';
+	values[3] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+	nulls[3] = PG_ARGISNULL(3) ? 'n' : ' ';
+	values[4] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
+	nulls[4] = PG_ARGISNULL(4) ? 'n' : ' ';
+	if (inbox_exec(&q, values, nulls, 1) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("contact %lld has no open conversation", (long long) contact)));
+	conversation = returned_id();
+	SPI_finish();
+	PG_RETURN_INT64(conversation);
+}
+
+Datum
+inbox_mark_read(PG_FUNCTION_ARGS)
+{
+	static InboxQuery q_lock = {
+		"SELECT unread_count FROM inbox.contact WHERE id = $1 FOR NO KEY UPDATE", 1, {INT8OID}
+	};
+	static InboxQuery q_reset = {
+		"UPDATE inbox.contact SET unread_count = 0 WHERE id = $1", 1, {INT8OID}
+	};
+	Datum		values[1];
+	bool		isnull;
+	int32		unread;
+	int64		contact;
+
+	INBOX_NOT_NULL(fcinfo, 0, "contact");
+	INBOX_NOT_NULL(fcinfo, 1, "agent");
+	contact = PG_GETARG_INT64(0);
+	values[0] = Int64GetDatum(contact);
+
+	spi_connect();
+	inbox_check_agent_in_space(PG_GETARG_INT64(1), space_of_contact(contact));
+	inbox_exec(&q_lock, values, NULL, 1);
+	unread = DatumGetInt32(inbox_value(1, &isnull));
+	if (!isnull && unread > 0)
+		inbox_exec(&q_reset, values, NULL, 0);
+	SPI_finish();
+	PG_RETURN_INT32(isnull ? 0 : unread);
+}
+
+Datum
+inbox_record_event(PG_FUNCTION_ARGS)
+{
+	static InboxQuery q = {
+		"INSERT INTO inbox.event (contact_id, kind, actor_kind, actor_agent_id, reference, source_url, data)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+		7, {INT8OID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, JSONBOID}
+	};
+	char	   *kind;
+	Datum		values[7];
+	char		nulls[7];
+	int64		id;
+
+	INBOX_NOT_NULL(fcinfo, 0, "contact");
+	kind = required_text(fcinfo, 1, "kind");
+	(void) required_text(fcinfo, 2, "actor_kind");
+	for (int i = 0; caused_events[i][0] != NULL; i++)
+		if (strcmp(kind, caused_events[i][0]) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("event \"%s\" is written by inbox itself", kind),
+					 errhint("Use %s.", caused_events[i][1])));
+	require_object(fcinfo, 6, "data");
+
+	for (int i = 0; i < 7; i++)
+	{
+		values[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+
+	spi_connect();
+	inbox_exec(&q, values, nulls, 1);
+	id = returned_id();
+	SPI_finish();
+	PG_RETURN_INT64(id);
+}

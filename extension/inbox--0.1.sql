@@ -1,0 +1,534 @@
+/* extension/inbox--0.1.sql: the schema, catalogues and API of inbox 0.1 */
+
+\echo Use "CREATE EXTENSION inbox" to load this file. \quit
+
+/*
+ * ------------------------------------------------------------------
+ * Catalogues shipped with the extension (users may edit them)
+ * ------------------------------------------------------------------
+ */
+
+CREATE TABLE inbox.channel_kind (
+	kind		text PRIMARY KEY CHECK (kind ~ '^[a-z][a-z0-9_]*$'),
+	label		text NOT NULL,
+	reply_to	boolean NOT NULL DEFAULT false,
+	"window"	interval CHECK ("window" > interval '0'),
+	window_tags	jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(window_tags) = 'object'),
+	templates	boolean NOT NULL DEFAULT false,
+	statuses	text[] NOT NULL DEFAULT '{sent,delivered,read,failed}'
+		CHECK (statuses <@ '{sent,delivered,read,failed}')
+);
+COMMENT ON TABLE inbox.channel_kind IS
+	'Kinds of messaging channel and their platform rules (messaging window, statuses reported, reply-to support)';
+COMMENT ON COLUMN inbox.channel_kind.reply_to IS
+	'whether incoming messages can quote an earlier message (reply-to context)';
+COMMENT ON COLUMN inbox.channel_kind."window" IS
+	'how long after the contact''s last incoming message an agent may write freely; NULL = no messaging window';
+COMMENT ON COLUMN inbox.channel_kind.window_tags IS
+	'message tags allowed outside the window: {"tag": "7 days"} up to that age, {"tag": null} at any time';
+COMMENT ON COLUMN inbox.channel_kind.templates IS
+	'whether an approved template ({"template": "<name>"} in content) may be sent outside the window';
+COMMENT ON COLUMN inbox.channel_kind.statuses IS
+	'the delivery statuses the platform reports for outgoing messages';
+
+INSERT INTO inbox.channel_kind (kind, label, reply_to, "window", window_tags, templates, statuses) VALUES
+	('whatsapp_cloud',      'WhatsApp Cloud API',  false, '24 hours', '{}', true, '{sent,delivered,read,failed}'),
+	('whatsapp_360dialog',  'WhatsApp 360dialog',  true,  '24 hours', '{}', true, '{sent,delivered,read,failed}'),
+	('whatsapp_chatapi',    'WhatsApp ChatAPI',    true,  '24 hours', '{}', true, '{sent,delivered,read,failed}'),
+	('whatsapp_twilio',     'WhatsApp Twilio',     false, '24 hours', '{}', true, '{sent,delivered,read,failed}'),
+	('facebook',            'Facebook Messenger',  true,  '24 hours',
+		'{"human_agent": "7 days", "account_update": null, "post_purchase_update": null, "confirmed_event_update": null}',
+		false, '{sent,delivered,read,failed}'),
+	('instagram',           'Instagram',           true,  '24 hours', '{"human_agent": "7 days"}', false, '{sent,read,failed}'),
+	('telegram',            'Telegram',            true,  NULL, '{}', false, '{sent,failed}'),
+	('viber',               'Viber',               false, NULL, '{}', false, '{sent,delivered,read,failed}'),
+	('line',                'LINE',                false, NULL, '{}', false, '{sent,failed}'),
+	('wechat',              'WeChat',              false, '48 hours', '{}', false, '{sent,failed}'),
+	('email',               'E-mail',              false, NULL, '{}', false, '{sent,delivered,failed}'),
+	('sms',                 'SMS',                 false, NULL, '{}', false, '{sent,delivered,failed}'),
+	('webchat',             'Web Chat',            false, NULL, '{}', false, '{sent,delivered,read,failed}'),
+	('custom',              'Custom Channel',      false, NULL, '{}', false, '{sent,delivered,read,failed}');
+
+CREATE TABLE inbox.event_kind (
+	kind		text NOT NULL CHECK (kind ~ '^[a-z][a-z0-9_]*$'),
+	actor_kind	text NOT NULL CHECK (actor_kind IN ('user', 'automation', 'bot', 'broadcast', 'api',
+													'contact', 'channel', 'system')),
+	label		text NOT NULL,
+	PRIMARY KEY (kind, actor_kind)
+);
+COMMENT ON TABLE inbox.event_kind IS
+	'Conversation event kinds: one row per actor kind allowed to cause the event, with the label history shows';
+
+INSERT INTO inbox.event_kind (kind, actor_kind, label) VALUES
+	('assigned', 'user', 'User Assigned'),
+	('assigned', 'automation', 'User Assigned by Automation'),
+	('assigned', 'bot', 'User Assigned by Bot'),
+	('assigned', 'api', 'User Assigned by API'),
+	('unassigned', 'user', 'User Unassigned'),
+	('unassigned', 'automation', 'User Unassigned by Automation'),
+	('unassigned', 'bot', 'User Unassigned by Bot'),
+	('unassigned', 'system', 'User Unassigned by System'),
+	('unassigned', 'api', 'User Unassigned by API'),
+	('conversation_opened', 'contact', 'Conversation Opened'),
+	('conversation_opened', 'user', 'Marked Pending (Manual)'),
+	('conversation_opened', 'automation', 'Marked Pending by Automation'),
+	('conversation_opened', 'bot', 'Marked Pending by Bot'),
+	('conversation_opened', 'api', 'Marked Pending by API'),
+	('conversation_closed', 'user', 'Marked Done (Manual)'),
+	('conversation_closed', 'automation', 'Marked Done by Automation'),
+	('conversation_closed', 'bot', 'Marked Done by Bot'),
+	('conversation_closed', 'api', 'Marked Done by API'),
+	('contact_snoozed', 'user', 'Contact Snoozed'),
+	('contact_unsnoozed', 'user', 'Contact Unsnooze'),
+	('contact_unsnoozed', 'system', 'Contact Unsnoozed (Snooze Ended)'),
+	('contact_unsnoozed', 'contact', 'Contact Unsnoozed (New Message)'),
+	('broadcast_sent', 'broadcast', 'Broadcast Sent'),
+	('survey_started', 'automation', 'Survey Started by Automation'),
+	('survey_started', 'broadcast', 'Survey Started by Broadcast'),
+	('survey_canceled', 'automation', 'Survey Canceled by Automation'),
+	('survey_canceled', 'broadcast', 'Survey Canceled by Broadcast'),
+	('survey_canceled', 'api', 'Survey Canceled by API'),
+	('survey_canceled', 'user', 'Survey Canceled'),
+	('survey_completed', 'contact', 'Survey Completed'),
+	('survey_completed', 'automation', 'Survey Completed'),
+	('survey_completed', 'broadcast', 'Survey Completed'),
+	('survey_failed', 'automation', 'Survey Failed'),
+	('survey_failed', 'broadcast', 'Survey Failed'),
+	('survey_failed', 'system', 'Survey Failed'),
+	('bot_status_on', 'user', 'Bot Status On'),
+	('bot_status_on', 'automation', 'Bot Status On by Automation'),
+	('bot_status_on', 'bot', 'Bot Status On by Bot'),
+	('bot_status_off', 'user', 'Bot Status Off'),
+	('bot_status_off', 'automation', 'Bot Status Off by Automation'),
+	('bot_status_off', 'bot', 'Bot Status Off by Bot'),
+	('channel_event', 'channel', 'Event coming from Channel'),
+	('page_change', 'contact', 'Page Change'),
+	('contact_merged', 'user', 'Contact Merged'),
+	('contact_merged', 'automation', 'Contact Merged'),
+	('contact_merged', 'api', 'Contact Merged'),
+	('contact_unmerged', 'user', 'Contact Unmerged'),
+	('contact_unmerged', 'automation', 'Contact Unmerged'),
+	('contact_unmerged', 'api', 'Contact Unmerged'),
+	('channel_added', 'contact', 'New Channel Added'),
+	('channel_added', 'user', 'New Channel Added'),
+	('channel_added', 'system', 'New Channel Added');
+
+/*
+ * ------------------------------------------------------------------
+ * Tenants, team and channels
+ * ------------------------------------------------------------------
+ */
+
+CREATE TABLE inbox.space (
+	id			bigserial PRIMARY KEY,
+	name		text NOT NULL CHECK (name <> ''),
+	created_at	timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE inbox.space IS 'A workspace (tenant); every other row belongs to one';
+
+CREATE TABLE inbox.agent (
+	id			bigserial PRIMARY KEY,
+	space_id	bigint NOT NULL REFERENCES inbox.space ON DELETE CASCADE,
+	name		text NOT NULL CHECK (name <> ''),
+	email		text,
+	created_at	timestamptz NOT NULL DEFAULT now(),
+	UNIQUE (id, space_id)
+);
+CREATE INDEX agent_space_idx ON inbox.agent (space_id);
+COMMENT ON TABLE inbox.agent IS 'A team member who answers contacts';
+
+CREATE TABLE inbox.channel (
+	id			bigserial PRIMARY KEY,
+	space_id	bigint NOT NULL REFERENCES inbox.space ON DELETE CASCADE,
+	kind		text NOT NULL REFERENCES inbox.channel_kind ON UPDATE CASCADE,
+	name		text NOT NULL CHECK (name <> ''),
+	created_at	timestamptz NOT NULL DEFAULT now(),
+	UNIQUE (id, space_id)
+);
+CREATE INDEX channel_space_idx ON inbox.channel (space_id);
+COMMENT ON TABLE inbox.channel IS 'A connected messaging channel of a space (a WhatsApp number, a Facebook page, ...)';
+
+/*
+ * ------------------------------------------------------------------
+ * Contacts and their identities on channels
+ * ------------------------------------------------------------------
+ */
+
+CREATE TABLE inbox.contact (
+	id						bigserial PRIMARY KEY,
+	space_id				bigint NOT NULL REFERENCES inbox.space ON DELETE CASCADE,
+	first_name				text,
+	last_name				text,
+	email					text,
+	phone					text,
+	custom					jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(custom) = 'object'),
+	tags					text[] NOT NULL DEFAULT '{}',
+	assignee_id				bigint,
+	origin_channel_id		bigint,
+	bot_active				boolean NOT NULL DEFAULT false,
+	snoozed_until			timestamptz,
+	unread_count			integer NOT NULL DEFAULT 0 CHECK (unread_count >= 0),
+	last_message_at			timestamptz,
+	last_message_direction	text CHECK (last_message_direction IN ('incoming', 'outgoing')),
+	last_message_id			bigint,
+	last_channel_id			bigint,
+	merged_into				bigint REFERENCES inbox.contact,
+	created_at				timestamptz NOT NULL DEFAULT now(),
+	UNIQUE (id, space_id),
+	FOREIGN KEY (assignee_id, space_id) REFERENCES inbox.agent (id, space_id) ON DELETE SET NULL (assignee_id),
+	FOREIGN KEY (origin_channel_id, space_id) REFERENCES inbox.channel (id, space_id) ON DELETE SET NULL (origin_channel_id),
+	FOREIGN KEY (last_channel_id, space_id) REFERENCES inbox.channel (id, space_id) ON DELETE SET NULL (last_channel_id)
+);
+CREATE INDEX contact_space_recent_idx ON inbox.contact (space_id, last_message_at DESC, id DESC);
+CREATE INDEX contact_assignee_idx ON inbox.contact (assignee_id) WHERE assignee_id IS NOT NULL;
+COMMENT ON TABLE inbox.contact IS 'A person writing in; unread_count and last_message_* are maintained by inbox';
+COMMENT ON COLUMN inbox.contact.assignee_id IS 'the agent the contact is assigned to; NULL = unassigned';
+COMMENT ON COLUMN inbox.contact.origin_channel_id IS 'the channel the contact first wrote on';
+COMMENT ON COLUMN inbox.contact.snoozed_until IS 'the contact is left out of lists until this time';
+COMMENT ON COLUMN inbox.contact.unread_count IS 'incoming messages not yet read (maintained; may only be reset to 0)';
+COMMENT ON COLUMN inbox.contact.last_message_at IS 'time of the newest message (maintained)';
+COMMENT ON COLUMN inbox.contact.last_message_direction IS 'direction of the newest message (maintained)';
+COMMENT ON COLUMN inbox.contact.last_message_id IS 'id of the newest message (maintained)';
+COMMENT ON COLUMN inbox.contact.last_channel_id IS 'channel of the newest message (maintained)';
+COMMENT ON COLUMN inbox.contact.merged_into IS 'the contact this one was merged into, if any';
+
+CREATE TABLE inbox.contact_channel (
+	contact_id			bigint NOT NULL REFERENCES inbox.contact ON DELETE CASCADE,
+	channel_id			bigint NOT NULL REFERENCES inbox.channel ON DELETE CASCADE,
+	space_id			bigint NOT NULL REFERENCES inbox.space ON DELETE CASCADE,
+	external_id			text NOT NULL CHECK (external_id <> ''),
+	last_incoming_at	timestamptz,
+	created_at			timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (channel_id, external_id)
+);
+CREATE INDEX contact_channel_contact_idx ON inbox.contact_channel (contact_id, channel_id);
+COMMENT ON TABLE inbox.contact_channel IS 'A contact''s identity on one channel (phone number, page-scoped id, ...)';
+COMMENT ON COLUMN inbox.contact_channel.external_id IS 'the sender''s id on the channel; unique per channel';
+COMMENT ON COLUMN inbox.contact_channel.last_incoming_at IS 'time of the contact''s last incoming message on this channel (maintained)';
+
+/*
+ * ------------------------------------------------------------------
+ * Conversations, messages and events
+ * ------------------------------------------------------------------
+ */
+
+CREATE TABLE inbox.conversation (
+	id					bigserial PRIMARY KEY,
+	space_id			bigint NOT NULL REFERENCES inbox.space ON DELETE CASCADE,
+	contact_id			bigint NOT NULL REFERENCES inbox.contact ON DELETE CASCADE,
+	opened_at			timestamptz NOT NULL DEFAULT now(),
+	opened_by_kind		text NOT NULL,
+	opened_by_agent		bigint REFERENCES inbox.agent ON DELETE SET NULL,
+	reference			text,
+	source_url			text,
+	closed_at			timestamptz,
+	closed_by_kind		text,
+	closed_by_agent		bigint REFERENCES inbox.agent ON DELETE SET NULL,
+	category			text,
+	summary				text,
+	first_response_at	timestamptz,
+	CHECK (closed_at IS NULL OR closed_by_kind IS NOT NULL)
+);
+-- the database itself keeps a contact to one open conversation
+CREATE UNIQUE INDEX conversation_one_open_idx ON inbox.conversation (contact_id) WHERE closed_at IS NULL;
+CREATE INDEX conversation_contact_idx ON inbox.conversation (contact_id, opened_at);
+COMMENT ON TABLE inbox.conversation IS 'One open-to-closed episode of a contact; at most one is open per contact';
+COMMENT ON COLUMN inbox.conversation.reference IS 'reference code given when the conversation was opened (e.g. an ad or QR code)';
+COMMENT ON COLUMN inbox.conversation.first_response_at IS 'time of the first message a user sent in this conversation (maintained)';
+
+CREATE TABLE inbox.message (
+	id						bigserial PRIMARY KEY,
+	space_id				bigint NOT NULL REFERENCES inbox.space ON DELETE CASCADE,
+	contact_id				bigint NOT NULL REFERENCES inbox.contact ON DELETE CASCADE,
+	conversation_id			bigint REFERENCES inbox.conversation,
+	channel_id				bigint NOT NULL REFERENCES inbox.channel ON DELETE CASCADE,
+	direction				text NOT NULL CHECK (direction IN ('incoming', 'outgoing')),
+	sender_kind				text NOT NULL,
+	sender_agent_id			bigint REFERENCES inbox.agent ON DELETE SET NULL,
+	body					text,
+	content					jsonb,
+	external_id				text,
+	reply_to_external_id	text,
+	reply_to_id				bigint REFERENCES inbox.message ON DELETE SET NULL,
+	status					text NOT NULL CHECK (status IN ('received', 'pending', 'sent', 'delivered', 'read', 'failed')),
+	sent_at					timestamptz,
+	delivered_at			timestamptz,
+	read_at					timestamptz,
+	failed_at				timestamptz,
+	error					text,
+	created_at				timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX message_contact_time_idx ON inbox.message (contact_id, created_at, id);
+CREATE INDEX message_conversation_idx ON inbox.message (conversation_id);
+CREATE UNIQUE INDEX message_external_idx ON inbox.message (channel_id, external_id) WHERE external_id IS NOT NULL;
+CREATE INDEX message_unread_idx ON inbox.message (contact_id) WHERE direction = 'incoming' AND read_at IS NULL;
+CREATE INDEX message_pending_idx ON inbox.message (id) WHERE status = 'pending';
+COMMENT ON TABLE inbox.message IS 'A message from a contact (incoming) or to a contact (outgoing)';
+COMMENT ON COLUMN inbox.message.sender_kind IS
+	'who sent it: contact (incoming); user, automation, ai, away_message, greeting_message, dialogflow, facebook_inbox, whatsapp_echo, message_tag, broadcast, api (outgoing)';
+COMMENT ON COLUMN inbox.message.external_id IS 'the platform''s id of the message; unique per channel';
+COMMENT ON COLUMN inbox.message.reply_to_external_id IS 'the platform id of the message an incoming message quotes';
+COMMENT ON COLUMN inbox.message.reply_to_id IS 'the quoted message, when it was found (maintained)';
+COMMENT ON COLUMN inbox.message.status IS
+	'received (incoming); pending, sent, delivered, read or failed (outgoing; moves forward only)';
+COMMENT ON COLUMN inbox.message.read_at IS
+	'outgoing: when the contact read it; incoming: when the team read it (mark_read or a reply)';
+COMMENT ON COLUMN inbox.message.created_at IS 'when the message was sent or received';
+
+CREATE TABLE inbox.event (
+	id				bigserial PRIMARY KEY,
+	space_id		bigint NOT NULL REFERENCES inbox.space ON DELETE CASCADE,
+	contact_id		bigint NOT NULL REFERENCES inbox.contact ON DELETE CASCADE,
+	conversation_id	bigint REFERENCES inbox.conversation ON DELETE CASCADE,
+	kind			text NOT NULL,
+	actor_kind		text NOT NULL,
+	actor_agent_id	bigint REFERENCES inbox.agent ON DELETE SET NULL,
+	target_agent_id	bigint REFERENCES inbox.agent ON DELETE SET NULL,
+	reference		text,
+	source_url		text,
+	data			jsonb,
+	created_at		timestamptz NOT NULL DEFAULT now(),
+	FOREIGN KEY (kind, actor_kind) REFERENCES inbox.event_kind ON UPDATE CASCADE
+);
+CREATE INDEX event_contact_time_idx ON inbox.event (contact_id, created_at, id);
+CREATE INDEX event_conversation_idx ON inbox.event (conversation_id);
+COMMENT ON TABLE inbox.event IS 'A conversation event (assignment, open, close, snooze, ...) shown in history';
+COMMENT ON COLUMN inbox.event.conversation_id IS 'the conversation open when the event happened, if any';
+COMMENT ON COLUMN inbox.event.target_agent_id IS 'the agent an assignment event is about';
+
+CREATE TABLE inbox.view (
+	id				bigserial PRIMARY KEY,
+	space_id		bigint NOT NULL REFERENCES inbox.space ON DELETE CASCADE,
+	owner_agent_id	bigint REFERENCES inbox.agent ON DELETE CASCADE,
+	name			text NOT NULL CHECK (name <> ''),
+	filter			jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(filter) = 'object'),
+	created_at		timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX view_space_idx ON inbox.view (space_id);
+COMMENT ON TABLE inbox.view IS 'A saved custom view of contacts; owner_agent_id NULL = shared with the space';
+
+/*
+ * ------------------------------------------------------------------
+ * Rules: C trigger functions
+ * ------------------------------------------------------------------
+ */
+
+CREATE FUNCTION inbox.contact_before_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_contact_before_write' LANGUAGE C;
+CREATE FUNCTION inbox.contact_after_update() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_contact_after_update' LANGUAGE C;
+CREATE FUNCTION inbox.conversation_before_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_conversation_before_write' LANGUAGE C;
+CREATE FUNCTION inbox.conversation_after_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_conversation_after_write' LANGUAGE C;
+CREATE FUNCTION inbox.message_before_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_message_before_write' LANGUAGE C;
+CREATE FUNCTION inbox.message_after_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_message_after_write' LANGUAGE C;
+CREATE FUNCTION inbox.event_before_insert() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_event_before_insert' LANGUAGE C;
+CREATE FUNCTION inbox.event_after_insert() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_event_after_insert' LANGUAGE C;
+CREATE FUNCTION inbox.contact_channel_before_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_contact_channel_before_write' LANGUAGE C;
+
+CREATE TRIGGER contact_before_write BEFORE INSERT OR UPDATE ON inbox.contact
+	FOR EACH ROW EXECUTE FUNCTION inbox.contact_before_write();
+CREATE TRIGGER contact_after_update AFTER UPDATE OF assignee_id, unread_count ON inbox.contact
+	FOR EACH ROW
+	WHEN (OLD.assignee_id IS DISTINCT FROM NEW.assignee_id OR (OLD.unread_count > 0 AND NEW.unread_count = 0))
+	EXECUTE FUNCTION inbox.contact_after_update();
+CREATE TRIGGER conversation_before_write BEFORE INSERT OR UPDATE ON inbox.conversation
+	FOR EACH ROW EXECUTE FUNCTION inbox.conversation_before_write();
+CREATE TRIGGER conversation_after_insert AFTER INSERT ON inbox.conversation
+	FOR EACH ROW EXECUTE FUNCTION inbox.conversation_after_write();
+CREATE TRIGGER conversation_after_close AFTER UPDATE OF closed_at ON inbox.conversation
+	FOR EACH ROW WHEN (OLD.closed_at IS NULL AND NEW.closed_at IS NOT NULL)
+	EXECUTE FUNCTION inbox.conversation_after_write();
+CREATE TRIGGER message_before_write BEFORE INSERT OR UPDATE ON inbox.message
+	FOR EACH ROW EXECUTE FUNCTION inbox.message_before_write();
+CREATE TRIGGER message_after_write AFTER INSERT OR DELETE ON inbox.message
+	FOR EACH ROW EXECUTE FUNCTION inbox.message_after_write();
+CREATE TRIGGER event_before_insert BEFORE INSERT ON inbox.event
+	FOR EACH ROW EXECUTE FUNCTION inbox.event_before_insert();
+CREATE TRIGGER event_after_insert AFTER INSERT ON inbox.event
+	FOR EACH ROW WHEN (NEW.kind IN ('bot_status_on', 'bot_status_off'))
+	EXECUTE FUNCTION inbox.event_after_insert();
+CREATE TRIGGER contact_channel_before_write BEFORE INSERT OR UPDATE ON inbox.contact_channel
+	FOR EACH ROW EXECUTE FUNCTION inbox.contact_channel_before_write();
+
+/*
+ * ------------------------------------------------------------------
+ * API
+ * ------------------------------------------------------------------
+ */
+
+CREATE FUNCTION inbox.create_space(name text) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_create_space' LANGUAGE C;
+COMMENT ON FUNCTION inbox.create_space(text) IS 'Create a workspace; returns its id';
+
+CREATE FUNCTION inbox.create_agent(space bigint, name text, email text DEFAULT NULL) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_create_agent' LANGUAGE C;
+COMMENT ON FUNCTION inbox.create_agent(bigint, text, text) IS 'Add a team member to a space; returns the agent id';
+
+CREATE FUNCTION inbox.create_channel(space bigint, kind text, name text) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_create_channel' LANGUAGE C;
+COMMENT ON FUNCTION inbox.create_channel(bigint, text, text) IS
+	'Connect a channel of a kind in inbox.channel_kind to a space; returns the channel id';
+
+CREATE FUNCTION inbox.receive_message(channel bigint, contact_ref text, body text,
+		external_id text DEFAULT NULL, reply_to text DEFAULT NULL, content jsonb DEFAULT NULL,
+		at timestamptz DEFAULT now(), profile jsonb DEFAULT NULL) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_receive_message' LANGUAGE C;
+COMMENT ON FUNCTION inbox.receive_message(bigint, text, text, text, text, jsonb, timestamptz, jsonb) IS
+	'Record a message a contact sent on a channel (contact_ref = the sender''s id there); an unknown sender becomes a contact. Idempotent per external_id. Returns the message id';
+
+CREATE FUNCTION inbox.send_message(contact bigint, channel bigint, body text, agent bigint DEFAULT NULL,
+		sender_kind text DEFAULT 'user', content jsonb DEFAULT NULL) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_send_message' LANGUAGE C;
+COMMENT ON FUNCTION inbox.send_message(bigint, bigint, text, bigint, text, jsonb) IS
+	'Queue an outgoing message to a contact on one of its channels (status pending); returns the message id';
+
+CREATE FUNCTION inbox.set_message_status(message bigint, status text, at timestamptz DEFAULT now(),
+		error text DEFAULT NULL) RETURNS text
+	AS 'MODULE_PATHNAME', 'inbox_set_message_status' LANGUAGE C;
+COMMENT ON FUNCTION inbox.set_message_status(bigint, text, timestamptz, text) IS
+	'Record a delivery report (sent, delivered, read, failed) of an outgoing message; returns the resulting status, which never moves back';
+
+CREATE FUNCTION inbox.assign(contact bigint, assignee bigint, actor_kind text DEFAULT 'user',
+		actor_agent bigint DEFAULT NULL) RETURNS void
+	AS 'MODULE_PATHNAME', 'inbox_assign' LANGUAGE C;
+COMMENT ON FUNCTION inbox.assign(bigint, bigint, text, bigint) IS
+	'Assign a contact to an agent (NULL = unassign); opens a conversation if none is open';
+
+CREATE FUNCTION inbox.open_conversation(contact bigint, actor_kind text, actor_agent bigint DEFAULT NULL,
+		reference text DEFAULT NULL, source_url text DEFAULT NULL) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_open_conversation' LANGUAGE C;
+COMMENT ON FUNCTION inbox.open_conversation(bigint, text, bigint, text, text) IS
+	'Open a conversation for a contact ("mark pending"); returns the open conversation id (the existing one if already open)';
+
+CREATE FUNCTION inbox.close_conversation(contact bigint, actor_kind text, actor_agent bigint DEFAULT NULL,
+		category text DEFAULT NULL, summary text DEFAULT NULL) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_close_conversation' LANGUAGE C;
+COMMENT ON FUNCTION inbox.close_conversation(bigint, text, bigint, text, text) IS
+	'Close the open conversation of a contact ("mark done"); unassigns the contact; returns the conversation id';
+
+CREATE FUNCTION inbox.mark_read(contact bigint, agent bigint) RETURNS integer
+	AS 'MODULE_PATHNAME', 'inbox_mark_read' LANGUAGE C;
+COMMENT ON FUNCTION inbox.mark_read(bigint, bigint) IS
+	'Mark every incoming message of a contact read; returns how many were unread';
+
+CREATE FUNCTION inbox.record_event(contact bigint, kind text, actor_kind text, actor_agent bigint DEFAULT NULL,
+		reference text DEFAULT NULL, source_url text DEFAULT NULL, data jsonb DEFAULT NULL) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_record_event' LANGUAGE C;
+COMMENT ON FUNCTION inbox.record_event(bigint, text, text, bigint, text, text, jsonb) IS
+	'Record a conversation event of a kind in inbox.event_kind; returns the event id';
+
+/*
+ * ------------------------------------------------------------------
+ * Integrity check
+ * ------------------------------------------------------------------
+ */
+
+CREATE FUNCTION inbox.check_integrity()
+RETURNS TABLE (invariant text, violations bigint, example text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT i.invariant, count(*), min(i.example)
+	FROM (
+		SELECT 'one open conversation per contact' AS invariant, 'contact ' || contact_id AS example
+		FROM inbox.conversation WHERE closed_at IS NULL GROUP BY contact_id HAVING count(*) > 1
+	UNION ALL
+		SELECT 'a message belongs to a conversation of its own contact', 'message ' || m.id
+		FROM inbox.message m JOIN inbox.conversation c ON c.id = m.conversation_id
+		WHERE c.contact_id <> m.contact_id
+	UNION ALL
+		SELECT 'no message lands in a closed conversation', 'message ' || m.id
+		FROM inbox.message m JOIN inbox.conversation c ON c.id = m.conversation_id
+		WHERE c.closed_at IS NOT NULL AND m.created_at > c.closed_at
+	UNION ALL
+		SELECT 'incoming and user messages belong to a conversation', 'message ' || id
+		FROM inbox.message
+		WHERE conversation_id IS NULL AND (direction = 'incoming' OR sender_kind = 'user')
+	UNION ALL
+		SELECT 'an assigned contact has an open conversation', 'contact ' || ct.id
+		FROM inbox.contact ct
+		WHERE ct.assignee_id IS NOT NULL
+		  AND NOT EXISTS (SELECT 1 FROM inbox.conversation c WHERE c.contact_id = ct.id AND c.closed_at IS NULL)
+	UNION ALL
+		SELECT 'unread_count equals the unread incoming messages', 'contact ' || ct.id
+		FROM inbox.contact ct
+		WHERE ct.unread_count <> (SELECT count(*) FROM inbox.message m
+								  WHERE m.contact_id = ct.id AND m.direction = 'incoming' AND m.read_at IS NULL)
+	UNION ALL
+		SELECT 'last_message_* describe the newest message', 'contact ' || ct.id
+		FROM inbox.contact ct
+		LEFT JOIN LATERAL (SELECT m.id, m.created_at, m.direction, m.channel_id FROM inbox.message m
+						   WHERE m.contact_id = ct.id ORDER BY m.created_at DESC, m.id DESC LIMIT 1) n ON true
+		WHERE (ct.last_message_id, ct.last_message_at, ct.last_message_direction, ct.last_channel_id)
+			  IS DISTINCT FROM (n.id, n.created_at, n.direction, n.channel_id)
+	UNION ALL
+		SELECT 'rows of a contact share its space', 'contact ' || ct.id
+		FROM inbox.contact ct
+		WHERE EXISTS (SELECT 1 FROM inbox.message m WHERE m.contact_id = ct.id AND m.space_id <> ct.space_id)
+		   OR EXISTS (SELECT 1 FROM inbox.conversation c WHERE c.contact_id = ct.id AND c.space_id <> ct.space_id)
+		   OR EXISTS (SELECT 1 FROM inbox.event e WHERE e.contact_id = ct.id AND e.space_id <> ct.space_id)
+		   OR EXISTS (SELECT 1 FROM inbox.contact_channel cc WHERE cc.contact_id = ct.id AND cc.space_id <> ct.space_id)
+	UNION ALL
+		SELECT 'a message''s channel is in its space', 'message ' || m.id
+		FROM inbox.message m JOIN inbox.channel ch ON ch.id = m.channel_id
+		WHERE ch.space_id <> m.space_id
+	UNION ALL
+		SELECT 'an event belongs to a conversation of its own contact', 'event ' || e.id
+		FROM inbox.event e JOIN inbox.conversation c ON c.id = e.conversation_id
+		WHERE c.contact_id <> e.contact_id
+	UNION ALL
+		SELECT 'every conversation has its conversation_opened event', 'conversation ' || c.id
+		FROM inbox.conversation c
+		WHERE NOT EXISTS (SELECT 1 FROM inbox.event e
+						  WHERE e.conversation_id = c.id AND e.kind = 'conversation_opened')
+	UNION ALL
+		SELECT 'every closed conversation has its conversation_closed event', 'conversation ' || c.id
+		FROM inbox.conversation c
+		WHERE c.closed_at IS NOT NULL
+		  AND NOT EXISTS (SELECT 1 FROM inbox.event e
+						  WHERE e.conversation_id = c.id AND e.kind = 'conversation_closed')
+	UNION ALL
+		SELECT 'a message''s status agrees with its direction and timestamps', 'message ' || id
+		FROM inbox.message
+		WHERE (direction = 'incoming') <> (status = 'received')
+		   OR (status = 'sent' AND sent_at IS NULL)
+		   OR (status = 'delivered' AND delivered_at IS NULL)
+		   OR (status = 'read' AND direction = 'outgoing' AND read_at IS NULL)
+		   OR (status = 'failed' AND failed_at IS NULL)
+	) i
+	GROUP BY i.invariant
+	ORDER BY i.invariant
+$$;
+COMMENT ON FUNCTION inbox.check_integrity() IS
+	'One row per violated invariant of the inbox (with how many rows violate it and one example); no rows when healthy';
+
+/*
+ * ------------------------------------------------------------------
+ * pg_dump: the tables users fill are dumped with their data
+ * ------------------------------------------------------------------
+ */
+
+SELECT pg_catalog.pg_extension_config_dump('inbox.space', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.space_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.agent', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.agent_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.channel', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.channel_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.contact', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.contact_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.contact_channel', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.conversation', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.conversation_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.message', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.message_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.event', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.event_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.view', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.view_id_seq', '');

@@ -1,0 +1,110 @@
+/*-------------------------------------------------------------------------
+ *
+ * inbox.h
+ *	  Declarations shared by the C sources of the inbox extension.
+ *
+ * The rules of the inbox live in trigger functions (rules_*.c, events.c);
+ * the API functions (api.c) only validate their arguments and write rows,
+ * so that every rule holds for plain INSERT/UPDATE as well.
+ *
+ * Locking order, followed by every rule so that concurrent writers queue
+ * instead of deadlocking: the contact's open conversation row first (when
+ * there is one), then the contact row, then anything else.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef INBOX_H
+#define INBOX_H
+
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+
+#define INBOX_MAX_ARGS 12
+
+/*
+ * A query run through SPI, prepared once per backend and kept (as the RI
+ * triggers of PostgreSQL do).  Each call site owns one as a static
+ * variable; plan is NULL until the first call.
+ */
+typedef struct InboxQuery
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[INBOX_MAX_ARGS];
+	SPIPlanPtr	plan;
+} InboxQuery;
+
+/* plan_cache.c */
+extern int	inbox_exec(InboxQuery *query, Datum *values, const char *nulls, long limit);
+extern Datum inbox_value(int col, bool *isnull);
+extern bool inbox_int8(int col, int64 *value);
+extern char *inbox_text(int col);
+
+/*
+ * Who causes the changes being made.  API functions and rules that act on
+ * behalf of someone set it around the statements they run; plain table
+ * writes get the inbox.actor_kind / inbox.actor_agent settings.
+ */
+typedef struct InboxActor
+{
+	const char *kind;
+	int64		agent;			/* 0 = none */
+	int64		conversation;	/* conversation being closed, or 0 */
+	bool		maintaining;	/* the statement updates maintained columns */
+} InboxActor;
+
+/* actor.c */
+extern void inbox_define_actor_gucs(void);
+extern InboxActor inbox_current_actor(void);
+extern int	inbox_exec_as(const InboxActor *actor, InboxQuery *query,
+						  Datum *values, const char *nulls, long limit);
+extern bool inbox_is_actor_kind(const char *kind);
+extern void inbox_check_actor_kind(const char *kind);
+extern bool inbox_is_outgoing_sender_kind(const char *kind);
+
+/* events.c */
+extern int64 inbox_write_event(int64 contact, int64 conversation, const char *kind,
+							   const InboxActor *actor, int64 target_agent,
+							   const char *reference, const char *source_url,
+							   TimestampTz at);
+
+/* shared lookups (rules_contact.c) */
+extern int64 inbox_lock_contact(int64 contact);
+extern int64 inbox_open_conversation_of(int64 contact, bool lock);
+extern void inbox_check_agent_in_space(int64 agent, int64 space);
+
+/* small helpers for trigger functions */
+#define INBOX_MAX_EDITS 16
+typedef struct InboxTupleEdit
+{
+	MemoryContext context;		/* where the trigger's result row must live */
+	int			count;
+	int			attnums[INBOX_MAX_EDITS];
+	Datum		values[INBOX_MAX_EDITS];
+	bool		nulls[INBOX_MAX_EDITS];
+} InboxTupleEdit;
+
+extern void inbox_edit_init(InboxTupleEdit *edit);
+extern void inbox_edit_set(InboxTupleEdit *edit, TupleDesc desc, const char *column,
+						   Datum value, bool isnull);
+extern HeapTuple inbox_edit_apply(InboxTupleEdit *edit, HeapTuple tuple, TupleDesc desc);
+
+extern void inbox_check_trigger(FunctionCallInfo fcinfo, const char *name);
+extern int64 inbox_get_int8(HeapTuple tuple, TupleDesc desc, const char *column, bool *isnull);
+extern char *inbox_get_text(HeapTuple tuple, TupleDesc desc, const char *column);
+extern bool inbox_column_changed(HeapTuple oldtuple, HeapTuple newtuple,
+								 TupleDesc desc, const char *column);
+
+/* error helpers: every API argument is checked before anything is written */
+#define INBOX_NOT_NULL(fcinfo, n, name) \
+	do { \
+		if (PG_ARGISNULL(n)) \
+			ereport(ERROR, \
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE), \
+					 errmsg("%s must not be null", (name)))); \
+	} while (0)
+
+#endif							/* INBOX_H */

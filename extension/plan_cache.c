@@ -1,0 +1,207 @@
+/*-------------------------------------------------------------------------
+ *
+ * plan_cache.c
+ *	  Running the rules' queries through SPI with plans prepared once per
+ *	  backend, and small helpers to read results and trigger tuples.
+ *
+ * Like PostgreSQL's RI triggers, a query is prepared on first use, kept
+ * with SPI_keepplan, and prepared again when SPI_plan_is_valid says the
+ * plan went stale (for instance after DROP/CREATE EXTENSION in the same
+ * session).  Every query is run non-read-only, so in READ COMMITTED each
+ * one takes a fresh snapshot: a rule that waited for a row lock sees what
+ * the transaction it waited for committed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "inbox.h"
+
+static SPIPlanPtr
+prepared_plan(InboxQuery *query)
+{
+	if (query->plan != NULL && SPI_plan_is_valid(query->plan))
+		return query->plan;
+
+	if (query->plan != NULL)
+	{
+		SPI_freeplan(query->plan);
+		query->plan = NULL;
+	}
+
+	{
+		SPIPlanPtr	plan = SPI_prepare(query->sql, query->nargs, query->argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "inbox: SPI_prepare failed for \"%s\": %s",
+				 query->sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "inbox: SPI_keepplan failed");
+		query->plan = plan;
+	}
+	return query->plan;
+}
+
+/*
+ * Run a query; returns the number of rows it returned or touched.  The
+ * caller must be connected to SPI.  nulls is NULL or has 'n' for each
+ * NULL argument, as SPI_execute_plan wants.
+ */
+int
+inbox_exec(InboxQuery *query, Datum *values, const char *nulls, long limit)
+{
+	SPIPlanPtr	plan = prepared_plan(query);
+	int			rc;
+
+	rc = SPI_execute_plan(plan, values, nulls, false, limit);
+	if (rc < 0)
+		elog(ERROR, "inbox: SPI_execute_plan failed for \"%s\": %s",
+			 query->sql, SPI_result_code_string(rc));
+	return (int) SPI_processed;
+}
+
+/* column col (1-based) of the first row of the last query's result */
+Datum
+inbox_value(int col, bool *isnull)
+{
+	if (SPI_tuptable == NULL || SPI_processed == 0)
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
+}
+
+/* a bigint of the first result row; false when there is no row or it is NULL */
+bool
+inbox_int8(int col, int64 *value)
+{
+	bool		isnull;
+	Datum		d = inbox_value(col, &isnull);
+
+	if (isnull)
+		return false;
+	*value = DatumGetInt64(d);
+	return true;
+}
+
+/* a text of the first result row, palloc'd in the caller's context; NULL if NULL */
+char *
+inbox_text(int col)
+{
+	bool		isnull;
+	Datum		d = inbox_value(col, &isnull);
+
+	if (isnull)
+		return NULL;
+	return TextDatumGetCString(d);
+}
+
+void
+inbox_check_trigger(FunctionCallInfo fcinfo, const char *name)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by the trigger manager", name)));
+	if (!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired for each row", name)));
+}
+
+static int
+column_number(TupleDesc desc, const char *column)
+{
+	int			attnum = SPI_fnumber(desc, column);
+
+	if (attnum <= 0)
+		elog(ERROR, "inbox: column \"%s\" not found", column);
+	return attnum;
+}
+
+int64
+inbox_get_int8(HeapTuple tuple, TupleDesc desc, const char *column, bool *isnull)
+{
+	Datum		d = SPI_getbinval(tuple, desc, column_number(desc, column), isnull);
+
+	return *isnull ? 0 : DatumGetInt64(d);
+}
+
+/* a text column as a C string, NULL when SQL NULL */
+char *
+inbox_get_text(HeapTuple tuple, TupleDesc desc, const char *column)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, column_number(desc, column), &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+bool
+inbox_column_changed(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, const char *column)
+{
+	int			attnum = column_number(desc, column);
+	Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
+	bool		oldnull,
+				newnull;
+	Datum		oldval = SPI_getbinval(oldtuple, desc, attnum, &oldnull);
+	Datum		newval = SPI_getbinval(newtuple, desc, attnum, &newnull);
+
+	if (oldnull || newnull)
+		return oldnull != newnull;
+	return !datumIsEqual(oldval, newval, att->attbyval, att->attlen);
+}
+
+/*
+ * Changes a BEFORE trigger makes to the row it returns, applied at once
+ * with heap_modify_tuple_by_cols.  Call inbox_edit_init before
+ * SPI_connect: values and the result row are kept in the trigger's own
+ * memory context, which outlives SPI_finish.
+ */
+void
+inbox_edit_init(InboxTupleEdit *edit)
+{
+	memset(edit, 0, sizeof(*edit));
+	edit->context = CurrentMemoryContext;
+}
+
+void
+inbox_edit_set(InboxTupleEdit *edit, TupleDesc desc, const char *column, Datum value, bool isnull)
+{
+	int			attnum = column_number(desc, column);
+	Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
+	MemoryContext old;
+
+	if (edit->count >= INBOX_MAX_EDITS)
+		elog(ERROR, "inbox: too many column edits");
+	old = MemoryContextSwitchTo(edit->context);
+	edit->attnums[edit->count] = attnum;
+	edit->values[edit->count] = isnull ? (Datum) 0 : datumCopy(value, att->attbyval, att->attlen);
+	edit->nulls[edit->count] = isnull;
+	edit->count++;
+	MemoryContextSwitchTo(old);
+}
+
+HeapTuple
+inbox_edit_apply(InboxTupleEdit *edit, HeapTuple tuple, TupleDesc desc)
+{
+	MemoryContext old;
+	HeapTuple	result;
+
+	if (edit->count == 0)
+		return tuple;
+	old = MemoryContextSwitchTo(edit->context);
+	result = heap_modify_tuple_by_cols(tuple, desc, edit->count, edit->attnums,
+									   edit->values, edit->nulls);
+	MemoryContextSwitchTo(old);
+	return result;
+}

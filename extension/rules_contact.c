@@ -1,0 +1,342 @@
+/*-------------------------------------------------------------------------
+ *
+ * rules_contact.c
+ *	  Rules on the contact row: maintained columns, assignment and its
+ *	  events, reading a contact's messages.
+ *
+ * - unread_count and last_message_* are maintained by the message rules;
+ *   a plain UPDATE may only reset unread_count to 0, which marks the
+ *   contact's incoming messages read (that is what mark_read does).
+ * - Changing assignee_id writes an `assigned` or `unassigned` event for
+ *   the actor of the change; assigning a contact with no open
+ *   conversation opens one first (rule 4).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "utils/builtins.h"
+
+#include "inbox.h"
+
+PG_FUNCTION_INFO_V1(inbox_contact_before_write);
+PG_FUNCTION_INFO_V1(inbox_contact_after_update);
+PG_FUNCTION_INFO_V1(inbox_contact_channel_before_write);
+
+/* the columns only the message rules write */
+static const char *const maintained_columns[] = {
+	"unread_count", "last_message_at", "last_message_direction", "last_message_id",
+	"last_channel_id", NULL
+};
+
+/*
+ * Lock a contact row for the rules that change it or its conversations;
+ * returns its space.  FOR NO KEY UPDATE, so that rows referencing the
+ * contact can still be inserted by others meanwhile.
+ */
+int64
+inbox_lock_contact(int64 contact)
+{
+	static InboxQuery q = {
+		"SELECT space_id FROM inbox.contact WHERE id = $1 FOR NO KEY UPDATE",
+		1, {INT8OID}
+	};
+	Datum		values[1] = {Int64GetDatum(contact)};
+	int64		space;
+
+	inbox_exec(&q, values, NULL, 1);
+	if (!inbox_int8(1, &space))
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("contact %lld does not exist", (long long) contact)));
+	return space;
+}
+
+/*
+ * The open conversation of a contact, 0 if none.  With lock, the row is
+ * locked as the first step of the locking order (see inbox.h); a
+ * conversation closed meanwhile by a transaction we waited for is not
+ * returned.
+ */
+int64
+inbox_open_conversation_of(int64 contact, bool lock)
+{
+	static InboxQuery q_read = {
+		"SELECT id FROM inbox.conversation WHERE contact_id = $1 AND closed_at IS NULL",
+		1, {INT8OID}
+	};
+	static InboxQuery q_lock = {
+		"SELECT id FROM inbox.conversation WHERE contact_id = $1 AND closed_at IS NULL"
+		" FOR NO KEY UPDATE",
+		1, {INT8OID}
+	};
+	Datum		values[1] = {Int64GetDatum(contact)};
+	int64		conversation = 0;
+
+	inbox_exec(lock ? &q_lock : &q_read, values, NULL, 1);
+	(void) inbox_int8(1, &conversation);
+	return conversation;
+}
+
+void
+inbox_check_agent_in_space(int64 agent, int64 space)
+{
+	static InboxQuery q = {
+		"SELECT space_id FROM inbox.agent WHERE id = $1",
+		1, {INT8OID}
+	};
+	Datum		values[1] = {Int64GetDatum(agent)};
+	int64		agent_space;
+
+	inbox_exec(&q, values, NULL, 1);
+	if (!inbox_int8(1, &agent_space))
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("agent %lld does not exist", (long long) agent)));
+	if (agent_space != space)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("agent %lld is not a member of space %lld",
+						(long long) agent, (long long) space)));
+}
+
+static void
+check_insert_defaults(HeapTuple tuple, TupleDesc desc)
+{
+	bool		isnull;
+	int64		value;
+
+	value = inbox_get_int8(tuple, desc, "assignee_id", &isnull);
+	if (!isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a contact is inserted unassigned"),
+				 errhint("Insert the contact, then assign it with inbox.assign() or an UPDATE of assignee_id.")));
+	(void) value;
+
+	for (const char *const *column = maintained_columns; *column != NULL; column++)
+	{
+		int			attnum = SPI_fnumber(desc, *column);
+		Datum		d = SPI_getbinval(tuple, desc, attnum, &isnull);
+
+		if (strcmp(*column, "unread_count") == 0 ? DatumGetInt32(d) != 0 : !isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("column \"%s\" of a contact is maintained by inbox", *column),
+					 errhint("Leave it out of the INSERT; it follows the contact's messages.")));
+	}
+}
+
+static void
+check_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc)
+{
+	InboxActor	actor = inbox_current_actor();
+	bool		isnull;
+	int64		contact = inbox_get_int8(newtuple, desc, "id", &isnull);
+	int64		space = inbox_get_int8(newtuple, desc, "space_id", &isnull);
+	int64		assignee;
+
+	if (inbox_column_changed(oldtuple, newtuple, desc, "id") ||
+		inbox_column_changed(oldtuple, newtuple, desc, "space_id"))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the id and space of contact %lld cannot be changed", (long long) contact)));
+
+	if (!actor.maintaining)
+	{
+		for (const char *const *column = maintained_columns; *column != NULL; column++)
+		{
+			if (!inbox_column_changed(oldtuple, newtuple, desc, *column))
+				continue;
+			if (strcmp(*column, "unread_count") == 0 &&
+				DatumGetInt32(SPI_getbinval(newtuple, desc, SPI_fnumber(desc, *column), &isnull)) == 0)
+				continue;		/* resetting to 0 = marking read */
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("column \"%s\" of contact %lld is maintained by inbox",
+							*column, (long long) contact),
+					 errhint("unread_count may only be reset to 0 (see inbox.mark_read()); the others follow the messages.")));
+		}
+	}
+
+	assignee = inbox_get_int8(newtuple, desc, "assignee_id", &isnull);
+	if (!isnull && inbox_column_changed(oldtuple, newtuple, desc, "assignee_id"))
+		inbox_check_agent_in_space(assignee, space);
+}
+
+Datum
+inbox_contact_before_write(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	result;
+
+	inbox_check_trigger(fcinfo, "contact_before_write");
+	desc = trigdata->tg_relation->rd_att;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inbox: SPI_connect failed");
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		if (!inbox_current_actor().maintaining)
+			check_insert_defaults(trigdata->tg_trigtuple, desc);
+		result = trigdata->tg_trigtuple;
+	}
+	else
+	{
+		check_update(trigdata->tg_trigtuple, trigdata->tg_newtuple, desc);
+		result = trigdata->tg_newtuple;
+	}
+
+	SPI_finish();
+	return PointerGetDatum(result);
+}
+
+/*
+ * An assignment changed: open a conversation if the contact has none
+ * (an assigned contact always has one), then write the event in it.
+ */
+static void
+record_assignment(int64 contact, int64 space, int64 old_assignee, int64 new_assignee)
+{
+	static InboxQuery q_open = {
+		"INSERT INTO inbox.conversation (space_id, contact_id, opened_by_kind, opened_by_agent)"
+		" VALUES ($1, $2, $3, $4) RETURNING id",
+		4, {INT8OID, INT8OID, TEXTOID, INT8OID}
+	};
+	InboxActor	actor = inbox_current_actor();
+	int64		conversation = actor.conversation;
+
+	if (conversation == 0)
+		conversation = inbox_open_conversation_of(contact, false);
+
+	if (new_assignee != 0 && conversation == 0)
+	{
+		Datum		values[4] = {
+			Int64GetDatum(space), Int64GetDatum(contact),
+			CStringGetTextDatum(actor.kind), Int64GetDatum(actor.agent)
+		};
+		char		nulls[4] = {' ', ' ', ' ', actor.agent ? ' ' : 'n'};
+
+		inbox_exec(&q_open, values, nulls, 1);
+		(void) inbox_int8(1, &conversation);
+	}
+
+	inbox_write_event(contact, conversation, new_assignee ? "assigned" : "unassigned",
+					  &actor, new_assignee ? new_assignee : old_assignee, NULL, NULL, 0);
+}
+
+static void
+mark_messages_read(int64 contact)
+{
+	static InboxQuery q = {
+		"UPDATE inbox.message SET read_at = now()"
+		" WHERE contact_id = $1 AND direction = 'incoming' AND read_at IS NULL",
+		1, {INT8OID}
+	};
+	Datum		values[1] = {Int64GetDatum(contact)};
+
+	inbox_exec(&q, values, NULL, 0);
+}
+
+Datum
+inbox_contact_after_update(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	oldtuple,
+				newtuple;
+	bool		isnull;
+	int64		contact,
+				space,
+				old_assignee,
+				new_assignee;
+	int			old_unread,
+				new_unread;
+
+	inbox_check_trigger(fcinfo, "contact_after_update");
+	desc = trigdata->tg_relation->rd_att;
+	oldtuple = trigdata->tg_trigtuple;
+	newtuple = trigdata->tg_newtuple;
+
+	contact = inbox_get_int8(newtuple, desc, "id", &isnull);
+	space = inbox_get_int8(newtuple, desc, "space_id", &isnull);
+	old_assignee = inbox_get_int8(oldtuple, desc, "assignee_id", &isnull);
+	new_assignee = inbox_get_int8(newtuple, desc, "assignee_id", &isnull);
+	old_unread = DatumGetInt32(SPI_getbinval(oldtuple, desc, SPI_fnumber(desc, "unread_count"), &isnull));
+	new_unread = DatumGetInt32(SPI_getbinval(newtuple, desc, SPI_fnumber(desc, "unread_count"), &isnull));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inbox: SPI_connect failed");
+
+	if (old_assignee != new_assignee)
+		record_assignment(contact, space, old_assignee, new_assignee);
+	if (old_unread > 0 && new_unread == 0)
+		mark_messages_read(contact);
+
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * A contact's identity on a channel: contact and channel are of one
+ * space, which the row records.
+ */
+Datum
+inbox_contact_channel_before_write(PG_FUNCTION_ARGS)
+{
+	static InboxQuery q = {
+		"SELECT ct.space_id, ch.space_id FROM inbox.contact ct, inbox.channel ch"
+		" WHERE ct.id = $1 AND ch.id = $2",
+		2, {INT8OID, INT8OID}
+	};
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	tuple;
+	InboxTupleEdit edit;
+	bool		isnull;
+	Datum		values[2];
+	int64		contact,
+				channel,
+				contact_space = 0,
+				channel_space = 0,
+				given;
+
+	inbox_check_trigger(fcinfo, "contact_channel_before_write");
+	desc = trigdata->tg_relation->rd_att;
+	tuple = TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ? trigdata->tg_trigtuple : trigdata->tg_newtuple;
+	inbox_edit_init(&edit);
+
+	contact = inbox_get_int8(tuple, desc, "contact_id", &isnull);
+	channel = inbox_get_int8(tuple, desc, "channel_id", &isnull);
+	values[0] = Int64GetDatum(contact);
+	values[1] = Int64GetDatum(channel);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inbox: SPI_connect failed");
+	if (inbox_exec(&q, values, NULL, 1) == 1)
+	{
+		(void) inbox_int8(1, &contact_space);
+		(void) inbox_int8(2, &channel_space);
+	}
+	SPI_finish();
+
+	if (contact_space == 0 || channel_space == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("contact %lld or channel %lld does not exist", (long long) contact, (long long) channel)));
+	if (contact_space != channel_space)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("channel %lld is not in the space of contact %lld", (long long) channel, (long long) contact)));
+	given = inbox_get_int8(tuple, desc, "space_id", &isnull);
+	if (isnull)
+		inbox_edit_set(&edit, desc, "space_id", Int64GetDatum(contact_space), false);
+	else if (given != contact_space)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("contact %lld is not in space %lld", (long long) contact, (long long) given)));
+
+	return PointerGetDatum(inbox_edit_apply(&edit, tuple, desc));
+}

@@ -1,0 +1,616 @@
+/*-------------------------------------------------------------------------
+ *
+ * rules_message.c
+ *	  What happens when a message is written: a contact writes in, an
+ *	  agent replies, a platform reports a delivery status.
+ *
+ * Before a message row is inserted:
+ * - its contact's open conversation (if any) and then the contact are
+ *   locked, the locking order of inbox.h, so that concurrent messages,
+ *   replies and closes of one contact queue behind each other;
+ * - an incoming message, or an outgoing one sent by a user, for a contact
+ *   with no open conversation opens one (rules 1 and 2); other outgoing
+ *   messages attach to the open conversation if there is one;
+ * - an incoming message quoting a platform id on a channel kind with
+ *   reply-to gets reply_to_id (rule 10); an outgoing one cannot quote;
+ * - a user message outside the channel kind's messaging window is refused
+ *   unless its content names a template or an allowed tag (rule 11).
+ * After it is inserted, one UPDATE of the contact counts it as unread or
+ * resets the count (rule 5), makes it the last message if it is the newest
+ * (rule 6) and, for a user reply to an unassigned contact, assigns the
+ * contact to the agent (rule 3).
+ *
+ * Status reports move an outgoing message forward only (rule 9):
+ * pending -> sent -> delivered -> read, failed from pending or sent.  A
+ * late report keeps its timestamp but not its status.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "inbox.h"
+
+PG_FUNCTION_INFO_V1(inbox_message_before_write);
+PG_FUNCTION_INFO_V1(inbox_message_after_write);
+
+/* columns of a message that no UPDATE may change */
+static const char *const fixed_columns[] = {
+	"id", "space_id", "contact_id", "conversation_id", "channel_id", "direction",
+	"sender_kind", "sender_agent_id", "reply_to_external_id", "reply_to_id", "created_at", NULL
+};
+
+/* the outgoing statuses in the order they move; failed stands apart */
+static int
+status_rank(const char *status)
+{
+	if (strcmp(status, "pending") == 0)
+		return 0;
+	if (strcmp(status, "sent") == 0)
+		return 1;
+	if (strcmp(status, "delivered") == 0)
+		return 2;
+	if (strcmp(status, "read") == 0)
+		return 3;
+	if (strcmp(status, "failed") == 0)
+		return 4;
+	if (strcmp(status, "received") == 0)
+		return 5;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown message status \"%s\"", status),
+			 errhint("Statuses are pending, sent, delivered, read and failed for outgoing messages, received for incoming ones.")));
+	return -1;					/* keep compiler quiet */
+}
+
+/* the timestamp column a status report fills, NULL for none */
+static const char *
+status_column(const char *status)
+{
+	switch (status_rank(status))
+	{
+		case 1:
+			return "sent_at";
+		case 2:
+			return "delivered_at";
+		case 3:
+			return "read_at";
+		case 4:
+			return "failed_at";
+		default:
+			return NULL;
+	}
+}
+
+typedef struct ChannelFacts
+{
+	int64		space;
+	char	   *kind;
+	bool		reply_to;
+	bool		reports_status;
+} ChannelFacts;
+
+static ChannelFacts
+channel_facts(int64 channel, const char *status)
+{
+	static InboxQuery q = {
+		"SELECT c.space_id, c.kind, k.reply_to, $2 = ANY (k.statuses)"
+		" FROM inbox.channel c JOIN inbox.channel_kind k ON k.kind = c.kind WHERE c.id = $1",
+		2, {INT8OID, TEXTOID}
+	};
+	Datum		values[2] = {Int64GetDatum(channel), CStringGetTextDatum(status)};
+	ChannelFacts facts;
+	bool		isnull;
+
+	if (inbox_exec(&q, values, NULL, 1) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("channel %lld does not exist", (long long) channel)));
+	(void) inbox_int8(1, &facts.space);
+	facts.kind = inbox_text(2);
+	facts.reply_to = DatumGetBool(inbox_value(3, &isnull));
+	facts.reports_status = !isnull && DatumGetBool(inbox_value(4, &isnull));
+	return facts;
+}
+
+static void
+no_identity(int64 contact, int64 channel)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+			 errmsg("contact %lld has no identity on channel %lld", (long long) contact, (long long) channel),
+			 errhint("A contact is reached on the channels it wrote on (rows of inbox.contact_channel).")));
+}
+
+/* an incoming message: the contact's last incoming time on the channel moves on */
+static void
+note_incoming(int64 contact, int64 channel, TimestampTz at)
+{
+	static InboxQuery q = {
+		"UPDATE inbox.contact_channel"
+		" SET last_incoming_at = greatest(last_incoming_at, $3)"
+		" WHERE contact_id = $1 AND channel_id = $2",
+		3, {INT8OID, INT8OID, TIMESTAMPTZOID}
+	};
+	Datum		values[3] = {Int64GetDatum(contact), Int64GetDatum(channel), TimestampTzGetDatum(at)};
+
+	if (inbox_exec(&q, values, NULL, 0) == 0)
+		no_identity(contact, channel);
+}
+
+/*
+ * Rule 11.  The window and the tags allowed outside it are data of the
+ * channel kind: "window" after the last incoming message, window_tags
+ * {"tag": "7 days"} up to that age or {"tag": null} at any time, and a
+ * template when the kind accepts templates.
+ */
+static void
+check_window(int64 contact, int64 channel, TimestampTz at, Datum content, bool content_null,
+			 bool obeys_window)
+{
+	static InboxQuery q = {
+		"SELECT max(cc.last_incoming_at), k.\"window\"::text,"
+		"  max(cc.last_incoming_at) + k.\"window\","
+		"  k.templates AND jsonb_typeof($3 -> 'template') = 'string',"
+		"  CASE WHEN jsonb_typeof($3 -> 'tag') = 'string' AND k.window_tags ? ($3 ->> 'tag') THEN"
+		"    CASE WHEN jsonb_typeof(k.window_tags -> ($3 ->> 'tag')) = 'null' THEN 'infinity'::timestamptz"
+		"         ELSE max(cc.last_incoming_at) + (k.window_tags ->> ($3 ->> 'tag'))::interval END"
+		"  END,"
+		"  k.kind, k.templates,"
+		"  (SELECT string_agg(t, ', ' ORDER BY t) FROM jsonb_object_keys(k.window_tags) t)"
+		" FROM inbox.contact_channel cc"
+		" JOIN inbox.channel c ON c.id = cc.channel_id"
+		" JOIN inbox.channel_kind k ON k.kind = c.kind"
+		" WHERE cc.contact_id = $1 AND cc.channel_id = $2"
+		" GROUP BY k.kind",
+		3, {INT8OID, INT8OID, JSONBOID}
+	};
+	Datum		values[3] = {Int64GetDatum(contact), Int64GetDatum(channel), content};
+	char		nulls[3] = {' ', ' ', content_null ? 'n' : ' '};
+	bool		last_null,
+				window_null,
+				closes_null,
+				tag_null,
+				isnull;
+	TimestampTz closes_at,
+				tag_closes_at;
+	char	   *window,
+			   *kind,
+			   *tags;
+	bool		templates;
+
+	if (inbox_exec(&q, values, nulls, 1) == 0)
+		no_identity(contact, channel);
+	if (!obeys_window)
+		return;
+
+	(void) inbox_value(1, &last_null);
+	(void) inbox_value(2, &window_null);
+	if (window_null)
+		return;					/* the kind has no messaging window */
+
+	closes_at = DatumGetTimestampTz(inbox_value(3, &closes_null));
+	if (!closes_null && at <= closes_at)
+		return;
+	if (DatumGetBool(inbox_value(4, &isnull)) && !isnull)
+		return;					/* a template */
+	tag_closes_at = DatumGetTimestampTz(inbox_value(5, &tag_null));
+	if (!tag_null && at <= tag_closes_at)
+		return;					/* an allowed tag */
+
+	window = inbox_text(2);
+	kind = inbox_text(6);
+	templates = DatumGetBool(inbox_value(7, &isnull));
+	tags = inbox_text(8);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 last_null
+			 ? errmsg("messaging window of channel %lld is closed: contact %lld has not written on it",
+					  (long long) channel, (long long) contact)
+			 : errmsg("messaging window of channel %lld closed at %s",
+					  (long long) channel, timestamptz_to_str(closes_at)),
+			 errdetail("Channel kind \"%s\" lets a user write only within %s of the contact's last incoming message.",
+					   kind, window),
+			 templates
+			 ? errhint("Send an approved template: content {\"template\": \"<name>\"}.")
+			 : tags != NULL
+			 ? errhint("Outside the window, a message tag allowed by the channel kind may be used (content {\"tag\": \"<tag>\"}): %s.", tags)
+			 : errhint("Wait for the contact to write again.")));
+}
+
+/* an incoming message's quoted platform id, resolved within the contact and channel */
+static void
+resolve_reply_to(int64 contact, int64 channel, const char *quoted, TupleDesc desc, InboxTupleEdit *edit)
+{
+	static InboxQuery q = {
+		"SELECT id FROM inbox.message WHERE channel_id = $1 AND external_id = $2 AND contact_id = $3",
+		3, {INT8OID, TEXTOID, INT8OID}
+	};
+	Datum		values[3] = {Int64GetDatum(channel), CStringGetTextDatum(quoted), Int64GetDatum(contact)};
+	int64		id;
+
+	inbox_exec(&q, values, NULL, 1);
+	if (inbox_int8(1, &id))
+		inbox_edit_set(edit, desc, "reply_to_id", Int64GetDatum(id), false);
+}
+
+static int64
+open_conversation_for(int64 space, int64 contact, bool incoming, int64 agent, TimestampTz at)
+{
+	static InboxQuery q = {
+		"INSERT INTO inbox.conversation (space_id, contact_id, opened_at, opened_by_kind, opened_by_agent)"
+		" VALUES ($1, $2, $3, $4, $5) RETURNING id",
+		5, {INT8OID, INT8OID, TIMESTAMPTZOID, TEXTOID, INT8OID}
+	};
+	Datum		values[5] = {
+		Int64GetDatum(space), Int64GetDatum(contact), TimestampTzGetDatum(at),
+		CStringGetTextDatum(incoming ? "contact" : "user"), Int64GetDatum(agent)
+	};
+	char		nulls[5] = {' ', ' ', ' ', ' ', agent ? ' ' : 'n'};
+	int64		id = 0;
+
+	inbox_exec(&q, values, nulls, 1);
+	(void) inbox_int8(1, &id);
+	return id;
+}
+
+static int64
+required_int8(HeapTuple tuple, TupleDesc desc, const char *column)
+{
+	bool		isnull;
+	int64		value = inbox_get_int8(tuple, desc, column, &isnull);
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a message needs %s", column)));
+	return value;
+}
+
+static HeapTuple
+before_insert(HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit)
+{
+	bool		isnull,
+				incoming,
+				user;
+	int64		contact = required_int8(tuple, desc, "contact_id");
+	int64		channel = required_int8(tuple, desc, "channel_id");
+	int64		agent,
+				space,
+				given,
+				conversation;
+	char	   *direction = inbox_get_text(tuple, desc, "direction");
+	char	   *sender_kind = inbox_get_text(tuple, desc, "sender_kind");
+	char	   *status = inbox_get_text(tuple, desc, "status");
+	char	   *quoted = inbox_get_text(tuple, desc, "reply_to_external_id");
+	TimestampTz at = DatumGetTimestampTz(SPI_getbinval(tuple, desc, SPI_fnumber(desc, "created_at"), &isnull));
+	Datum		content = SPI_getbinval(tuple, desc, SPI_fnumber(desc, "content"), &isnull);
+	bool		content_null = isnull;
+	ChannelFacts channel_kind;
+
+	/* what kind of message this is */
+	if (direction == NULL || (strcmp(direction, "incoming") != 0 && strcmp(direction, "outgoing") != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("message direction must be \"incoming\" or \"outgoing\", not \"%s\"",
+						direction ? direction : "(null)")));
+	incoming = strcmp(direction, "incoming") == 0;
+	if (sender_kind == NULL)
+	{
+		sender_kind = incoming ? "contact" : "user";
+		inbox_edit_set(edit, desc, "sender_kind", CStringGetTextDatum(sender_kind), false);
+	}
+	if (incoming ? strcmp(sender_kind, "contact") != 0 : !inbox_is_outgoing_sender_kind(sender_kind))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown sender kind \"%s\" for an %s message", sender_kind, direction),
+				 errhint(incoming
+						 ? "Incoming messages are sent by the contact."
+						 : "Outgoing sender kinds are user, automation, ai, away_message, greeting_message, dialogflow, facebook_inbox, whatsapp_echo, message_tag, broadcast and api.")));
+	user = strcmp(sender_kind, "user") == 0;
+	agent = inbox_get_int8(tuple, desc, "sender_agent_id", &isnull);
+	if (user && isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a message sent by a user needs the agent who sent it")));
+	if (incoming && !isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an incoming message has no sending agent")));
+
+	if (status == NULL)
+	{
+		status = incoming ? "received" : "pending";
+		inbox_edit_set(edit, desc, "status", CStringGetTextDatum(status), false);
+	}
+	else if ((status_rank(status) == 5) != incoming)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an %s message cannot have status \"%s\"", direction, status)));
+
+	if (!incoming)
+	{
+		(void) SPI_getbinval(tuple, desc, SPI_fnumber(desc, "reply_to_id"), &isnull);
+		if (quoted != NULL || !isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("an outgoing message cannot quote a message"),
+					 errdetail("Reply-to context is shown for incoming messages only.")));
+	}
+
+	/* lock: the open conversation, then the contact (inbox.h) */
+	conversation = inbox_open_conversation_of(contact, true);
+	space = inbox_lock_contact(contact);
+	given = inbox_get_int8(tuple, desc, "space_id", &isnull);
+	if (isnull)
+		inbox_edit_set(edit, desc, "space_id", Int64GetDatum(space), false);
+	else if (given != space)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("contact %lld is not in space %lld", (long long) contact, (long long) given)));
+
+	channel_kind = channel_facts(channel, status);
+	if (channel_kind.space != space)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("channel %lld is not in the space of contact %lld", (long long) channel, (long long) contact)));
+	if (agent != 0)
+		inbox_check_agent_in_space(agent, space);
+
+	if (incoming)
+	{
+		note_incoming(contact, channel, at);
+		if (quoted != NULL && channel_kind.reply_to)
+			resolve_reply_to(contact, channel, quoted, desc, edit);
+	}
+	else
+	{
+		const char *column = status_column(status);
+
+		if (status_rank(status) != 0 && !channel_kind.reports_status)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("channel kind \"%s\" does not report status \"%s\"", channel_kind.kind, status)));
+		if (column != NULL)
+		{
+			(void) SPI_getbinval(tuple, desc, SPI_fnumber(desc, column), &isnull);
+			if (isnull)
+				inbox_edit_set(edit, desc, column, TimestampTzGetDatum(at), false);
+		}
+		check_window(contact, channel, at, content, content_null, user);
+	}
+
+	/*
+	 * The conversation: after waiting for the contact lock, look again, as
+	 * another transaction may have opened one meanwhile.
+	 */
+	if (conversation == 0)
+		conversation = inbox_open_conversation_of(contact, false);
+	given = inbox_get_int8(tuple, desc, "conversation_id", &isnull);
+	if (!isnull && given != conversation)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("conversation %lld is not the open conversation of contact %lld",
+						(long long) given, (long long) contact),
+				 errhint("Leave conversation_id out: a message goes to the contact's open conversation.")));
+	if (conversation == 0 && (incoming || user))
+		conversation = open_conversation_for(space, contact, incoming, agent, at);
+	if (isnull && conversation != 0)
+		inbox_edit_set(edit, desc, "conversation_id", Int64GetDatum(conversation), false);
+
+	return tuple;
+}
+
+/*
+ * Rule 9 for any UPDATE of a message: the fixed columns stay, an incoming
+ * message keeps "received", an outgoing one only moves forward.
+ */
+static HeapTuple
+before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, InboxTupleEdit *edit)
+{
+	bool		isnull;
+	int64		id = inbox_get_int8(oldtuple, desc, "id", &isnull);
+	char	   *old_status = inbox_get_text(oldtuple, desc, "status");
+	char	   *new_status = inbox_get_text(newtuple, desc, "status");
+	const char *column;
+	int			old_rank,
+				new_rank;
+	bool		keep_old;
+
+	for (const char *const *c = fixed_columns; *c != NULL; c++)
+		if (inbox_column_changed(oldtuple, newtuple, desc, *c))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("column \"%s\" of message %lld cannot be changed", *c, (long long) id)));
+
+	if (new_status == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("message status must not be null")));
+	if (strcmp(old_status, new_status) == 0)
+		return newtuple;
+
+	old_rank = status_rank(old_status);
+	new_rank = status_rank(new_status);
+	if (old_rank == 5)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("message %lld is incoming: status reports apply to outgoing messages only", (long long) id)));
+	if (new_rank == 5)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an outgoing message cannot have status \"received\"")));
+
+	if (new_rank != 0)
+	{
+		ChannelFacts facts = channel_facts(inbox_get_int8(newtuple, desc, "channel_id", &isnull), new_status);
+
+		if (!facts.reports_status)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("channel kind \"%s\" does not report status \"%s\"", facts.kind, new_status)));
+	}
+
+	/* the report's own timestamp is always kept */
+	column = status_column(new_status);
+	if (column != NULL)
+	{
+		(void) SPI_getbinval(newtuple, desc, SPI_fnumber(desc, column), &isnull);
+		if (isnull)
+			inbox_edit_set(edit, desc, column, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), false);
+	}
+
+	/*
+	 * Whether the status itself moves: failed is final and only follows
+	 * pending or sent; otherwise the furthest status wins.
+	 */
+	if (old_rank == 4)
+		keep_old = true;
+	else if (new_rank == 4)
+		keep_old = old_rank > 1;
+	else
+		keep_old = new_rank < old_rank;
+	if (keep_old)
+		inbox_edit_set(edit, desc, "status", CStringGetTextDatum(old_status), false);
+
+	return newtuple;
+}
+
+Datum
+inbox_message_before_write(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	tuple;
+	InboxTupleEdit edit;
+
+	inbox_check_trigger(fcinfo, "message_before_write");
+	desc = trigdata->tg_relation->rd_att;
+	inbox_edit_init(&edit);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inbox: SPI_connect failed");
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		tuple = before_insert(trigdata->tg_trigtuple, desc, &edit);
+	else
+		tuple = before_update(trigdata->tg_trigtuple, trigdata->tg_newtuple, desc, &edit);
+	SPI_finish();
+
+	return PointerGetDatum(inbox_edit_apply(&edit, tuple, desc));
+}
+
+/*
+ * Rules 3, 5 and 6 in one UPDATE of the contact, which the message rules
+ * locked before the insert.  The assignment it may make writes its event
+ * through the contact's trigger, for the replying user.
+ */
+static void
+after_insert(HeapTuple tuple, TupleDesc desc)
+{
+	static InboxQuery q_contact = {
+		"UPDATE inbox.contact SET"
+		"  unread_count = CASE WHEN $2 = 'incoming' THEN unread_count + $7"
+		"                      WHEN $3 = 'user' THEN 0 ELSE unread_count END,"
+		"  assignee_id = CASE WHEN $3 = 'user' AND assignee_id IS NULL THEN $4 ELSE assignee_id END,"
+		"  origin_channel_id = coalesce(origin_channel_id, $5),"
+		"  last_message_id = CASE WHEN last_message_at IS NULL OR ($8, $6) > (last_message_at, last_message_id)"
+		"                    THEN $6 ELSE last_message_id END,"
+		"  last_message_direction = CASE WHEN last_message_at IS NULL OR ($8, $6) > (last_message_at, last_message_id)"
+		"                    THEN $2 ELSE last_message_direction END,"
+		"  last_channel_id = CASE WHEN last_message_at IS NULL OR ($8, $6) > (last_message_at, last_message_id)"
+		"                    THEN $5 ELSE last_channel_id END,"
+		"  last_message_at = CASE WHEN last_message_at IS NULL OR ($8, $6) > (last_message_at, last_message_id)"
+		"                    THEN $8 ELSE last_message_at END"
+		" WHERE id = $1",
+		8, {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID}
+	};
+	static InboxQuery q_first_response = {
+		"UPDATE inbox.conversation SET first_response_at = $2"
+		" WHERE id = $1 AND first_response_at IS NULL",
+		2, {INT8OID, TIMESTAMPTZOID}
+	};
+	bool		isnull,
+				read;
+	char	   *direction = inbox_get_text(tuple, desc, "direction");
+	char	   *sender_kind = inbox_get_text(tuple, desc, "sender_kind");
+	int64		agent = inbox_get_int8(tuple, desc, "sender_agent_id", &isnull);
+	int64		conversation;
+	Datum		at = SPI_getbinval(tuple, desc, SPI_fnumber(desc, "created_at"), &isnull);
+	Datum		values[8];
+	char		nulls[8];
+	InboxActor	actor;
+
+	(void) SPI_getbinval(tuple, desc, SPI_fnumber(desc, "read_at"), &read);
+	read = !read;
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(inbox_get_int8(tuple, desc, "contact_id", &isnull));
+	values[1] = CStringGetTextDatum(direction);
+	values[2] = CStringGetTextDatum(sender_kind);
+	values[3] = Int64GetDatum(agent);
+	nulls[3] = agent ? ' ' : 'n';
+	values[4] = Int64GetDatum(inbox_get_int8(tuple, desc, "channel_id", &isnull));
+	values[5] = Int64GetDatum(inbox_get_int8(tuple, desc, "id", &isnull));
+	values[6] = Int32GetDatum(read ? 0 : 1);
+	values[7] = at;
+
+	memset(&actor, 0, sizeof(actor));
+	actor.kind = "user";
+	actor.agent = agent;
+	actor.maintaining = true;
+	inbox_exec_as(&actor, &q_contact, values, nulls, 0);
+
+	conversation = inbox_get_int8(tuple, desc, "conversation_id", &isnull);
+	if (strcmp(sender_kind, "user") == 0 && !isnull)
+	{
+		values[0] = Int64GetDatum(conversation);
+		values[1] = at;
+		inbox_exec(&q_first_response, values, NULL, 0);
+	}
+}
+
+/* a deleted message: the contact's maintained columns follow what is left */
+static void
+after_delete(HeapTuple tuple, TupleDesc desc)
+{
+	static InboxQuery q = {
+		"UPDATE inbox.contact c SET"
+		"  (last_message_id, last_message_at, last_message_direction, last_channel_id) ="
+		"    (SELECT m.id, m.created_at, m.direction, m.channel_id FROM inbox.message m"
+		"     WHERE m.contact_id = c.id ORDER BY m.created_at DESC, m.id DESC LIMIT 1),"
+		"  unread_count = (SELECT count(*) FROM inbox.message m"
+		"     WHERE m.contact_id = c.id AND m.direction = 'incoming' AND m.read_at IS NULL)"
+		" WHERE c.id = $1",
+		1, {INT8OID}
+	};
+	bool		isnull;
+	Datum		values[1];
+	InboxActor	actor = inbox_current_actor();
+
+	values[0] = Int64GetDatum(inbox_get_int8(tuple, desc, "contact_id", &isnull));
+	actor.maintaining = true;
+	inbox_exec_as(&actor, &q, values, NULL, 0);
+}
+
+Datum
+inbox_message_after_write(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+
+	inbox_check_trigger(fcinfo, "message_after_write");
+	desc = trigdata->tg_relation->rd_att;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inbox: SPI_connect failed");
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		after_insert(trigdata->tg_trigtuple, desc);
+	else
+		after_delete(trigdata->tg_trigtuple, desc);
+	SPI_finish();
+
+	return PointerGetDatum(NULL);
+}
