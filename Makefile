@@ -23,6 +23,11 @@ REGRESS = setup api_basics auto_open user_reply assignment close_conversation \
 	unread last_message message_status events errors
 REGRESS_OPTS = --inputdir=. --load-extension=pg_trgm --load-extension=inbox
 
+# isolation specs, named after the race they stage (test/isolation/specs)
+ISOLATION = first_message_same_sender second_message_opens_once two_agents_reply \
+	close_vs_incoming assign_vs_close status_reports_race
+ISOLATION_OPTS = --inputdir=test/isolation
+
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -I$(srcdir)/extension
 PG_CFLAGS = -Wall -Wmissing-prototypes -Wpointer-arith -Wendif-labels $(if $(WERROR),-Werror)
