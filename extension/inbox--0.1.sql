@@ -259,7 +259,7 @@ CREATE TABLE inbox.message (
 	created_at				timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX message_contact_time_idx ON inbox.message (contact_id, created_at, id);
-CREATE INDEX message_conversation_idx ON inbox.message (conversation_id);
+CREATE INDEX message_conversation_idx ON inbox.message (conversation_id, created_at);
 CREATE UNIQUE INDEX message_external_idx ON inbox.message (channel_id, external_id) WHERE external_id IS NOT NULL;
 CREATE INDEX message_unread_idx ON inbox.message (contact_id) WHERE direction = 'incoming' AND read_at IS NULL;
 CREATE INDEX message_pending_idx ON inbox.message (id) WHERE status = 'pending';

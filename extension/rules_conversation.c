@@ -94,6 +94,29 @@ before_insert(HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit)
 	return tuple;
 }
 
+/*
+ * A close takes its time when its statement starts, but it may have waited
+ * for the conversation row while a message was being added: the message
+ * is then in the conversation, and the close is recorded after it, so
+ * that history shows what happened in that order.
+ */
+static void
+close_after_last_message(int64 conversation, TimestampTz closed_at, TupleDesc desc, InboxTupleEdit *edit)
+{
+	static InboxQuery q = {
+		"SELECT max(created_at) FROM inbox.message WHERE conversation_id = $1",
+		1, {INT8OID}
+	};
+	Datum		values[1] = {Int64GetDatum(conversation)};
+	bool		isnull;
+	TimestampTz last;
+
+	inbox_exec(&q, values, NULL, 1);
+	last = DatumGetTimestampTz(inbox_value(1, &isnull));
+	if (!isnull && last > closed_at)
+		inbox_edit_set(edit, desc, "closed_at", TimestampTzGetDatum(last), false);
+}
+
 static HeapTuple
 before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, InboxTupleEdit *edit)
 {
@@ -137,6 +160,7 @@ before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, InboxTuple
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("conversation %lld cannot be closed before it was opened", (long long) id)));
 	default_actor(newtuple, desc, edit, "closed_by_kind", "closed_by_agent");
+	close_after_last_message(id, DatumGetTimestampTz(closed_at), desc, edit);
 	return newtuple;
 }
 
