@@ -14,6 +14,7 @@ OBJS = \
 	extension/rules_conversation.o \
 	extension/rules_message.o \
 	extension/events.o \
+	extension/notify.o \
 	extension/api.o
 
 DATA = $(wildcard extension/inbox--*.sql)

@@ -359,6 +359,24 @@ CREATE TRIGGER contact_channel_before_write BEFORE INSERT OR UPDATE ON inbox.con
 
 /*
  * ------------------------------------------------------------------
+ * Notifications: every committed change, on channel inbox_<space_id>
+ * ------------------------------------------------------------------
+ */
+
+CREATE FUNCTION inbox.notify_change() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_notify_change' LANGUAGE C;
+
+CREATE TRIGGER notify_change AFTER INSERT OR UPDATE OR DELETE ON inbox.contact
+	FOR EACH ROW EXECUTE FUNCTION inbox.notify_change('contact');
+CREATE TRIGGER notify_change AFTER INSERT OR UPDATE OR DELETE ON inbox.conversation
+	FOR EACH ROW EXECUTE FUNCTION inbox.notify_change('conversation');
+CREATE TRIGGER notify_change AFTER INSERT OR UPDATE OR DELETE ON inbox.message
+	FOR EACH ROW EXECUTE FUNCTION inbox.notify_change('message');
+CREATE TRIGGER notify_change AFTER INSERT OR UPDATE OR DELETE ON inbox.event
+	FOR EACH ROW EXECUTE FUNCTION inbox.notify_change('event');
+
+/*
+ * ------------------------------------------------------------------
  * API
  * ------------------------------------------------------------------
  */

@@ -23,5 +23,7 @@ void
 _PG_init(void)
 {
 	inbox_define_actor_gucs();
+	inbox_define_notify_gucs();
+	inbox_register_notify_callbacks();
 	MarkGUCPrefixReserved("inbox");
 }

@@ -65,6 +65,10 @@ extern bool inbox_is_actor_kind(const char *kind);
 extern void inbox_check_actor_kind(const char *kind);
 extern bool inbox_is_outgoing_sender_kind(const char *kind);
 
+/* notify.c */
+extern void inbox_define_notify_gucs(void);
+extern void inbox_register_notify_callbacks(void);
+
 /* events.c */
 extern int64 inbox_write_event(int64 contact, int64 conversation, const char *kind,
 							   const InboxActor *actor, int64 target_agent,

@@ -1,0 +1,357 @@
+/*-------------------------------------------------------------------------
+ *
+ * notify.c
+ *	  LISTEN/NOTIFY for every committed change (rule 13).
+ *
+ * A trigger on contact, conversation, message and event records each
+ * changed row as (space, contact, op, id).  Records are coalesced per
+ * transaction: one notification per contact and op, listing the ids
+ * involved, so that a bulk import of 100,000 messages sends one
+ * notification per contact rather than one per row.  They are sent on
+ * channel inbox_<space> just before commit (PostgreSQL delivers them when
+ * the commit is done; a rolled-back transaction sends nothing), and a
+ * rolled-back subtransaction takes its records with it.
+ *
+ * Payloads carry ids only, never message bodies, names or other text,
+ * since any role may LISTEN on any channel:
+ *   {"op": "message", "contact": 12, "message": [345, 346]}
+ *   {"op": "assignment", "contact": 12}
+ * At most INBOX_NOTIFY_IDS ids are listed; "more" counts the rest.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/async.h"
+#include "lib/stringinfo.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+
+#include "inbox.h"
+
+PG_FUNCTION_INFO_V1(inbox_notify_change);
+
+#define INBOX_NOTIFY_IDS 50
+
+typedef struct NotifyKey
+{
+	int64		space;
+	int64		contact;
+	const char *op;				/* a string constant of this file */
+} NotifyKey;
+
+typedef struct NotifyRecord
+{
+	SubTransactionId subxact;
+	int64		id;
+} NotifyRecord;
+
+typedef struct NotifyEntry
+{
+	NotifyKey	key;			/* hash key: must be first */
+	const char *id_name;		/* "message", "event", ... */
+	int			count;
+	int			allocated;
+	NotifyRecord *records;
+	int			order;			/* first-recorded order, for sending */
+} NotifyEntry;
+
+static bool notify_enabled = true;
+static HTAB *pending = NULL;	/* in TopTransactionContext */
+static int	pending_count = 0;
+
+void
+inbox_define_notify_gucs(void)
+{
+	DefineCustomBoolVariable("inbox.notify",
+							 "Send a notification on channel inbox_<space> for every committed change.",
+							 "Turn off only for bulk loads nobody listens to.",
+							 &notify_enabled,
+							 true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+}
+
+static void
+record(int64 space, int64 contact, const char *op, const char *id_name, int64 id)
+{
+	NotifyKey	key;
+	NotifyEntry *entry;
+	bool		found;
+
+	if (pending == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(NotifyKey);
+		ctl.entrysize = sizeof(NotifyEntry);
+		ctl.hcxt = TopTransactionContext;
+		pending = hash_create("inbox notifications", 64, &ctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		pending_count = 0;
+	}
+
+	memset(&key, 0, sizeof(key));
+	key.space = space;
+	key.contact = contact;
+	key.op = op;
+	entry = hash_search(pending, &key, HASH_ENTER, &found);
+	if (!found)
+	{
+		entry->id_name = id_name;
+		entry->count = 0;
+		entry->allocated = 4;
+		entry->records = MemoryContextAlloc(TopTransactionContext,
+											entry->allocated * sizeof(NotifyRecord));
+		entry->order = pending_count++;
+	}
+	else if (entry->count == entry->allocated)
+	{
+		entry->allocated *= 2;
+		entry->records = repalloc(entry->records, entry->allocated * sizeof(NotifyRecord));
+	}
+	entry->records[entry->count].subxact = GetCurrentSubTransactionId();
+	entry->records[entry->count].id = id;
+	entry->count++;
+}
+
+static int
+entry_order_cmp(const void *a, const void *b)
+{
+	const NotifyEntry *ea = *(NotifyEntry *const *) a;
+	const NotifyEntry *eb = *(NotifyEntry *const *) b;
+
+	return ea->order - eb->order;
+}
+
+static void
+send_pending(void)
+{
+	HASH_SEQ_STATUS seq;
+	NotifyEntry *entry;
+	NotifyEntry **entries;
+	int			n = 0;
+	StringInfoData payload;
+	char		channel[NAMEDATALEN];
+
+	entries = palloc(sizeof(NotifyEntry *) * hash_get_num_entries(pending));
+	hash_seq_init(&seq, pending);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+		if (entry->count > 0)
+			entries[n++] = entry;
+	qsort(entries, n, sizeof(NotifyEntry *), entry_order_cmp);
+
+	initStringInfo(&payload);
+	for (int i = 0; i < n; i++)
+	{
+		int			listed;
+
+		entry = entries[i];
+		resetStringInfo(&payload);
+		appendStringInfo(&payload, "{\"op\": \"%s\", \"contact\": " INT64_FORMAT,
+						 entry->key.op, entry->key.contact);
+		if (entry->id_name != NULL)
+		{
+			appendStringInfo(&payload, ", \"%s\": [", entry->id_name);
+			listed = Min(entry->count, INBOX_NOTIFY_IDS);
+			for (int j = 0; j < listed; j++)
+				appendStringInfo(&payload, "%s" INT64_FORMAT, j ? ", " : "", entry->records[j].id);
+			appendStringInfoChar(&payload, ']');
+			if (entry->count > listed)
+				appendStringInfo(&payload, ", \"more\": %d", entry->count - listed);
+		}
+		appendStringInfoChar(&payload, '}');
+
+		snprintf(channel, sizeof(channel), "inbox_" INT64_FORMAT, entry->key.space);
+		Async_Notify(channel, payload.data);
+	}
+}
+
+static void
+notify_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+			if (pending != NULL)
+				send_pending();
+			break;
+		case XACT_EVENT_PRE_PREPARE:
+			if (pending != NULL && hash_get_num_entries(pending) > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot PREPARE a transaction that changed the inbox"),
+						 errdetail("The inbox notifies listeners of its changes, and PostgreSQL does not send notifications from prepared transactions."),
+						 errhint("Set inbox.notify to off in such transactions.")));
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+			/* the memory goes with TopTransactionContext */
+			pending = NULL;
+			pending_count = 0;
+			break;
+	}
+}
+
+/* a rolled-back subtransaction's records go: they are the ones with its id or later */
+static void
+notify_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	HASH_SEQ_STATUS seq;
+	NotifyEntry *entry;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB || pending == NULL)
+		return;
+	hash_seq_init(&seq, pending);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		int			kept = 0;
+
+		for (int i = 0; i < entry->count; i++)
+			if (entry->records[i].subxact < mySubid)
+				entry->records[kept++] = entry->records[i];
+		entry->count = kept;
+	}
+}
+
+void
+inbox_register_notify_callbacks(void)
+{
+	RegisterXactCallback(notify_xact_callback, NULL);
+	RegisterSubXactCallback(notify_subxact_callback, NULL);
+}
+
+static bool
+changed(TriggerData *trigdata, const char *column)
+{
+	return inbox_column_changed(trigdata->tg_trigtuple, trigdata->tg_newtuple,
+								trigdata->tg_relation->rd_att, column);
+}
+
+/* what a contact UPDATE means to a listener; several ops may apply */
+static void
+record_contact_update(TriggerData *trigdata, int64 space, int64 contact)
+{
+	TupleDesc	desc = trigdata->tg_relation->rd_att;
+	bool		isnull;
+	bool		other = false;
+	int32		unread;
+
+	if (changed(trigdata, "assignee_id"))
+		record(space, contact, "assignment", NULL, contact);
+	if (changed(trigdata, "snoozed_until"))
+		record(space, contact, "snooze", NULL, contact);
+	unread = DatumGetInt32(SPI_getbinval(trigdata->tg_newtuple, desc,
+										 SPI_fnumber(desc, "unread_count"), &isnull));
+	if (changed(trigdata, "unread_count") && unread == 0)
+		record(space, contact, "read", NULL, contact);
+
+	/* edits of the contact itself; what messages maintain is told by "message" */
+	for (int i = 0; i < desc->natts; i++)
+	{
+		const char *name = NameStr(TupleDescAttr(desc, i)->attname);
+
+		if (TupleDescAttr(desc, i)->attisdropped ||
+			strcmp(name, "assignee_id") == 0 || strcmp(name, "snoozed_until") == 0 ||
+			strcmp(name, "unread_count") == 0 || strncmp(name, "last_", 5) == 0 ||
+			strcmp(name, "origin_channel_id") == 0)
+			continue;
+		if (changed(trigdata, name))
+		{
+			other = true;
+			break;
+		}
+	}
+	if (other)
+		record(space, contact, "contact", NULL, contact);
+}
+
+/*
+ * AFTER INSERT OR UPDATE OR DELETE on contact, conversation, message and
+ * event.  The trigger's argument names the table.
+ */
+Datum
+inbox_notify_change(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	tuple;
+	const char *table;
+	bool		isnull;
+	int64		space,
+				contact,
+				id;
+	bool		inserted,
+				deleted;
+
+	inbox_check_trigger(fcinfo, "notify_change");
+	if (!notify_enabled)
+		return PointerGetDatum(NULL);
+	if (trigdata->tg_trigger->tgnargs != 1)
+		elog(ERROR, "inbox: notify_change needs the table name as its argument");
+
+	table = trigdata->tg_trigger->tgargs[0];
+	desc = trigdata->tg_relation->rd_att;
+	inserted = TRIGGER_FIRED_BY_INSERT(trigdata->tg_event);
+	deleted = TRIGGER_FIRED_BY_DELETE(trigdata->tg_event);
+	tuple = (inserted || deleted) ? trigdata->tg_trigtuple : trigdata->tg_newtuple;
+
+	space = inbox_get_int8(tuple, desc, "space_id", &isnull);
+	id = inbox_get_int8(tuple, desc, "id", &isnull);
+	contact = strcmp(table, "contact") == 0 ? id : inbox_get_int8(tuple, desc, "contact_id", &isnull);
+
+	if (strcmp(table, "contact") == 0)
+	{
+		if (inserted)
+			record(space, contact, "contact_created", NULL, contact);
+		else if (deleted)
+			record(space, contact, "contact_deleted", NULL, contact);
+		else
+			record_contact_update(trigdata, space, contact);
+	}
+	else if (strcmp(table, "conversation") == 0)
+	{
+		if (inserted)
+			record(space, contact, "conversation_opened", "conversation", id);
+		else if (deleted)
+			record(space, contact, "conversation_deleted", "conversation", id);
+		else if (changed(trigdata, "closed_at"))
+			record(space, contact, "conversation_closed", "conversation", id);
+		else if (changed(trigdata, "category") || changed(trigdata, "summary") ||
+				 changed(trigdata, "reference") || changed(trigdata, "source_url"))
+			record(space, contact, "conversation", "conversation", id);
+		/* first_response_at follows a reply, which "message" tells */
+	}
+	else if (strcmp(table, "message") == 0)
+	{
+		if (inserted)
+			record(space, contact, "message", "message", id);
+		else if (deleted)
+			record(space, contact, "message_deleted", "message", id);
+		else if (changed(trigdata, "body") || changed(trigdata, "content") ||
+				 changed(trigdata, "external_id"))
+			record(space, contact, "message_updated", "message", id);
+		else if (strcmp(inbox_get_text(tuple, desc, "direction"), "outgoing") == 0)
+			record(space, contact, "message_status", "message", id);
+		/* an incoming message marked read: the contact's "read" tells */
+	}
+	else if (strcmp(table, "event") == 0)
+	{
+		if (inserted)
+			record(space, contact, "event", "event", id);
+		else
+			record(space, contact, deleted ? "event_deleted" : "event_updated", "event", id);
+	}
+	else
+		elog(ERROR, "inbox: notify_change does not know table \"%s\"", table);
+
+	return PointerGetDatum(NULL);
+}
