@@ -1,0 +1,169 @@
+/*-------------------------------------------------------------------------
+ *
+ * counts.c
+ *	  The counts of the built-in views, kept as a contact changes.
+ *
+ * view_counts() must answer in a few milliseconds at a million contacts,
+ * which counting index entries cannot do, so the number of contacts in
+ * each built-in view ("all", "unassigned", and "mine" per agent), and how
+ * many of them have unread messages, is kept in inbox.view_count.
+ *
+ * A contact trigger compares the contact's membership before and after the
+ * change and adds the difference.  Most changes (a second unread message,
+ * a reply to an assigned contact) change no membership and write nothing.
+ * When one does, the delta goes to one of INBOX_COUNT_SHARDS rows per view,
+ * chosen by the writing backend, so concurrent writers in one space do not
+ * queue on a single hot row; view_counts() sums the shards.
+ *
+ * Membership (the same conditions as the views' partial indexes):
+ *   all         has a message, not snoozed, not merged away
+ *   unassigned  all, with an open conversation and no assignee
+ *   mine        all, assigned to the agent
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "storage/backendid.h"
+#include "utils/builtins.h"
+
+#include "inbox.h"
+
+PG_FUNCTION_INFO_V1(inbox_contact_counts);
+
+#define INBOX_COUNT_SHARDS 16
+
+typedef struct Membership
+{
+	int64		space;
+	bool		all;
+	bool		unassigned;
+	int64		mine;			/* the assignee, or 0 */
+	bool		unread;
+} Membership;
+
+static Membership
+membership_of(HeapTuple tuple, TupleDesc desc)
+{
+	Membership	m;
+	bool		isnull;
+	bool		visible;
+	int64		assignee;
+
+	memset(&m, 0, sizeof(m));
+	if (tuple == NULL)
+		return m;
+
+	m.space = inbox_get_int8(tuple, desc, "space_id", &isnull);
+	(void) SPI_getbinval(tuple, desc, SPI_fnumber(desc, "last_message_at"), &isnull);
+	visible = !isnull;
+	(void) SPI_getbinval(tuple, desc, SPI_fnumber(desc, "snoozed_until"), &isnull);
+	visible = visible && isnull;
+	(void) SPI_getbinval(tuple, desc, SPI_fnumber(desc, "merged_into"), &isnull);
+	visible = visible && isnull;
+	if (!visible)
+		return m;
+
+	assignee = inbox_get_int8(tuple, desc, "assignee_id", &isnull);
+	m.all = true;
+	m.mine = isnull ? 0 : assignee;
+	(void) SPI_getbinval(tuple, desc, SPI_fnumber(desc, "open_conversation_id"), &isnull);
+	m.unassigned = (m.mine == 0 && !isnull);
+	m.unread = DatumGetInt32(SPI_getbinval(tuple, desc, SPI_fnumber(desc, "unread_count"), &isnull)) > 0;
+	return m;
+}
+
+/* add a delta to this backend's shard of one view's count */
+static void
+add_count(int64 space, const char *view, int64 agent, int contacts, int unread)
+{
+	static InboxQuery q = {
+		"INSERT INTO inbox.view_count AS v (space_id, view, agent_id, shard, contacts, unread_contacts)"
+		" SELECT $1, $2, $3, $4, $5, $6"
+		" WHERE EXISTS (SELECT FROM inbox.space WHERE id = $1)"	/* not a space being dropped */
+		" ON CONFLICT (space_id, view, agent_id, shard) DO UPDATE"
+		" SET contacts = v.contacts + excluded.contacts,"
+		"     unread_contacts = v.unread_contacts + excluded.unread_contacts",
+		6, {INT8OID, TEXTOID, INT8OID, INT4OID, INT8OID, INT8OID}
+	};
+	Datum		values[6];
+
+	if (contacts == 0 && unread == 0)
+		return;
+	values[0] = Int64GetDatum(space);
+	values[1] = CStringGetTextDatum(view);
+	values[2] = Int64GetDatum(agent);
+	values[3] = Int32GetDatum(MyBackendId % INBOX_COUNT_SHARDS);
+	values[4] = Int64GetDatum((int64) contacts);
+	values[5] = Int64GetDatum((int64) unread);
+	inbox_exec(&q, values, NULL, 0);
+}
+
+/* +1 for what the contact is in now, -1 for what it was in */
+static void
+apply_difference(const Membership *old, const Membership *new)
+{
+	if (old->all != new->all || old->unread != new->unread || old->space != new->space)
+	{
+		if (old->all)
+			add_count(old->space, "all", 0, -1, old->unread ? -1 : 0);
+		if (new->all)
+			add_count(new->space, "all", 0, 1, new->unread ? 1 : 0);
+	}
+	if (old->unassigned != new->unassigned || (new->unassigned && old->unread != new->unread))
+	{
+		if (old->unassigned)
+			add_count(old->space, "unassigned", 0, -1, old->unread ? -1 : 0);
+		if (new->unassigned)
+			add_count(new->space, "unassigned", 0, 1, new->unread ? 1 : 0);
+	}
+	if (old->mine != new->mine || (new->mine != 0 && old->unread != new->unread))
+	{
+		if (old->mine != 0)
+			add_count(old->space, "mine", old->mine, -1, old->unread ? -1 : 0);
+		if (new->mine != 0)
+			add_count(new->space, "mine", new->mine, 1, new->unread ? 1 : 0);
+	}
+}
+
+/*
+ * AFTER INSERT OR DELETE, and AFTER UPDATE when a column that decides
+ * membership changed (see the trigger's WHEN), on inbox.contact.
+ */
+Datum
+inbox_contact_counts(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	Membership	old,
+				new;
+
+	inbox_check_trigger(fcinfo, "contact_counts");
+	desc = trigdata->tg_relation->rd_att;
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		old = membership_of(NULL, desc);
+		new = membership_of(trigdata->tg_trigtuple, desc);
+	}
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+	{
+		old = membership_of(trigdata->tg_trigtuple, desc);
+		new = membership_of(NULL, desc);
+	}
+	else
+	{
+		old = membership_of(trigdata->tg_trigtuple, desc);
+		new = membership_of(trigdata->tg_newtuple, desc);
+	}
+
+	if (!old.all && !new.all)
+		return PointerGetDatum(NULL);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inbox: SPI_connect failed");
+	apply_difference(&old, &new);
+	SPI_finish();
+
+	return PointerGetDatum(NULL);
+}

@@ -1,0 +1,174 @@
+/*-------------------------------------------------------------------------
+ *
+ * history.c
+ *	  A contact's history: its messages and events, interleaved in time.
+ *
+ * history(contact, before, page_size) returns the page_size items just
+ * before the cursor `before` (the newest ones when it is NULL), oldest
+ * first within the page, as a chat window shows them; a client scrolls
+ * back by passing the cursor of the first row it holds.
+ *
+ * Items are ordered by (time, event before message, id): an event and the
+ * message that caused it share a timestamp (the conversation_opened of an
+ * incoming message), and the event reads first.  Each side is read
+ * newest-first from its (contact_id, created_at, id) index, so a page costs
+ * about page_size index entries of each at any history length.
+ *
+ * Sender labels follow inbox.sender_kind: an agent's name for `user`, the
+ * contact's name for incoming messages, else the catalogue's label, in
+ * which {space} stands for the space's name.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "inbox.h"
+
+PG_FUNCTION_INFO_V1(inbox_history);
+
+#define MAX_PAGE_SIZE 1000
+#define HISTORY_COLUMNS 27
+#define ORDER_EVENT 0
+#define ORDER_MESSAGE 1
+
+/*
+ * $1 contact, $2 cursor time, $3 message id bound, $4 event id bound,
+ * $5 page size.  Columns 1..26 are the function's result columns; 27 is
+ * the item's order within a timestamp, for the cursor.
+ */
+static InboxQuery q_history = {
+	"SELECT item, id, at, conversation_id, direction, sender_kind, sender_label, sender_agent_id,"
+	"  body, content, status, sent_at, delivered_at, read_at, failed_at, error,"
+	"  reply_to_id, reply_to_snippet, event_kind, event_label, actor_kind, actor_agent_id,"
+	"  target_agent_id, reference, source_url, data, ord"
+	" FROM ("
+	"  (SELECT 'message'::text AS item, m.id, m.created_at AS at, m.conversation_id, m.direction,"
+	"     m.sender_kind,"
+	"     CASE m.direction WHEN 'incoming' THEN coalesce("
+	"            nullif(btrim(coalesce(ct.first_name, '') || ' ' || coalesce(ct.last_name, '')), ''),"
+	"            ct.email, ct.phone, 'Contact ' || ct.id)"
+	"          ELSE coalesce(CASE WHEN m.sender_kind = 'user' THEN a.name END,"
+	"                        replace(sk.label, '{space}', sp.name), m.sender_kind) END AS sender_label,"
+	"     m.sender_agent_id, m.body, m.content, m.status, m.sent_at, m.delivered_at, m.read_at,"
+	"     m.failed_at, m.error, m.reply_to_id,"
+	"     CASE WHEN m.reply_to_id IS NOT NULL THEN coalesce(left(r.body, 100), '')"
+	"          WHEN m.reply_to_external_id IS NOT NULL THEN 'unknown message' END AS reply_to_snippet,"
+	"     NULL::text AS event_kind, NULL::text AS event_label, NULL::text AS actor_kind,"
+	"     NULL::bigint AS actor_agent_id, NULL::bigint AS target_agent_id, NULL::text AS reference,"
+	"     NULL::text AS source_url, NULL::jsonb AS data, 1 AS ord"
+	"   FROM inbox.message m"
+	"   JOIN inbox.contact ct ON ct.id = m.contact_id"
+	"   JOIN inbox.space sp ON sp.id = m.space_id"
+	"   LEFT JOIN inbox.agent a ON a.id = m.sender_agent_id"
+	"   LEFT JOIN inbox.sender_kind sk ON sk.kind = m.sender_kind"
+	"   LEFT JOIN inbox.message r ON r.id = m.reply_to_id"
+	"   WHERE m.contact_id = $1 AND (m.created_at, m.id) < ($2, $3)"
+	"   ORDER BY m.created_at DESC, m.id DESC LIMIT $5)"
+	"  UNION ALL"
+	"  (SELECT 'event', e.id, e.created_at, e.conversation_id, NULL, NULL, NULL, NULL,"
+	"     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+	"     e.kind, ek.label, e.actor_kind, e.actor_agent_id, e.target_agent_id, e.reference,"
+	"     e.source_url, e.data, 0"
+	"   FROM inbox.event e"
+	"   LEFT JOIN inbox.event_kind ek ON ek.kind = e.kind AND ek.actor_kind = e.actor_kind"
+	"   WHERE e.contact_id = $1 AND (e.created_at, e.id) < ($2, $4)"
+	"   ORDER BY e.created_at DESC, e.id DESC LIMIT $5)"
+	" ) h ORDER BY at DESC, ord DESC, id DESC LIMIT $5",
+	5, {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT4OID}
+};
+
+/* a history cursor: "<time in microseconds>.<0 event|1 message>.<id>" */
+static void
+decode_cursor(const char *cursor, TimestampTz *at, int *order, int64 *id)
+{
+	long long	t,
+				i;
+	int			o,
+				consumed = 0;
+
+	if (sscanf(cursor, "%lld.%d.%lld%n", &t, &o, &i, &consumed) == 3 &&
+		cursor[consumed] == '\0' && (o == ORDER_EVENT || o == ORDER_MESSAGE) && i > 0)
+	{
+		*at = (TimestampTz) t;
+		*order = o;
+		*id = (int64) i;
+		return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid cursor \"%s\"", cursor),
+			 errhint("Pass the cursor column of the first row of the page already shown.")));
+}
+
+Datum
+inbox_history(PG_FUNCTION_ARGS)
+{
+	static InboxQuery q_contact = {"SELECT 1 FROM inbox.contact WHERE id = $1", 1, {INT8OID}};
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int64		contact;
+	int32		page_size;
+	TimestampTz at = DT_NOEND;
+	int			order = ORDER_MESSAGE;
+	int64		id = PG_INT64_MAX;
+	Datum		values[5];
+	int			n;
+
+	INBOX_NOT_NULL(fcinfo, 0, "contact");
+	INBOX_NOT_NULL(fcinfo, 2, "page_size");
+	contact = PG_GETARG_INT64(0);
+	page_size = PG_GETARG_INT32(2);
+	if (page_size < 1 || page_size > MAX_PAGE_SIZE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("page_size must be between 1 and %d", MAX_PAGE_SIZE)));
+	if (!PG_ARGISNULL(1))
+		decode_cursor(TextDatumGetCString(PG_GETARG_DATUM(1)), &at, &order, &id);
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inbox: SPI_connect failed");
+	values[0] = Int64GetDatum(contact);
+	if (inbox_exec(&q_contact, values, NULL, 1) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("contact %lld does not exist", (long long) contact)));
+
+	/*
+	 * Items strictly before (at, order, id): at the cursor's own timestamp,
+	 * messages come after events, so a message cursor keeps the events of
+	 * its timestamp and an event cursor none of its messages.
+	 */
+	values[1] = TimestampTzGetDatum(at);
+	values[2] = Int64GetDatum(order == ORDER_MESSAGE ? id : 0);
+	values[3] = Int64GetDatum(order == ORDER_EVENT ? id : PG_INT64_MAX);
+	values[4] = Int32GetDatum(page_size);
+	n = inbox_exec(&q_history, values, NULL, 0);
+
+	/* newest first from the query; a page reads oldest first */
+	for (int i = n - 1; i >= 0; i--)
+	{
+		HeapTuple	row = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		Datum		out[HISTORY_COLUMNS];
+		bool		outnulls[HISTORY_COLUMNS];
+		bool		isnull;
+
+		for (int col = 0; col < HISTORY_COLUMNS - 1; col++)
+			out[col] = SPI_getbinval(row, desc, col + 1, &outnulls[col]);
+		out[HISTORY_COLUMNS - 1] =
+			CStringGetTextDatum(psprintf(INT64_FORMAT ".%d." INT64_FORMAT,
+										 (int64) DatumGetTimestampTz(out[2]),
+										 DatumGetInt32(SPI_getbinval(row, desc, HISTORY_COLUMNS, &isnull)),
+										 DatumGetInt64(out[1])));
+		outnulls[HISTORY_COLUMNS - 1] = false;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, outnulls);
+	}
+
+	SPI_finish();
+	return (Datum) 0;
+}
