@@ -1,0 +1,452 @@
+#!/usr/bin/env bash
+# test/notify/notify_test.sh: LISTEN/NOTIFY of inbox (rule 13), through a real
+# libpq listener, `inbox-worker listen --space 1`.
+#
+# Starts its own cluster (inbox preloaded), runs each API call and asserts
+# the exact set of notifications it sends (op, contact and ids; compared as
+# sorted canonical lines):
+#   - receive_message from a new and a known sender, mark_read, send_message,
+#     set_message_status, assign, close_conversation, open_conversation,
+#     record_event, a direct UPDATE of a contact (and a no-op UPDATE: nothing);
+#   - a multi-statement transaction: one notification per contact and op;
+#   - nothing after ROLLBACK, nothing from a rolled-back savepoint (nested,
+#     and a PL/pgSQL exception block), nothing with inbox.notify = off,
+#     nothing on inbox_1 from space 2;
+#   - per contact, notifications arrive in commit order (two sessions);
+#   - a bulk INSERT ... SELECT of 100,000 events, and one of 20,000 messages,
+#     for 25 contacts send a few notifications per contact, each under 8000
+#     bytes, whose ids and "more" counts account for every row;
+#   - no payload carries a body, name, URL or any text but op: ids only;
+#   - after a server restart the listener prints {"op":"resync"} and keeps
+#     receiving; SIGTERM stops it with exit status 0.
+# Each step ends with a marker notification ({"op":"marker","n":K}) sent in a
+# later transaction: everything before it in the listener's output belongs to
+# the steps before (PostgreSQL delivers notifications in commit order).
+#
+# Prints one line per check and finally "N passed, N failed".
+# Usage: bash test/notify/notify_test.sh   (as root or as a user who can run initdb)
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+
+port=${INBOX_NOTIFY_PORT:-5470}
+bindir=$(pg_config --bindir)
+worker=./worker/inbox-worker
+[ -x "$worker" ] || worker=$bindir/inbox-worker
+work=$(mktemp -d /tmp/inbox-notify.XXXXXX)
+data=$work/data
+out=$work/listen.out
+passed=0
+failed=0
+listener=
+session_pids=()
+
+as_pg() {
+	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+sql() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -h "$work" -p "$port" -U postgres -d inbox -v ON_ERROR_STOP=1 "$@"; }
+cleanup() {
+	[ -n "$listener" ] && kill "$listener" 2>/dev/null
+	for p in "${session_pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	as_pg "$bindir/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+pass() { echo "ok: $1"; passed=$((passed + 1)); }
+fail() { echo "FAILED: $1"; failed=$((failed + 1)); }
+
+# check NAME EXPECTED ACTUAL: both are lines; equal as sets (sorted) unless
+# ORDERED=1
+check() {
+	local name=$1 expected=$2 actual=$3
+	if [ "${ORDERED:-0}" != 1 ]; then
+		expected=$(printf '%s\n' "$expected" | sed '/^$/d' | sort)
+		actual=$(printf '%s\n' "$actual" | sed '/^$/d' | sort)
+	fi
+	if [ "$expected" = "$actual" ]; then
+		pass "$name"
+	else
+		fail "$name"
+		echo "    expected:"; printf '%s\n' "$expected" | sed 's/^/      /'
+		echo "    got:"; printf '%s\n' "$actual" | sed 's/^/      /'
+	fi
+}
+
+# canonical form of the lines between marker A and marker B of the output:
+#   op c=<contact> <id key>=<ids, ascending> [more=<n>]
+cat >"$work/between.py" <<'PY'
+import json, sys
+path, a, b = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+raw = len(sys.argv) > 4 and sys.argv[4] == "raw"
+inside = a < 0
+for line in open(path):
+    line = line.rstrip("\n")
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        print("NOT JSON: " + line)
+        continue
+    if obj.get("op") == "marker":
+        if obj.get("n") == a:
+            inside = True
+        elif obj.get("n") == b:
+            break
+        continue
+    if not inside:
+        continue
+    if raw:
+        print(line)
+        continue
+    words = [str(obj.get("op")), "c=%s" % obj.get("contact")]
+    for key in sorted(obj):
+        if key in ("op", "contact"):
+            continue
+        v = obj[key]
+        if isinstance(v, list):
+            words.append("%s=%s" % (key, ",".join(str(i) for i in sorted(v))))
+        else:
+            words.append("%s=%s" % (key, v))
+    print(" ".join(words))
+PY
+
+# step [raw]: send the next marker, wait for the listener to print it, and
+# print the canonical lines of what came since the previous marker.  The
+# marker count lives in a file: step runs in $(...) subshells.
+step() {
+	local marker n i
+	marker=$(cat "$work/marker")
+	n=$((marker + 1))
+	sql -c "NOTIFY inbox_1, '{\"op\": \"marker\", \"n\": $n}'"
+	for i in $(seq 1 100); do
+		grep -q "\"op\": \"marker\", \"n\": $n}" "$out" && break
+		sleep 0.05
+	done
+	python3 "$work/between.py" "$out" "$marker" "$n" "$@"
+	echo "$n" >"$work/marker"
+}
+
+# -------------------------------------------------------------------------
+# cluster, schema, listener
+
+chmod 777 "$work"
+as_pg "$bindir/initdb" -D "$data" -A trust -U postgres >/dev/null || exit 1
+cat >>"$data/postgresql.conf" <<CONF
+port = $port
+unix_socket_directories = '$work'
+listen_addresses = ''
+shared_preload_libraries = 'inbox'
+max_connections = 20
+CONF
+start() { as_pg "$bindir/pg_ctl" -D "$data" -l "$work/server.log" -w -t 60 start >/dev/null; }
+start || { cat "$work/server.log"; exit 1; }
+psql -X -q -h "$work" -p "$port" -U postgres -d postgres -c "CREATE DATABASE inbox" || exit 1
+sql <<'SQL' >/dev/null || exit 1
+CREATE EXTENSION inbox CASCADE;
+SELECT inbox.create_space('notify');                    -- 1
+SELECT inbox.create_space('other');                     -- 2
+SELECT inbox.create_agent(1, 'Agent One');              -- 1
+SELECT inbox.create_agent(1, 'Agent Two');              -- 2
+SELECT inbox.create_channel(1, 'telegram', 'tg');       -- 1
+SELECT inbox.create_channel(2, 'telegram', 'tg other'); -- 2
+SQL
+
+"$worker" listen --space 1 -d "host=$work port=$port dbname=inbox user=postgres" >"$out" 2>"$work/listen.err" &
+listener=$!
+for i in $(seq 1 100); do grep -q 'listening on inbox_1' "$work/listen.err" && break; sleep 0.05; done
+if ! grep -q 'listening on inbox_1' "$work/listen.err"; then
+	fail "listener started"; cat "$work/listen.err"; echo "$passed passed, $failed failed"; exit 1
+fi
+echo -1 >"$work/marker"
+step >/dev/null				# marker 0: the listener is live
+
+max_id() { sql -c "SELECT coalesce(max(id), 0) FROM inbox.$1"; }
+# events written since event id $1, as the canonical line of one contact
+events_since() { sql -c "SELECT 'event c=' || contact_id || ' event=' || string_agg(id::text, ',' ORDER BY id) FROM inbox.event WHERE id > $1 GROUP BY contact_id"; }
+
+# -------------------------------------------------------------------------
+# one API call at a time
+
+m1=$(sql -c "SELECT inbox.receive_message(1, 'alice', 'SECRETBODY hello', profile => '{\"first_name\": \"Secretname\"}')")
+c=$(sql -c "SELECT contact_id FROM inbox.message WHERE id = $m1")
+conv=$(sql -c "SELECT conversation_id FROM inbox.message WHERE id = $m1")
+e=$(sql -c "SELECT id FROM inbox.event WHERE contact_id = $c AND kind = 'conversation_opened'")
+check "receive_message, new sender: contact, conversation, message and event" \
+	"contact_created c=$c
+conversation_opened c=$c conversation=$conv
+message c=$c message=$m1
+event c=$c event=$e" "$(step)"
+
+m2=$(sql -c "SELECT inbox.receive_message(1, 'alice', 'SECRETBODY again')")
+check "receive_message, known sender: the message only" "message c=$c message=$m2" "$(step)"
+
+sql -c "SELECT inbox.mark_read($c, 1)" >/dev/null
+check "mark_read: read" "read c=$c" "$(step)"
+
+ev=$(max_id event)
+m3=$(sql -c "SELECT inbox.send_message($c, 1, 'SECRETBODY reply', 1)")
+check "send_message by a user to an unassigned contact: message, assignment and its event" \
+	"message c=$c message=$m3
+assignment c=$c
+$(events_since "$ev")" "$(step)"
+
+sql -c "SELECT inbox.set_message_status($m3, 'sent')" >/dev/null
+check "set_message_status: message_status" "message_status c=$c message=$m3" "$(step)"
+
+ev=$(max_id event)
+sql -c "SELECT inbox.assign($c, 2)" >/dev/null
+check "assign to another agent: assignment and its event" \
+	"assignment c=$c
+$(events_since "$ev")" "$(step)"
+
+ev=$(max_id event)
+sql -c "SELECT inbox.close_conversation($c, 'user', 1)" >/dev/null
+check "close_conversation: conversation_closed, assignment, both events in one notification" \
+	"conversation_closed c=$c conversation=$conv
+assignment c=$c
+$(events_since "$ev")" "$(step)"
+[ "$(sql -c "SELECT count(*) FROM inbox.event WHERE id > $ev")" = 2 ] || fail "close_conversation wrote 2 events"
+
+ev=$(max_id event)
+conv2=$(sql -c "SELECT inbox.open_conversation($c, 'user', 1)")
+check "open_conversation: conversation_opened and its event" \
+	"conversation_opened c=$c conversation=$conv2
+$(events_since "$ev")" "$(step)"
+
+e=$(sql -c "SELECT inbox.record_event($c, 'page_change', 'contact', source_url => 'https://example.com/SECRETURL')")
+check "record_event: event" "event c=$c event=$e" "$(step)"
+
+sql -c "UPDATE inbox.contact SET first_name = 'Secretrenamed', tags = '{vip}' WHERE id = $c" >/dev/null
+check "direct UPDATE of a contact: contact" "contact c=$c" "$(step)"
+
+sql -c "UPDATE inbox.contact SET first_name = first_name WHERE id = $c" >/dev/null
+check "UPDATE that changes nothing: no notification" "" "$(step)"
+
+# -------------------------------------------------------------------------
+# transactions
+
+mb=$(max_id message); ev=$(max_id event)
+sql >/dev/null <<SQL
+BEGIN;
+SELECT inbox.receive_message(1, 'alice', 'SECRETBODY t1');
+SELECT inbox.receive_message(1, 'alice', 'SECRETBODY t2');
+SELECT inbox.receive_message(1, 'bob', 'SECRETBODY t3');
+SELECT inbox.receive_message(1, 'bob', 'SECRETBODY t4');
+SELECT inbox.mark_read($c, 1);
+SELECT inbox.record_event($c, 'page_change', 'contact');
+SELECT inbox.record_event($c, 'page_change', 'contact');
+COMMIT;
+SQL
+b=$(sql -c "SELECT contact_id FROM inbox.contact_channel WHERE external_id = 'bob'")
+bconv=$(sql -c "SELECT id FROM inbox.conversation WHERE contact_id = $b")
+check "multi-statement transaction: one notification per contact and op" \
+	"$(sql -c "SELECT 'message c=' || contact_id || ' message=' || string_agg(id::text, ',' ORDER BY id) FROM inbox.message WHERE id > $mb GROUP BY contact_id")
+read c=$c
+contact_created c=$b
+conversation_opened c=$b conversation=$bconv
+$(events_since "$ev")" "$(step)"
+
+sql >/dev/null <<SQL
+BEGIN;
+SELECT inbox.receive_message(1, 'alice', 'SECRETBODY rolled back');
+SELECT inbox.receive_message(1, 'carol', 'SECRETBODY rolled back');
+SELECT inbox.assign($c, 1);
+ROLLBACK;
+SQL
+check "ROLLBACK: no notification" "" "$(step)"
+
+ma=$(sql -At <<SQL | grep -E '^[0-9]+$' | tr '\n' ' '
+BEGIN;
+SELECT inbox.receive_message(1, 'alice', 'SECRETBODY kept 1');
+SAVEPOINT s;
+SELECT inbox.receive_message(1, 'alice', 'SECRETBODY dropped');
+SELECT inbox.receive_message(1, 'dave', 'SECRETBODY dropped');
+SELECT inbox.record_event($c, 'page_change', 'contact');
+ROLLBACK TO s;
+SELECT inbox.receive_message(1, 'alice', 'SECRETBODY kept 2');
+COMMIT;
+SQL
+)
+read -r ka _ _ _ kb <<<"$ma"
+check "ROLLBACK TO SAVEPOINT: only what the savepoint did not undo" "message c=$c message=$ka,$kb" "$(step)"
+
+md=$(sql -At <<SQL | grep -E '^[0-9]+$' | tail -1
+BEGIN;
+SAVEPOINT s1;
+SAVEPOINT s2;
+SELECT inbox.receive_message(1, 'alice', 'SECRETBODY dropped');
+RELEASE s2;
+SELECT inbox.close_conversation($c, 'user', 1);
+ROLLBACK TO s1;
+DO \$\$ BEGIN
+	PERFORM inbox.receive_message(1, 'alice', 'SECRETBODY dropped');
+	RAISE EXCEPTION 'undo';
+EXCEPTION WHEN raise_exception THEN NULL;
+END \$\$;
+SELECT inbox.receive_message(1, 'bob', 'SECRETBODY kept');
+COMMIT;
+SQL
+)
+check "nested savepoints and a PL/pgSQL exception block: nothing they undid" "message c=$b message=$md" "$(step)"
+
+sql >/dev/null <<SQL
+SET inbox.notify = off;
+SELECT inbox.receive_message(1, 'alice', 'SECRETBODY quiet');
+SQL
+check "inbox.notify = off: no notification" "" "$(step)"
+
+sql -c "SELECT inbox.receive_message(2, 'zed', 'SECRETBODY other space')" >/dev/null
+check "a change in space 2: nothing on inbox_1" "" "$(step)"
+
+# -------------------------------------------------------------------------
+# commit order, two sessions (psql reading from FIFOs)
+
+session() {
+	mkfifo "$work/s$1.in"
+	psql -X -q -At -h "$work" -p "$port" -U postgres -d inbox <"$work/s$1.in" >"$work/s$1.out" 2>&1 &
+	session_pids+=($!)
+}
+# say N SQL: run SQL in session N and wait until it is done
+say() {
+	local n=$1 i tag="done-$RANDOM$RANDOM"
+	printf '%s\n\\echo %s\n' "$2" "$tag" >&"$((n + 6))"
+	for i in $(seq 1 200); do grep -q "$tag" "$work/s$n.out" && return 0; sleep 0.05; done
+	echo "    session $n did not finish: $2"; return 1
+}
+session 1; exec 7>"$work/s1.in"
+session 2; exec 8>"$work/s2.in"
+
+say 1 "BEGIN; SELECT inbox.record_event($c, 'page_change', 'contact');"
+say 2 "BEGIN; SELECT inbox.record_event($c, 'page_change', 'contact');"
+e1=$(grep -E '^[0-9]+$' "$work/s1.out" | tail -1)
+e2=$(grep -E '^[0-9]+$' "$work/s2.out" | tail -1)
+say 2 "COMMIT;"
+say 1 "COMMIT;"
+ORDERED=1 check "same contact, two sessions, the later one commits first: commit order" \
+	"event c=$c event=$e2
+event c=$c event=$e1" "$(step)"
+
+say 1 "BEGIN; SELECT inbox.receive_message(1, 'alice', 'SECRETBODY first');"
+say 2 "BEGIN; SELECT inbox.receive_message(1, 'bob', 'SECRETBODY second');"
+say 2 "COMMIT;"
+say 1 "COMMIT;"
+m1=$(grep -E '^[0-9]+$' "$work/s1.out" | tail -1)
+m2=$(grep -E '^[0-9]+$' "$work/s2.out" | tail -1)
+ORDERED=1 check "two contacts, two sessions: commit order, not id order" \
+	"message c=$b message=$m2
+message c=$c message=$m1" "$(step)"
+exec 7>&- 8>&-
+
+# -------------------------------------------------------------------------
+# bulk: one INSERT ... SELECT of 100,000 events, and one of 20,000 messages
+# (INBOX_NOTIFY_BULK_MESSAGES), for 25 contacts.  Messages are fewer because
+# inserting N messages in one transaction takes time in N squared, whatever
+# inbox.notify says (each row's trigger updates its contact row again; 10,000
+# take 4 s, 100,000 more than 8 minutes).
+
+for i in $(seq 1 25); do sql -c "SELECT inbox.receive_message(1, 'bulk$i', 'SECRETBODY')" >/dev/null; done
+step >/dev/null
+
+# bulk_check NAME TABLE OP ROWS SQL
+bulk_check() {
+	local name=$1 table=$2 op=$3 rows=$4 insert=$5 before t0 t1 inserted verdict nlines maxlen total ncontacts
+	before=$(max_id "$table")
+	t0=$(date +%s.%N)
+	sql -c "$insert" >/dev/null
+	t1=$(date +%s.%N)
+	step raw >"$work/bulk.out"
+	inserted=$(sql -c "SELECT count(*) FROM inbox.$table WHERE id > $before")
+	verdict=$(python3 - "$work/bulk.out" "$op" <<'PY'
+import json, sys
+lines = [l.rstrip("\n") for l in open(sys.argv[1]) if l.strip()]
+op = sys.argv[2]
+total = 0
+contacts = set()
+for l in lines:
+    o = json.loads(l)
+    if o["op"] == op:
+        total += len(o[op]) + o.get("more", 0)
+        contacts.add(o["contact"])
+print(len(lines), max((len(l.encode()) for l in lines), default=0), total, len(contacts))
+PY
+)
+	read -r nlines maxlen total ncontacts <<<"$verdict"
+	# bounded: a few ops per contact (the message, unread count, ...), never per row
+	if [ "$inserted" = "$rows" ] && [ "$nlines" -ge 25 ] && [ "$nlines" -le 100 ] && [ "$maxlen" -lt 8000 ] &&
+		[ "$total" = "$rows" ] && [ "$ncontacts" = 25 ]; then
+		pass "$name ($(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s): $nlines notifications, longest $maxlen bytes, ids + \"more\" = $total"
+	else
+		fail "$name: inserted=$inserted notifications=$nlines longest=$maxlen bytes ids+more=$total contacts=$ncontacts"
+	fi
+}
+
+bulk_check "bulk INSERT ... SELECT of 100,000 events (25 contacts)" event event 100000 "
+INSERT INTO inbox.event (space_id, contact_id, kind, actor_kind, source_url)
+SELECT 1, cc.contact_id, 'page_change', 'contact', 'https://example.com/SECRETURL'
+FROM generate_series(1, 100000) g
+JOIN inbox.contact_channel cc ON cc.channel_id = 1 AND cc.external_id = 'bulk' || (1 + g % 25)"
+
+bulk_messages=${INBOX_NOTIFY_BULK_MESSAGES:-20000}
+bulk_check "bulk INSERT ... SELECT of $bulk_messages messages (25 contacts)" message message "$bulk_messages" "
+INSERT INTO inbox.message (space_id, contact_id, channel_id, direction, sender_kind, body, status)
+SELECT 1, cc.contact_id, 1, 'incoming', 'contact', 'SECRETBODY bulk ' || g, 'received'
+FROM generate_series(1, $bulk_messages) g
+JOIN inbox.contact_channel cc ON cc.channel_id = 1 AND cc.external_id = 'bulk' || (1 + g % 25)"
+
+# -------------------------------------------------------------------------
+# every payload so far: a JSON object of op, contact and ids only
+
+bad=$(python3 - "$out" <<'PY'
+import json, sys
+bad = []
+for line in open(sys.argv[1]):
+    line = line.rstrip("\n")
+    o = json.loads(line)
+    if o.get("op") == "marker":
+        continue
+    ok = isinstance(o.get("op"), str) and isinstance(o.get("contact"), int) and len(line.encode()) < 8000
+    for k, v in o.items():
+        if k in ("op", "contact"):
+            continue
+        if not (isinstance(v, int) or (isinstance(v, list) and all(isinstance(i, int) for i in v))):
+            ok = False
+    for word in ("SECRET", "Secret", "example.com", "Agent"):
+        if word in line:
+            ok = False
+    if not ok:
+        bad.append(line)
+print(len(bad))
+for b in bad[:5]:
+    print("    " + b)
+PY
+)
+total_lines=$(grep -vc '"marker"' "$out")
+if [ "$(head -1 <<<"$bad")" = 0 ]; then
+	pass "all $total_lines payloads: op, contact and ids only (no body, name or URL), each < 8000 bytes"
+else
+	fail "payloads with more than ids: $bad"
+fi
+
+# -------------------------------------------------------------------------
+# the server goes away and comes back
+
+as_pg "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+sleep 1.5					# the listener retries with backoff meanwhile
+start || { cat "$work/server.log"; exit 1; }
+for i in $(seq 1 200); do grep -q '"op":"resync"' "$out" && break; sleep 0.05; done
+if grep -q '^{"op":"resync"}$' "$out" && kill -0 "$listener" 2>/dev/null; then
+	pass "server restart: the listener reconnected and printed {\"op\":\"resync\"}"
+else
+	fail "server restart: no {\"op\":\"resync\"} (listener stderr: $(tail -3 "$work/listen.err" | tr '\n' ' '))"
+fi
+m=$(sql -c "SELECT inbox.receive_message(1, 'alice', 'SECRETBODY after restart')")
+check "after the restart the listener keeps receiving" "message c=$c message=$m" "$(step | grep -v '^resync')"
+
+kill -TERM "$listener"
+for i in $(seq 1 40); do kill -0 "$listener" 2>/dev/null || break; sleep 0.05; done
+wait "$listener"; rc=$?
+listener=
+if [ "$rc" = 0 ]; then pass "SIGTERM: the listener exits with status 0"; else fail "SIGTERM: exit status $rc"; fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
