@@ -1,0 +1,127 @@
+--
+-- errors: bad input to every API function raises a documented SQLSTATE and
+-- writes nothing (spec "Errors" and "Bad input", doc/behaviour.md).
+--
+-- Proves, for create_space, create_agent, create_channel, receive_message,
+-- send_message, assign, open_conversation and close_conversation:
+--  * NULL or empty required arguments, unknown kinds and enums, JSON of the
+--    wrong shape: 22023;
+--  * unknown ids (space, agent, channel, contact): P0002;
+--  * an agent or channel of another space: P0002;
+--  * sending to a contact with no identity on the channel: 23503;
+--  * an outgoing message quoting a message: 22023;
+--  * an external_id already used on the channel by another contact's message: 22023;
+--  * after all of them, every inbox table is exactly as before.
+-- (set_message_status, mark_read and record_event errors are in message_status,
+-- unread and events.)
+--
+\set VERBOSITY sqlstate
+
+SELECT inbox.create_space('errors') AS space \gset
+SELECT inbox.create_agent(:space, 'Alice') AS alice \gset
+SELECT inbox.create_channel(:space, 'telegram', 'Telegram') AS tg \gset
+SELECT inbox.create_space('elsewhere') AS other_space \gset
+SELECT inbox.create_agent(:other_space, 'Mallory') AS mallory \gset
+SELECT inbox.create_channel(:other_space, 'telegram', 'Other telegram') AS other_tg \gset
+SELECT inbox.create_channel(:space, 'sms', 'SMS') AS sms \gset
+SELECT inbox.receive_message(:tg, 'tg-tom', 'Hi', external_id => 'x-1') AS tom_message \gset
+SELECT contact_id AS tom FROM inbox.message WHERE id = :tom_message \gset
+-- Uma is a contact of the other space, on its channel
+SELECT inbox.receive_message(:other_tg, 'tg-uma', 'Hi') AS m \gset
+SELECT contact_id AS uma FROM inbox.message WHERE id = :m \gset
+
+SELECT regress.fingerprint() AS before \gset
+
+-- create_space: name NULL or empty (22023)
+SELECT inbox.create_space(NULL);
+SELECT inbox.create_space('');
+
+-- create_agent: space NULL (22023), unknown space (P0002), name NULL or empty (22023)
+SELECT inbox.create_agent(NULL, 'Zoe');
+SELECT inbox.create_agent(-1, 'Zoe');
+SELECT inbox.create_agent(:space, NULL);
+SELECT inbox.create_agent(:space, '');
+
+-- create_channel: unknown kind (22023), NULL / empty kind or name (22023), unknown space (P0002)
+SELECT inbox.create_channel(:space, 'pigeon', 'Carrier pigeon');
+SELECT inbox.create_channel(:space, 'Telegram', 'Telegram');
+SELECT inbox.create_channel(:space, NULL, 'Telegram');
+SELECT inbox.create_channel(:space, 'telegram', '');
+SELECT inbox.create_channel(NULL, 'telegram', 'Telegram');
+SELECT inbox.create_channel(-1, 'telegram', 'Telegram');
+
+-- receive_message: NULL channel, NULL or empty contact_ref (22023)
+SELECT inbox.receive_message(NULL, 'tg-tom', 'hi');
+SELECT inbox.receive_message(:tg, NULL, 'hi');
+SELECT inbox.receive_message(:tg, '', 'hi');
+-- ... neither body nor content (22023)
+SELECT inbox.receive_message(:tg, 'tg-tom', NULL);
+-- ... empty external_id or reply_to, NULL at (22023)
+SELECT inbox.receive_message(:tg, 'tg-tom', 'hi', external_id => '');
+SELECT inbox.receive_message(:tg, 'tg-tom', 'hi', reply_to => '');
+SELECT inbox.receive_message(:tg, 'tg-tom', 'hi', at => NULL);
+-- ... content or profile that is not a JSON object (22023)
+SELECT inbox.receive_message(:tg, 'tg-tom', 'hi', content => '[1, 2]');
+SELECT inbox.receive_message(:tg, 'tg-tom', 'hi', content => '"text"');
+SELECT inbox.receive_message(:tg, 'tg-new', 'hi', profile => '["Zoe"]');
+-- ... a profile key that is not a contact field, or not a string (22023)
+SELECT inbox.receive_message(:tg, 'tg-new', 'hi', profile => '{"nickname": "Zo"}');
+SELECT inbox.receive_message(:tg, 'tg-new', 'hi', profile => '{"first_name": 42}');
+SELECT inbox.receive_message(:tg, 'tg-tom', 'hi', profile => '{"email": {"home": "a@b.test"}}');
+-- ... unknown channel (P0002)
+SELECT inbox.receive_message(-1, 'tg-tom', 'hi');
+-- ... an external id already used on the channel by another contact's message (22023)
+SELECT inbox.receive_message(:tg, 'tg-someone-else', 'hi', external_id => 'x-1');
+
+-- send_message: NULL contact or channel (22023), unknown contact / channel / agent (P0002)
+SELECT inbox.send_message(NULL, :tg, 'hi', :alice);
+SELECT inbox.send_message(:tom, NULL, 'hi', :alice);
+SELECT inbox.send_message(-1, :tg, 'hi', :alice);
+SELECT inbox.send_message(:tom, -1, 'hi', :alice);
+SELECT inbox.send_message(:tom, :tg, 'hi', -1);
+-- ... an agent or a channel of another space (P0002)
+SELECT inbox.send_message(:tom, :tg, 'hi', :mallory);
+SELECT inbox.send_message(:tom, :other_tg, 'hi', :alice);
+SELECT inbox.send_message(:uma, :tg, 'hi', :alice);
+-- ... a user message without its agent, unknown / NULL / empty / incoming sender kind (22023)
+SELECT inbox.send_message(:tom, :tg, 'hi');
+SELECT inbox.send_message(:tom, :tg, 'hi', :alice, 'robot');
+SELECT inbox.send_message(:tom, :tg, 'hi', :alice, NULL);
+SELECT inbox.send_message(:tom, :tg, 'hi', :alice, '');
+SELECT inbox.send_message(:tom, :tg, 'hi', NULL, 'contact');
+-- ... neither body nor content, content not an object (22023)
+SELECT inbox.send_message(:tom, :tg, NULL, :alice);
+SELECT inbox.send_message(:tom, :tg, 'hi', :alice, content => '[]');
+-- ... Tom has no identity on a channel he never wrote on (23503)
+SELECT inbox.send_message(:tom, :sms, 'hi', :alice);
+-- ... an outgoing message cannot quote (22023)
+INSERT INTO inbox.message (contact_id, channel_id, direction, sender_agent_id, body, reply_to_external_id)
+VALUES (:tom, :tg, 'outgoing', :alice, 'as you said:', 'x-1');
+INSERT INTO inbox.message (contact_id, channel_id, direction, sender_agent_id, body, reply_to_id)
+VALUES (:tom, :tg, 'outgoing', :alice, 'as you said:', :tom_message);
+-- ... an unknown direction (22023)
+INSERT INTO inbox.message (contact_id, channel_id, direction, body) VALUES (:tom, :tg, 'sideways', 'hi');
+
+-- assign / open_conversation / close_conversation: NULL contact or actor kind (22023)
+SELECT inbox.assign(NULL, :alice);
+SELECT inbox.assign(:tom, :alice, NULL);
+SELECT inbox.open_conversation(NULL, 'user');
+SELECT inbox.open_conversation(:tom, NULL);
+SELECT inbox.open_conversation(:tom, '');
+SELECT inbox.close_conversation(NULL, 'user');
+SELECT inbox.close_conversation(:tom, NULL);
+-- ... an actor agent that is unknown (P0002) or of another space (P0002)
+SELECT inbox.open_conversation(:tom, 'user', -1);
+SELECT inbox.close_conversation(:tom, 'user', :mallory);
+-- ... an assignee of another space (P0002)
+SELECT inbox.assign(:uma, :alice);
+-- ... an identity of a contact on a channel of another space (P0002)
+INSERT INTO inbox.contact_channel (contact_id, channel_id, external_id) VALUES (:tom, :other_tg, 'tg-tom');
+
+SELECT regress.fingerprint() = :'before' AS nothing_written;
+
+-- and the contact is as it was
+SELECT * FROM regress.contact(:tom);
+SELECT * FROM regress.messages(:tom);
+
+SELECT * FROM inbox.check_integrity();

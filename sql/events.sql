@@ -1,0 +1,97 @@
+--
+-- events: rule 7 (events belong to the conversation open when they happen),
+-- rule 12 (events with reference and source_url) and record_event().
+--
+-- Proves:
+--  * record_event() on a contact with an open conversation puts the event in
+--    it; with none open, conversation_id is NULL; it returns the event id and
+--    stores actor agent, reference, source_url and data;
+--  * open_conversation() with a reference code and a source URL stores both on
+--    the conversation and on its `conversation_opened` event;
+--  * `channel_event` (actor channel) and `page_change` (actor contact) carry a
+--    reference / source_url; bot_status_on / bot_status_off set contact.bot_active;
+--  * a plain INSERT INTO inbox.event gets the open conversation too;
+--  * errors, each writing nothing: a kind inbox writes itself (assigned,
+--    conversation_opened, ...), an unknown kind, a kind/actor pair not in
+--    inbox.event_kind, an unknown actor kind, NULL or empty arguments, data that
+--    is not a JSON object, an event in a conversation of another contact
+--    (22023); unknown contact or agent, an agent of another space (P0002).
+--
+\set VERBOSITY sqlstate
+
+SELECT inbox.create_space('events') AS space \gset
+SELECT inbox.create_agent(:space, 'Alice') AS alice \gset
+SELECT inbox.create_channel(:space, 'facebook', 'Facebook page') AS fb \gset
+SELECT inbox.create_channel(:space, 'webchat', 'Site chat') AS web \gset
+SELECT inbox.create_space('elsewhere') AS other_space \gset
+SELECT inbox.create_agent(:other_space, 'Mallory') AS mallory \gset
+
+-- Sam clicked an ad: the channel reports the referral before Sam writes
+INSERT INTO inbox.contact (space_id, first_name) VALUES (:space, 'Sam') RETURNING id AS sam \gset
+INSERT INTO inbox.contact_channel (contact_id, channel_id, external_id) VALUES (:sam, :fb, 'psid-77');
+SELECT inbox.record_event(:sam, 'channel_event', 'channel', reference => 'AD-2026-SPRING',
+						  source_url => 'https://fb.test/ads/2026-spring',
+						  data => '{"type": "referral"}') AS ev \gset
+SELECT kind, actor_kind, conversation_id, reference, source_url, data
+FROM inbox.event WHERE id = :ev;
+
+-- Alice opens a conversation for the lead, with its reference and source URL
+SELECT inbox.open_conversation(:sam, 'user', :alice, reference => 'AD-2026-SPRING',
+							   source_url => 'https://fb.test/ads/2026-spring') AS conv \gset
+SELECT * FROM regress.conversations(:sam);
+
+-- events while it is open belong to it
+SELECT inbox.record_event(:sam, 'bot_status_on', 'automation') IS NOT NULL AS recorded;
+SELECT bot_active FROM inbox.contact WHERE id = :sam;
+SELECT inbox.record_event(:sam, 'survey_started', 'automation', data => '{"survey": "nps"}') IS NOT NULL AS recorded;
+SELECT inbox.record_event(contact => :sam, kind => 'bot_status_off', actor_kind => 'user', actor_agent => :alice) IS NOT NULL AS recorded;
+SELECT bot_active FROM inbox.contact WHERE id = :sam;
+SELECT * FROM regress.events(:sam);
+
+-- a plain INSERT of an event joins the open conversation as well
+INSERT INTO inbox.event (contact_id, kind, actor_kind, data)
+VALUES (:sam, 'survey_completed', 'contact', '{"score": 9}')
+RETURNING conversation_id = :conv AS in_open_conversation, space_id = :space AS in_space;
+
+-- after the close, events belong to no conversation
+SELECT inbox.close_conversation(:sam, 'user', :alice) = :conv AS closed;
+SELECT inbox.record_event(:sam, 'survey_failed', 'system') AS late \gset
+SELECT conversation_id IS NULL AS no_conversation FROM inbox.event WHERE id = :late;
+SELECT * FROM regress.events(:sam);
+
+-- a web chat visitor browses: page_change with the page's URL
+SELECT inbox.receive_message(:web, 'visitor-9', 'Do you ship abroad?') AS m \gset
+SELECT contact_id AS visitor FROM inbox.message WHERE id = :m \gset
+SELECT inbox.record_event(:visitor, 'page_change', 'contact', source_url => 'https://shop.test/shipping') IS NOT NULL AS recorded;
+SELECT * FROM regress.events(:visitor);
+
+-- errors: each writes nothing
+SELECT regress.fingerprint() AS before \gset
+-- kinds inbox writes itself (22023)
+SELECT inbox.record_event(:sam, 'assigned', 'user', :alice);
+SELECT inbox.record_event(:sam, 'unassigned', 'user');
+SELECT inbox.record_event(:sam, 'conversation_opened', 'user');
+SELECT inbox.record_event(:sam, 'conversation_closed', 'user');
+-- unknown kind, a pair not in inbox.event_kind, unknown actor kind (22023)
+SELECT inbox.record_event(:sam, 'moon_landing', 'user');
+SELECT inbox.record_event(:sam, 'channel_event', 'user');
+SELECT inbox.record_event(:sam, 'page_change', 'robot');
+INSERT INTO inbox.event (contact_id, kind, actor_kind) VALUES (:sam, 'channel_event', 'user');
+-- NULL or empty arguments (22023)
+SELECT inbox.record_event(NULL, 'channel_event', 'channel');
+SELECT inbox.record_event(:sam, NULL, 'channel');
+SELECT inbox.record_event(:sam, 'channel_event', NULL);
+SELECT inbox.record_event(:sam, '', 'channel');
+-- data must be a JSON object (22023)
+SELECT inbox.record_event(:sam, 'channel_event', 'channel', data => '[1, 2]');
+SELECT inbox.record_event(:sam, 'channel_event', 'channel', data => '"text"');
+-- an event in a conversation of another contact (22023)
+INSERT INTO inbox.event (contact_id, conversation_id, kind, actor_kind)
+SELECT :visitor, :conv, 'page_change', 'contact';
+-- unknown contact or agent (P0002), an agent of another space (P0002)
+SELECT inbox.record_event(-1, 'channel_event', 'channel');
+SELECT inbox.record_event(:sam, 'bot_status_on', 'user', -1);
+SELECT inbox.record_event(:sam, 'bot_status_on', 'user', :mallory);
+SELECT regress.fingerprint() = :'before' AS nothing_written;
+
+SELECT * FROM inbox.check_integrity();

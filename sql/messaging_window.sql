@@ -1,0 +1,87 @@
+--
+-- messaging_window: rule 11, a user may write freely only within the channel
+-- kind's window after the contact's last incoming message on that channel.
+--
+-- Proves:
+--  * inside the window (WhatsApp: 24 hours) a user message is sent;
+--  * outside it, a user message is refused with 55000 and writes nothing;
+--  * outside it, a WhatsApp template ({"template": "<name>"}) is sent;
+--  * Messenger's human_agent tag is allowed up to 7 days, not after (55000);
+--    a tag the kind allows at any age (account_update) always passes; an
+--    unknown tag does not;
+--  * automated (non-user) messages are not held to the window;
+--  * a new incoming message reopens the window;
+--  * a contact who never wrote on the channel cannot be written to freely (55000);
+--  * channel kinds without a window (telegram) have no limit;
+--  * the window is data: changing inbox.channel_kind changes the rule.
+--
+\set VERBOSITY sqlstate
+
+SELECT inbox.create_space('messaging_window') AS space \gset
+SELECT inbox.create_agent(:space, 'Alice') AS alice \gset
+SELECT inbox.create_channel(:space, 'whatsapp_cloud', 'WhatsApp') AS wa \gset
+SELECT inbox.create_channel(:space, 'facebook', 'Messenger') AS fb \gset
+SELECT inbox.create_channel(:space, 'telegram', 'Telegram') AS tg \gset
+
+-- Xena wrote on WhatsApp 2 hours ago: inside the window
+SELECT inbox.receive_message(:wa, '+34600000001', 'Hi', at => now() - interval '2 hours') AS m \gset
+SELECT contact_id AS xena FROM inbox.message WHERE id = :m \gset
+SELECT inbox.send_message(:xena, :wa, 'Hi Xena', :alice) IS NOT NULL AS sent;
+
+-- Yuri wrote 30 hours ago: the window is closed for a user
+SELECT inbox.receive_message(:wa, '+34600000002', 'Hi', at => now() - interval '30 hours') AS m \gset
+SELECT contact_id AS yuri FROM inbox.message WHERE id = :m \gset
+SELECT regress.fingerprint() AS before \gset
+SELECT inbox.send_message(:yuri, :wa, 'Sorry for the delay', :alice);
+INSERT INTO inbox.message (contact_id, channel_id, direction, sender_agent_id, body)
+VALUES (:yuri, :wa, 'outgoing', :alice, 'Sorry for the delay');
+-- a tag is not for WhatsApp
+SELECT inbox.send_message(:yuri, :wa, 'Sorry for the delay', :alice, content => '{"tag": "human_agent"}');
+SELECT regress.fingerprint() = :'before' AS nothing_written;
+-- ... but an approved template may be sent, and automations are not held to the window
+SELECT inbox.send_message(:yuri, :wa, NULL, :alice, content => '{"template": "order_update"}') IS NOT NULL AS sent;
+SELECT inbox.send_message(:yuri, :wa, 'Survey', sender_kind => 'automation') IS NOT NULL AS sent;
+-- Yuri writes again: the window is open again
+SELECT inbox.receive_message(:wa, '+34600000002', 'Hello?') IS NOT NULL AS received;
+SELECT inbox.send_message(:yuri, :wa, 'Hi Yuri', :alice) IS NOT NULL AS sent;
+
+-- Messenger: human_agent up to 7 days
+SELECT inbox.receive_message(:fb, 'psid-zed', 'Hi', at => now() - interval '3 days') AS m \gset
+SELECT contact_id AS zed FROM inbox.message WHERE id = :m \gset
+SELECT regress.fingerprint() AS before \gset
+SELECT inbox.send_message(:zed, :fb, 'Hi Zed', :alice);
+SELECT inbox.send_message(:zed, :fb, 'Hi Zed', :alice, content => '{"tag": "no_such_tag"}');
+SELECT inbox.send_message(:zed, :fb, 'Hi Zed', :alice, content => '{"template": "hello"}');
+SELECT regress.fingerprint() = :'before' AS nothing_written;
+SELECT inbox.send_message(:zed, :fb, 'Hi Zed', :alice, content => '{"tag": "human_agent"}') IS NOT NULL AS sent;
+
+SELECT inbox.receive_message(:fb, 'psid-ann', 'Hi', at => now() - interval '8 days') AS m \gset
+SELECT contact_id AS ann FROM inbox.message WHERE id = :m \gset
+SELECT regress.fingerprint() AS before \gset
+SELECT inbox.send_message(:ann, :fb, 'Hi Ann', :alice, content => '{"tag": "human_agent"}');
+SELECT regress.fingerprint() = :'before' AS nothing_written;
+SELECT inbox.send_message(:ann, :fb, 'Your account was updated', :alice,
+						  content => '{"tag": "account_update"}') IS NOT NULL AS sent;
+
+-- a contact who never wrote on WhatsApp (imported): only a template
+INSERT INTO inbox.contact (space_id, first_name) VALUES (:space, 'Bea') RETURNING id AS bea \gset
+INSERT INTO inbox.contact_channel (contact_id, channel_id, external_id) VALUES (:bea, :wa, '+34600000003');
+SELECT regress.fingerprint() AS before \gset
+SELECT inbox.send_message(:bea, :wa, 'Hello Bea', :alice);
+SELECT regress.fingerprint() = :'before' AS nothing_written;
+SELECT inbox.send_message(:bea, :wa, NULL, :alice, content => '{"template": "welcome"}') IS NOT NULL AS sent;
+
+-- Telegram has no window
+SELECT inbox.receive_message(:tg, 'tg-cy', 'Hi', at => now() - interval '90 days') AS m \gset
+SELECT contact_id AS cy FROM inbox.message WHERE id = :m \gset
+SELECT inbox.send_message(:cy, :tg, 'Hi Cy, sorry for the wait', :alice) IS NOT NULL AS sent;
+
+-- the window is data: a 48-hour WhatsApp window lets a user answer a 30-hour-old message
+SELECT inbox.receive_message(:wa, '+34600000004', 'Hi', at => now() - interval '30 hours') AS m \gset
+SELECT contact_id AS dov FROM inbox.message WHERE id = :m \gset
+BEGIN;
+UPDATE inbox.channel_kind SET "window" = '48 hours' WHERE kind = 'whatsapp_cloud';
+SELECT inbox.send_message(:dov, :wa, 'Hi Dov', :alice) IS NOT NULL AS sent;
+ROLLBACK;
+
+SELECT * FROM inbox.check_integrity();

@@ -1,0 +1,116 @@
+--
+-- setup: the extension is installed with its catalogues, and the helpers the
+-- other test files use to show the inbox without ids or timestamps.
+--
+-- Proves:
+--  * inbox 0.1 is installed in schema inbox and requires pg_trgm;
+--  * the channel kinds and event kinds of the spec are shipped as data;
+--  * a fresh inbox passes inbox.check_integrity().
+--
+-- Conventions of every file:
+--  * each file makes its own space, agents and channels (ids captured with \gset),
+--    so it runs after this file alone;
+--  * errors are shown by SQLSTATE only (\set VERBOSITY sqlstate), the comment
+--    above each one says what it is;
+--  * regress.fingerprint() is a digest of every inbox table: equal before and
+--    after a failed statement means the statement wrote nothing.
+--
+
+SELECT e.extname, e.extversion, n.nspname AS schema, e.extrelocatable
+FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+WHERE e.extname = 'inbox';
+
+SELECT requires FROM pg_available_extension_versions WHERE name = 'inbox' AND version = '0.1';
+
+-- the channel kinds and their platform rules
+SELECT kind, reply_to, "window", window_tags, templates, statuses
+FROM inbox.channel_kind ORDER BY kind;
+
+-- the event kinds and who may cause them
+SELECT kind, string_agg(actor_kind, ', ' ORDER BY actor_kind) AS actor_kinds
+FROM inbox.event_kind GROUP BY kind ORDER BY kind;
+
+CREATE SCHEMA regress;
+
+-- a digest of every inbox table; unchanged = nothing was written
+CREATE FUNCTION regress.fingerprint() RETURNS text LANGUAGE sql AS $$
+	SELECT md5(concat_ws('|',
+		(SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.space t),
+		(SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.agent t),
+		(SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.channel t),
+		(SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.contact t),
+		(SELECT string_agg(t::text, ',' ORDER BY t.channel_id, t.external_id) FROM inbox.contact_channel t),
+		(SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.conversation t),
+		(SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.message t),
+		(SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.event t)))
+$$;
+
+-- the n-th conversation of its contact (1 = the first), NULL for none
+CREATE FUNCTION regress.conversation_number(bigint) RETURNS bigint LANGUAGE sql AS $$
+	SELECT count(*) FROM inbox.conversation c
+	WHERE c.contact_id = (SELECT contact_id FROM inbox.conversation WHERE id = $1)
+	  AND c.id <= $1
+	HAVING $1 IS NOT NULL
+$$;
+
+-- a contact's conversations, oldest first
+CREATE FUNCTION regress.conversations(bigint)
+RETURNS TABLE (conversation bigint, open boolean, opened_by text, opener text, reference text,
+			   source_url text, closed_by text, closer text, category text, summary text,
+			   messages bigint)
+LANGUAGE sql AS $$
+	SELECT regress.conversation_number(c.id), c.closed_at IS NULL, c.opened_by_kind, o.name,
+		   c.reference, c.source_url, c.closed_by_kind, cl.name, c.category, c.summary,
+		   (SELECT count(*) FROM inbox.message m WHERE m.conversation_id = c.id)
+	FROM inbox.conversation c
+	LEFT JOIN inbox.agent o ON o.id = c.opened_by_agent
+	LEFT JOIN inbox.agent cl ON cl.id = c.closed_by_agent
+	WHERE c.contact_id = $1
+	ORDER BY c.id
+$$;
+
+-- a contact's events in the order they were written, with the label history shows
+CREATE FUNCTION regress.events(bigint)
+RETURNS TABLE (kind text, actor text, label text, actor_agent text, target_agent text,
+			   conversation bigint, reference text, source_url text)
+LANGUAGE sql AS $$
+	SELECT e.kind, e.actor_kind, k.label, a.name, t.name,
+		   regress.conversation_number(e.conversation_id), e.reference, e.source_url
+	FROM inbox.event e
+	JOIN inbox.event_kind k ON k.kind = e.kind AND k.actor_kind = e.actor_kind
+	LEFT JOIN inbox.agent a ON a.id = e.actor_agent_id
+	LEFT JOIN inbox.agent t ON t.id = e.target_agent_id
+	WHERE e.contact_id = $1
+	ORDER BY e.id
+$$;
+
+-- a contact's messages in the order they were written
+CREATE FUNCTION regress.messages(bigint)
+RETURNS TABLE (body text, direction text, sender_kind text, sender text, channel text,
+			   status text, conversation bigint)
+LANGUAGE sql AS $$
+	SELECT m.body, m.direction, m.sender_kind, a.name, ch.name, m.status,
+		   regress.conversation_number(m.conversation_id)
+	FROM inbox.message m
+	JOIN inbox.channel ch ON ch.id = m.channel_id
+	LEFT JOIN inbox.agent a ON a.id = m.sender_agent_id
+	WHERE m.contact_id = $1
+	ORDER BY m.id
+$$;
+
+-- what the inbox shows of a contact: assignee, open conversation, unread, last message
+CREATE FUNCTION regress.contact(bigint)
+RETURNS TABLE (assignee text, open_conversation boolean, unread_count integer,
+			   last_message text, last_direction text, last_channel text)
+LANGUAGE sql AS $$
+	SELECT a.name,
+		   EXISTS (SELECT 1 FROM inbox.conversation c WHERE c.contact_id = ct.id AND c.closed_at IS NULL),
+		   ct.unread_count, m.body, ct.last_message_direction, ch.name
+	FROM inbox.contact ct
+	LEFT JOIN inbox.agent a ON a.id = ct.assignee_id
+	LEFT JOIN inbox.message m ON m.id = ct.last_message_id
+	LEFT JOIN inbox.channel ch ON ch.id = ct.last_channel_id
+	WHERE ct.id = $1
+$$;
+
+SELECT * FROM inbox.check_integrity();
