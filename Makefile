@@ -15,13 +15,19 @@ OBJS = \
 	extension/rules_message.o \
 	extension/events.o \
 	extension/notify.o \
-	extension/api.o
+	extension/api.o \
+	extension/snooze.o \
+	extension/snooze_worker.o \
+	extension/counts.o \
+	extension/views.o \
+	extension/history.o
 
 DATA = $(wildcard extension/inbox--*.sql)
 PGFILEDESC = "inbox - team messaging inbox rules in C"
 
 REGRESS = setup api_basics auto_open user_reply assignment close_conversation \
-	unread last_message message_status events errors
+	unread last_message message_status events reply_to messaging_window errors \
+	views history
 REGRESS_OPTS = --inputdir=. --load-extension=pg_trgm --load-extension=inbox
 
 # isolation specs, named after the race they stage (test/isolation/specs)
@@ -35,3 +41,40 @@ PG_CFLAGS = -Wall -Wmissing-prototypes -Wpointer-arith -Wendif-labels $(if $(WER
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# inbox-worker, the client daemon (worker/).  PGXS builds a PROGRAM or a
+# MODULE_big, not both, so it has its own rule; "all", "install",
+# "uninstall" and "clean" take it along.  It needs libpq and libpqtypes only.
+WORKER = worker/inbox-worker
+WORKER_SRCS = $(wildcard $(srcdir)/worker/*.c)
+WORKER_CFLAGS = $(filter-out -fPIC,$(CFLAGS)) -Wextra $(if $(WERROR),-Werror)
+
+all: $(WORKER)
+
+$(WORKER): $(WORKER_SRCS) $(srcdir)/worker/worker.h
+	$(CC) $(WORKER_CFLAGS) -I$(includedir) -o $@ $(WORKER_SRCS) $(LDFLAGS) -lpqtypes -lpq
+
+install: install-worker
+install-worker: $(WORKER)
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) $(WORKER) '$(DESTDIR)$(bindir)/inbox-worker'
+
+uninstall: uninstall-worker
+uninstall-worker:
+	rm -f '$(DESTDIR)$(bindir)/inbox-worker'
+
+clean: clean-worker
+clean-worker:
+	rm -f $(WORKER)
+
+.PHONY: install-worker uninstall-worker clean-worker
+
+# make bench: every benchmark test/bench/*_bench.sh, one after the other (each
+# starts its own cluster with the installed inbox and writes
+# test/bench/results/<name>.md); fails if any of them missed its goal.
+bench:
+	@failed=0; for b in $(srcdir)/test/bench/*_bench.sh; do \
+		echo "== $$b"; bash $$b || failed=1; \
+	done; exit $$failed
+
+.PHONY: bench

@@ -246,7 +246,8 @@ check_profile(FunctionCallInfo fcinfo, int n)
  * winner's.
  */
 static int64
-contact_for_sender(int64 channel, int64 space, Datum sender, Datum profile, bool no_profile)
+contact_for_sender(int64 channel, int64 space, Datum sender, Datum profile, bool no_profile,
+				   bool *known)
 {
 	static InboxQuery q_find = {
 		"SELECT contact_id FROM inbox.contact_channel WHERE channel_id = $1 AND external_id = $2",
@@ -264,36 +265,18 @@ contact_for_sender(int64 channel, int64 space, Datum sender, Datum profile, bool
 		4, {INT8OID, INT8OID, INT8OID, TEXTOID}
 	};
 	static InboxQuery q_drop = {"DELETE FROM inbox.contact WHERE id = $1", 1, {INT8OID}};
-	static InboxQuery q_profile = {
-		"UPDATE inbox.contact SET"
-		"  first_name = coalesce(first_name, $2 ->> 'first_name'),"
-		"  last_name = coalesce(last_name, $2 ->> 'last_name'),"
-		"  email = coalesce(email, $2 ->> 'email'),"
-		"  phone = coalesce(phone, $2 ->> 'phone')"
-		" WHERE id = $1 AND ((first_name IS NULL AND $2 ->> 'first_name' IS NOT NULL)"
-		"   OR (last_name IS NULL AND $2 ->> 'last_name' IS NOT NULL)"
-		"   OR (email IS NULL AND $2 ->> 'email' IS NOT NULL)"
-		"   OR (phone IS NULL AND $2 ->> 'phone' IS NOT NULL))",
-		2, {INT8OID, JSONBOID}
-	};
 	Datum		values[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
 	int64		contact,
 				created;
 
+	*known = true;
 	values[0] = Int64GetDatum(channel);
 	values[1] = sender;
 	inbox_exec(&q_find, values, NULL, 1);
 	if (inbox_int8(1, &contact))
-	{
-		if (!no_profile)
-		{
-			values[0] = Int64GetDatum(contact);
-			values[1] = profile;
-			inbox_exec(&q_profile, values, NULL, 0);
-		}
 		return contact;
-	}
+	*known = false;
 
 	values[0] = Int64GetDatum(space);
 	values[1] = Int64GetDatum(channel);
@@ -317,7 +300,32 @@ contact_for_sender(int64 channel, int64 space, Datum sender, Datum profile, bool
 	inbox_exec(&q_find, values, NULL, 1);
 	if (!inbox_int8(1, &contact))
 		elog(ERROR, "inbox: identity of a concurrent sender vanished");
+	*known = true;
 	return contact;
+}
+
+/* a known sender's profile fills the contact's empty fields, never overwrites */
+static void
+fill_profile(int64 contact, Datum profile)
+{
+	static InboxQuery q = {
+		"UPDATE inbox.contact SET"
+		"  first_name = coalesce(first_name, $2 ->> 'first_name'),"
+		"  last_name = coalesce(last_name, $2 ->> 'last_name'),"
+		"  email = coalesce(email, $2 ->> 'email'),"
+		"  phone = coalesce(phone, $2 ->> 'phone')"
+		" WHERE id = $1 AND ((first_name IS NULL AND $2 ->> 'first_name' IS NOT NULL)"
+		"   OR (last_name IS NULL AND $2 ->> 'last_name' IS NOT NULL)"
+		"   OR (email IS NULL AND $2 ->> 'email' IS NOT NULL)"
+		"   OR (phone IS NULL AND $2 ->> 'phone' IS NOT NULL))",
+		2, {INT8OID, JSONBOID}
+	};
+	Datum		values[2] = {Int64GetDatum(contact), profile};
+
+	/* the message rules lock these next: take them now, in the order of inbox.h */
+	(void) inbox_open_conversation_of(contact, true);
+	(void) inbox_lock_contact(contact);
+	inbox_exec(&q, values, NULL, 0);
 }
 
 /*
@@ -364,6 +372,7 @@ inbox_receive_message(PG_FUNCTION_ARGS)
 				space,
 				contact,
 				id;
+	bool		known;
 	Datum		values[7];
 	char		nulls[7];
 
@@ -392,13 +401,17 @@ inbox_receive_message(PG_FUNCTION_ARGS)
 				 errmsg("channel %lld does not exist", (long long) channel)));
 
 	contact = contact_for_sender(channel, space, PG_GETARG_DATUM(1),
-								 PG_ARGISNULL(7) ? (Datum) 0 : PG_GETARG_DATUM(7), PG_ARGISNULL(7));
+								 PG_ARGISNULL(7) ? (Datum) 0 : PG_GETARG_DATUM(7), PG_ARGISNULL(7),
+								 &known);
 
+	/* a retried webhook writes nothing, not even its profile */
 	if (!PG_ARGISNULL(3) && (id = already_received(channel, contact, PG_GETARG_DATUM(3))) != 0)
 	{
 		SPI_finish();
 		PG_RETURN_INT64(id);
 	}
+	if (known && !PG_ARGISNULL(7))
+		fill_profile(contact, PG_GETARG_DATUM(7));
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(contact);

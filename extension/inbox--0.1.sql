@@ -113,6 +113,28 @@ INSERT INTO inbox.event_kind (kind, actor_kind, label) VALUES
 	('channel_added', 'user', 'New Channel Added'),
 	('channel_added', 'system', 'New Channel Added');
 
+CREATE TABLE inbox.sender_kind (
+	kind		text PRIMARY KEY CHECK (kind ~ '^[a-z][a-z0-9_]*$'),
+	direction	text NOT NULL CHECK (direction IN ('incoming', 'outgoing')),
+	label		text NOT NULL
+);
+COMMENT ON TABLE inbox.sender_kind IS
+	'Who sends messages, with the label history shows ({space} = the space''s name; user and contact show the person''s name)';
+
+INSERT INTO inbox.sender_kind (kind, direction, label) VALUES
+	('contact', 'incoming', 'Contact'),
+	('user', 'outgoing', 'User'),
+	('automation', 'outgoing', 'Survey via Automation'),
+	('ai', 'outgoing', 'Rocket AI'),
+	('away_message', 'outgoing', 'Away Message'),
+	('greeting_message', 'outgoing', '{space} (Greeting Message)'),
+	('dialogflow', 'outgoing', 'Survey via Dialogflow'),
+	('facebook_inbox', 'outgoing', 'Facebook Inbox'),
+	('whatsapp_echo', 'outgoing', 'WhatsApp Echo'),
+	('message_tag', 'outgoing', 'Facebook Messenger Message Tag'),
+	('broadcast', 'outgoing', 'Broadcast'),
+	('api', 'outgoing', 'API');
+
 /*
  * ------------------------------------------------------------------
  * Tenants, team and channels
@@ -173,14 +195,34 @@ CREATE TABLE inbox.contact (
 	last_message_id			bigint,
 	last_channel_id			bigint,
 	merged_into				bigint REFERENCES inbox.contact,
+	open_conversation_id	bigint,
 	created_at				timestamptz NOT NULL DEFAULT now(),
+	search_text				text GENERATED ALWAYS AS
+		(lower(coalesce(first_name, '') || ' ' || coalesce(last_name, '') || ' ' || coalesce(email, ''))) STORED,
+	phone_digits			text GENERATED ALWAYS AS (regexp_replace(phone, '[^0-9]', '', 'g')) STORED,
 	UNIQUE (id, space_id),
 	FOREIGN KEY (assignee_id, space_id) REFERENCES inbox.agent (id, space_id) ON DELETE SET NULL (assignee_id),
 	FOREIGN KEY (origin_channel_id, space_id) REFERENCES inbox.channel (id, space_id) ON DELETE SET NULL (origin_channel_id),
 	FOREIGN KEY (last_channel_id, space_id) REFERENCES inbox.channel (id, space_id) ON DELETE SET NULL (last_channel_id)
 );
-CREATE INDEX contact_space_recent_idx ON inbox.contact (space_id, last_message_at DESC, id DESC);
 CREATE INDEX contact_assignee_idx ON inbox.contact (assignee_id) WHERE assignee_id IS NOT NULL;
+-- the snooze worker's next due time and due contacts; with id, no two entries
+-- are equal, so entries of woken contacts are marked dead one by one as scans
+-- pass them (in a posting list of many contacts due at the same instant they
+-- would be visited again by every later scan)
+CREATE INDEX contact_snoozed_idx ON inbox.contact (snoozed_until, id) WHERE snoozed_until IS NOT NULL;
+-- one index per built-in view, in list order (newest message first), holding exactly its members
+CREATE INDEX contact_view_all_idx ON inbox.contact (space_id, last_message_at DESC, id DESC)
+	WHERE last_message_at IS NOT NULL AND snoozed_until IS NULL AND merged_into IS NULL;
+CREATE INDEX contact_view_mine_idx ON inbox.contact (assignee_id, last_message_at DESC, id DESC)
+	WHERE assignee_id IS NOT NULL AND snoozed_until IS NULL AND merged_into IS NULL;
+CREATE INDEX contact_view_unassigned_idx ON inbox.contact (space_id, last_message_at DESC, id DESC)
+	WHERE assignee_id IS NULL AND open_conversation_id IS NOT NULL
+	  AND snoozed_until IS NULL AND merged_into IS NULL;
+-- search: partial names and e-mails (trigrams), phone numbers by their digits
+CREATE INDEX contact_search_text_idx ON inbox.contact USING gin (search_text gin_trgm_ops);
+CREATE INDEX contact_phone_prefix_idx ON inbox.contact (space_id, phone_digits text_pattern_ops);
+CREATE INDEX contact_phone_suffix_idx ON inbox.contact (space_id, reverse(phone_digits) text_pattern_ops);
 COMMENT ON TABLE inbox.contact IS 'A person writing in; unread_count and last_message_* are maintained by inbox';
 COMMENT ON COLUMN inbox.contact.assignee_id IS 'the agent the contact is assigned to; NULL = unassigned';
 COMMENT ON COLUMN inbox.contact.origin_channel_id IS 'the channel the contact first wrote on';
@@ -191,6 +233,9 @@ COMMENT ON COLUMN inbox.contact.last_message_direction IS 'direction of the newe
 COMMENT ON COLUMN inbox.contact.last_message_id IS 'id of the newest message (maintained)';
 COMMENT ON COLUMN inbox.contact.last_channel_id IS 'channel of the newest message (maintained)';
 COMMENT ON COLUMN inbox.contact.merged_into IS 'the contact this one was merged into, if any';
+COMMENT ON COLUMN inbox.contact.open_conversation_id IS 'the contact''s open conversation, if any (maintained)';
+COMMENT ON COLUMN inbox.contact.search_text IS 'lower-case name and e-mail, for search (generated)';
+COMMENT ON COLUMN inbox.contact.phone_digits IS 'the digits of phone, for search in any formatting (generated)';
 
 CREATE TABLE inbox.contact_channel (
 	contact_id			bigint NOT NULL REFERENCES inbox.contact ON DELETE CASCADE,
@@ -307,6 +352,19 @@ CREATE TABLE inbox.view (
 CREATE INDEX view_space_idx ON inbox.view (space_id);
 COMMENT ON TABLE inbox.view IS 'A saved custom view of contacts; owner_agent_id NULL = shared with the space';
 
+CREATE TABLE inbox.view_count (
+	space_id		bigint NOT NULL REFERENCES inbox.space ON DELETE CASCADE,
+	view			text NOT NULL CHECK (view IN ('all', 'mine', 'unassigned')),
+	agent_id		bigint NOT NULL DEFAULT 0,
+	shard			integer NOT NULL,
+	contacts		bigint NOT NULL DEFAULT 0,
+	unread_contacts	bigint NOT NULL DEFAULT 0,
+	PRIMARY KEY (space_id, view, agent_id, shard)
+);
+COMMENT ON TABLE inbox.view_count IS
+	'Counts of the built-in views, kept as contacts change (maintained; summed over shards by view_counts())';
+COMMENT ON COLUMN inbox.view_count.agent_id IS 'the agent of a "mine" count; 0 for the others';
+
 /*
  * ------------------------------------------------------------------
  * Rules: C trigger functions
@@ -334,14 +392,18 @@ CREATE FUNCTION inbox.contact_channel_before_write() RETURNS trigger
 
 CREATE TRIGGER contact_before_write BEFORE INSERT OR UPDATE ON inbox.contact
 	FOR EACH ROW EXECUTE FUNCTION inbox.contact_before_write();
-CREATE TRIGGER contact_after_update AFTER UPDATE OF assignee_id, unread_count ON inbox.contact
+CREATE TRIGGER contact_after_update AFTER UPDATE OF assignee_id, unread_count, snoozed_until ON inbox.contact
 	FOR EACH ROW
-	WHEN (OLD.assignee_id IS DISTINCT FROM NEW.assignee_id OR (OLD.unread_count > 0 AND NEW.unread_count = 0))
+	WHEN (OLD.assignee_id IS DISTINCT FROM NEW.assignee_id OR (OLD.unread_count > 0 AND NEW.unread_count = 0)
+		  OR OLD.snoozed_until IS DISTINCT FROM NEW.snoozed_until)
 	EXECUTE FUNCTION inbox.contact_after_update();
 CREATE TRIGGER conversation_before_write BEFORE INSERT OR UPDATE ON inbox.conversation
 	FOR EACH ROW EXECUTE FUNCTION inbox.conversation_before_write();
 CREATE TRIGGER conversation_after_insert AFTER INSERT ON inbox.conversation
 	FOR EACH ROW EXECUTE FUNCTION inbox.conversation_after_write();
+CREATE TRIGGER conversation_after_delete AFTER DELETE ON inbox.conversation
+	FOR EACH ROW WHEN (OLD.closed_at IS NULL)
+	EXECUTE FUNCTION inbox.conversation_after_write();
 CREATE TRIGGER conversation_after_close AFTER UPDATE OF closed_at ON inbox.conversation
 	FOR EACH ROW WHEN (OLD.closed_at IS NULL AND NEW.closed_at IS NOT NULL)
 	EXECUTE FUNCTION inbox.conversation_after_write();
@@ -349,6 +411,10 @@ CREATE TRIGGER message_before_write BEFORE INSERT OR UPDATE ON inbox.message
 	FOR EACH ROW EXECUTE FUNCTION inbox.message_before_write();
 CREATE TRIGGER message_after_write AFTER INSERT OR DELETE ON inbox.message
 	FOR EACH ROW EXECUTE FUNCTION inbox.message_after_write();
+CREATE TRIGGER message_after_read AFTER UPDATE OF read_at ON inbox.message
+	FOR EACH ROW
+	WHEN (OLD.direction = 'incoming' AND (OLD.read_at IS NULL) <> (NEW.read_at IS NULL))
+	EXECUTE FUNCTION inbox.message_after_write();
 CREATE TRIGGER event_before_insert BEFORE INSERT ON inbox.event
 	FOR EACH ROW EXECUTE FUNCTION inbox.event_before_insert();
 CREATE TRIGGER event_after_insert AFTER INSERT ON inbox.event
@@ -356,6 +422,26 @@ CREATE TRIGGER event_after_insert AFTER INSERT ON inbox.event
 	EXECUTE FUNCTION inbox.event_after_insert();
 CREATE TRIGGER contact_channel_before_write BEFORE INSERT OR UPDATE ON inbox.contact_channel
 	FOR EACH ROW EXECUTE FUNCTION inbox.contact_channel_before_write();
+
+CREATE FUNCTION inbox.contact_counts() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_contact_counts' LANGUAGE C;
+CREATE FUNCTION inbox.view_before_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_view_before_write' LANGUAGE C;
+
+CREATE TRIGGER contact_counts AFTER INSERT OR DELETE ON inbox.contact
+	FOR EACH ROW EXECUTE FUNCTION inbox.contact_counts();
+CREATE TRIGGER contact_counts_update AFTER UPDATE ON inbox.contact
+	FOR EACH ROW
+	WHEN ((OLD.last_message_at IS NULL) <> (NEW.last_message_at IS NULL)
+		  OR (OLD.snoozed_until IS NULL) <> (NEW.snoozed_until IS NULL)
+		  OR (OLD.merged_into IS NULL) <> (NEW.merged_into IS NULL)
+		  OR (OLD.open_conversation_id IS NULL) <> (NEW.open_conversation_id IS NULL)
+		  OR OLD.assignee_id IS DISTINCT FROM NEW.assignee_id
+		  OR (OLD.unread_count > 0) <> (NEW.unread_count > 0)
+		  OR OLD.space_id <> NEW.space_id)
+	EXECUTE FUNCTION inbox.contact_counts();
+CREATE TRIGGER view_before_write BEFORE INSERT OR UPDATE ON inbox.view
+	FOR EACH ROW EXECUTE FUNCTION inbox.view_before_write();
 
 /*
  * ------------------------------------------------------------------
@@ -436,11 +522,60 @@ CREATE FUNCTION inbox.mark_read(contact bigint, agent bigint) RETURNS integer
 COMMENT ON FUNCTION inbox.mark_read(bigint, bigint) IS
 	'Mark every incoming message of a contact read; returns how many were unread';
 
+CREATE FUNCTION inbox.snooze(contact bigint, until timestamptz, agent bigint) RETURNS void
+	AS 'MODULE_PATHNAME', 'inbox_snooze' LANGUAGE C;
+COMMENT ON FUNCTION inbox.snooze(bigint, timestamptz, bigint) IS
+	'Snooze a contact until a time in the future: it leaves every list until then, or until it writes or is unsnoozed';
+
+CREATE FUNCTION inbox.unsnooze(contact bigint, agent bigint) RETURNS void
+	AS 'MODULE_PATHNAME', 'inbox_unsnooze' LANGUAGE C;
+COMMENT ON FUNCTION inbox.unsnooze(bigint, bigint) IS
+	'End a contact''s snooze early; does nothing (and records no event) when the contact is not snoozed';
+
+-- what the background worker does, for an external inbox-worker where it cannot run
+CREATE FUNCTION inbox.wake_due_snoozes(max integer DEFAULT 1000) RETURNS integer
+	AS 'MODULE_PATHNAME', 'inbox_wake_due_snoozes' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION inbox.wake_due_snoozes(integer) IS
+	'Unsnooze up to max contacts whose snooze time has come (event contact_unsnoozed, actor system); safe with concurrent callers; returns how many';
+
+CREATE FUNCTION inbox.next_snooze_due() RETURNS timestamptz
+	AS 'MODULE_PATHNAME', 'inbox_next_snooze_due' LANGUAGE C STABLE
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION inbox.next_snooze_due() IS
+	'When the next snooze ends (NULL when no contact is snoozed); a change is announced by NOTIFY inbox_snooze';
+
 CREATE FUNCTION inbox.record_event(contact bigint, kind text, actor_kind text, actor_agent bigint DEFAULT NULL,
 		reference text DEFAULT NULL, source_url text DEFAULT NULL, data jsonb DEFAULT NULL) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'inbox_record_event' LANGUAGE C;
 COMMENT ON FUNCTION inbox.record_event(bigint, text, text, bigint, text, text, jsonb) IS
 	'Record a conversation event of a kind in inbox.event_kind; returns the event id';
+
+CREATE FUNCTION inbox.view_counts(space bigint, agent bigint)
+RETURNS TABLE (view text, name text, contacts bigint, unread_contacts bigint)
+	AS 'MODULE_PATHNAME', 'inbox_view_counts' LANGUAGE C STABLE;
+COMMENT ON FUNCTION inbox.view_counts(bigint, bigint) IS
+	'Per view (all, mine, unassigned, then each custom view the agent sees): its contacts and those with unread messages';
+
+CREATE FUNCTION inbox.contact_list(space bigint, agent bigint, view text DEFAULT 'all',
+		search text DEFAULT NULL, cursor text DEFAULT NULL, page_size integer DEFAULT 50)
+RETURNS TABLE (contact_id bigint, name text, conversation_open boolean, origin_channel_id bigint,
+			   last_channel_id bigint, unread_count integer, last_message_at timestamptz,
+			   last_message_direction text, assignee_id bigint, snoozed_until timestamptz, cursor text)
+	AS 'MODULE_PATHNAME', 'inbox_contact_list' LANGUAGE C STABLE;
+COMMENT ON FUNCTION inbox.contact_list(bigint, bigint, text, text, text, integer) IS
+	'A page of the contacts of a view (all, mine, unassigned or a custom view id), newest message first; search matches name, e-mail or phone; pass the last row''s cursor for the next page';
+
+CREATE FUNCTION inbox.history(contact bigint, before text DEFAULT NULL, page_size integer DEFAULT 50)
+RETURNS TABLE (item text, id bigint, at timestamptz, conversation_id bigint, direction text,
+			   sender_kind text, sender_label text, sender_agent_id bigint, body text, content jsonb,
+			   status text, sent_at timestamptz, delivered_at timestamptz, read_at timestamptz,
+			   failed_at timestamptz, error text, reply_to_id bigint, reply_to_snippet text,
+			   event_kind text, event_label text, actor_kind text, actor_agent_id bigint,
+			   target_agent_id bigint, reference text, source_url text, data jsonb, cursor text)
+	AS 'MODULE_PATHNAME', 'inbox_history' LANGUAGE C STABLE;
+COMMENT ON FUNCTION inbox.history(bigint, text, integer) IS
+	'A page of a contact''s messages and events in time order (the newest, or those before the cursor of an earlier page''s first row)';
 
 /*
  * ------------------------------------------------------------------
@@ -520,6 +655,26 @@ AS $$
 		   OR (status = 'delivered' AND delivered_at IS NULL)
 		   OR (status = 'read' AND direction = 'outgoing' AND read_at IS NULL)
 		   OR (status = 'failed' AND failed_at IS NULL)
+	UNION ALL
+		SELECT 'open_conversation_id is the open conversation', 'contact ' || ct.id
+		FROM inbox.contact ct
+		LEFT JOIN inbox.conversation c ON c.contact_id = ct.id AND c.closed_at IS NULL
+		WHERE ct.open_conversation_id IS DISTINCT FROM c.id
+	UNION ALL
+		SELECT 'view counts equal the views', 'space ' || k.space_id || ' view ' || k.view
+		FROM (SELECT space_id, view, agent_id, sum(contacts) AS contacts, sum(unread_contacts) AS unread
+			  FROM inbox.view_count GROUP BY 1, 2, 3) k
+		FULL JOIN (
+			SELECT ct.space_id, v.view, CASE v.view WHEN 'mine' THEN ct.assignee_id ELSE 0 END AS agent_id,
+				   count(*) AS contacts, count(*) FILTER (WHERE ct.unread_count > 0) AS unread
+			FROM inbox.contact ct
+			CROSS JOIN LATERAL (VALUES ('all'), ('mine'), ('unassigned')) v (view)
+			WHERE ct.last_message_at IS NOT NULL AND ct.snoozed_until IS NULL AND ct.merged_into IS NULL
+			  AND (v.view = 'all'
+				   OR (v.view = 'mine' AND ct.assignee_id IS NOT NULL)
+				   OR (v.view = 'unassigned' AND ct.assignee_id IS NULL AND ct.open_conversation_id IS NOT NULL))
+			GROUP BY 1, 2, 3) r USING (space_id, view, agent_id)
+		WHERE coalesce(k.contacts, 0) <> coalesce(r.contacts, 0) OR coalesce(k.unread, 0) <> coalesce(r.unread, 0)
 	) i
 	GROUP BY i.invariant
 	ORDER BY i.invariant
@@ -550,3 +705,4 @@ SELECT pg_catalog.pg_extension_config_dump('inbox.event', '');
 SELECT pg_catalog.pg_extension_config_dump('inbox.event_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('inbox.view', '');
 SELECT pg_catalog.pg_extension_config_dump('inbox.view_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.view_count', '');

@@ -35,6 +35,7 @@ typedef struct InboxQuery
 	int			nargs;
 	Oid			argtypes[INBOX_MAX_ARGS];
 	SPIPlanPtr	plan;
+	bool		custom_plan;	/* plan for each call's values (searches) */
 } InboxQuery;
 
 /* plan_cache.c */
@@ -68,6 +69,19 @@ extern bool inbox_is_outgoing_sender_kind(const char *kind);
 /* notify.c */
 extern void inbox_define_notify_gucs(void);
 extern void inbox_register_notify_callbacks(void);
+
+/* snooze.c */
+extern void inbox_register_snooze_callbacks(void);
+extern void inbox_check_snooze_write(int64 contact, HeapTuple oldtuple, HeapTuple newtuple,
+									 TupleDesc desc);
+extern void inbox_record_snooze_change(int64 contact, HeapTuple oldtuple, HeapTuple newtuple,
+									   TupleDesc desc);
+extern int	inbox_wake_due(int max);
+extern bool inbox_next_due(TimestampTz *due);
+
+/* snooze_worker.c */
+extern void inbox_snooze_worker_init(void);
+extern void inbox_snooze_worker_wake(void);
 
 /* events.c */
 extern int64 inbox_write_event(int64 contact, int64 conversation, const char *kind,

@@ -35,12 +35,27 @@ PG_FUNCTION_INFO_V1(inbox_notify_change);
 
 #define INBOX_NOTIFY_IDS 50
 
+/*
+ * A transaction that changes more contacts of a space than this (a bulk
+ * import, a mass reassignment) sends one {"op": "bulk"} on that space's
+ * channel instead of one notification per contact and op: listeners
+ * refetch, and the notification queue is not flooded.
+ */
+#define INBOX_NOTIFY_MAX 1000
+
 typedef struct NotifyKey
 {
 	int64		space;
 	int64		contact;
 	const char *op;				/* a string constant of this file */
 } NotifyKey;
+
+typedef struct SpaceCount
+{
+	int64		space;
+	int			count;			/* notifications for the space */
+	bool		bulk_sent;
+} SpaceCount;
 
 typedef struct NotifyRecord
 {
@@ -136,6 +151,8 @@ send_pending(void)
 	int			n = 0;
 	StringInfoData payload;
 	char		channel[NAMEDATALEN];
+	SpaceCount *spaces;
+	int			nspaces = 0;
 
 	entries = palloc(sizeof(NotifyEntry *) * hash_get_num_entries(pending));
 	hash_seq_init(&seq, pending);
@@ -144,12 +161,45 @@ send_pending(void)
 			entries[n++] = entry;
 	qsort(entries, n, sizeof(NotifyEntry *), entry_order_cmp);
 
+	/* notifications per space (a transaction touches few spaces) */
+	spaces = palloc(sizeof(SpaceCount) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		int			s;
+
+		for (s = 0; s < nspaces && spaces[s].space != entries[i]->key.space; s++)
+			;
+		if (s == nspaces)
+		{
+			spaces[nspaces].space = entries[i]->key.space;
+			spaces[nspaces].count = 0;
+			spaces[nspaces].bulk_sent = false;
+			nspaces++;
+		}
+		spaces[s].count++;
+	}
+
 	initStringInfo(&payload);
 	for (int i = 0; i < n; i++)
 	{
 		int			listed;
+		SpaceCount *space;
 
 		entry = entries[i];
+		for (space = spaces; space->space != entry->key.space; space++)
+			;
+		snprintf(channel, sizeof(channel), "inbox_" INT64_FORMAT, entry->key.space);
+		if (space->count > INBOX_NOTIFY_MAX)
+		{
+			if (!space->bulk_sent)
+			{
+				resetStringInfo(&payload);
+				appendStringInfo(&payload, "{\"op\": \"bulk\", \"changes\": %d}", space->count);
+				Async_Notify(channel, payload.data);
+				space->bulk_sent = true;
+			}
+			continue;
+		}
 		resetStringInfo(&payload);
 		appendStringInfo(&payload, "{\"op\": \"%s\", \"contact\": " INT64_FORMAT,
 						 entry->key.op, entry->key.contact);
@@ -164,10 +214,29 @@ send_pending(void)
 				appendStringInfo(&payload, ", \"more\": %d", entry->count - listed);
 		}
 		appendStringInfoChar(&payload, '}');
-
-		snprintf(channel, sizeof(channel), "inbox_" INT64_FORMAT, entry->key.space);
 		Async_Notify(channel, payload.data);
 	}
+}
+
+/* whether a change is still to be sent (a rolled-back savepoint took its own) */
+static bool
+has_pending(void)
+{
+	HASH_SEQ_STATUS seq;
+	NotifyEntry *entry;
+
+	if (pending == NULL)
+		return false;
+	hash_seq_init(&seq, pending);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		if (entry->count > 0)
+		{
+			hash_seq_term(&seq);
+			return true;
+		}
+	}
+	return false;
 }
 
 static void
@@ -180,7 +249,7 @@ notify_xact_callback(XactEvent event, void *arg)
 				send_pending();
 			break;
 		case XACT_EVENT_PRE_PREPARE:
-			if (pending != NULL && hash_get_num_entries(pending) > 0)
+			if (has_pending())
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						 errmsg("cannot PREPARE a transaction that changed the inbox"),
@@ -243,7 +312,8 @@ record_contact_update(TriggerData *trigdata, int64 space, int64 contact)
 	TupleDesc	desc = trigdata->tg_relation->rd_att;
 	bool		isnull;
 	bool		other = false;
-	int32		unread;
+	int32		unread,
+				was_unread;
 
 	if (changed(trigdata, "assignee_id"))
 		record(space, contact, "assignment", NULL, contact);
@@ -251,8 +321,10 @@ record_contact_update(TriggerData *trigdata, int64 space, int64 contact)
 		record(space, contact, "snooze", NULL, contact);
 	unread = DatumGetInt32(SPI_getbinval(trigdata->tg_newtuple, desc,
 										 SPI_fnumber(desc, "unread_count"), &isnull));
-	if (changed(trigdata, "unread_count") && unread == 0)
-		record(space, contact, "read", NULL, contact);
+	was_unread = DatumGetInt32(SPI_getbinval(trigdata->tg_trigtuple, desc,
+											 SPI_fnumber(desc, "unread_count"), &isnull));
+	if (unread < was_unread)
+		record(space, contact, "read", NULL, contact);	/* all, or some, read */
 
 	/* edits of the contact itself; what messages maintain is told by "message" */
 	for (int i = 0; i < desc->natts; i++)
@@ -262,8 +334,9 @@ record_contact_update(TriggerData *trigdata, int64 space, int64 contact)
 		if (TupleDescAttr(desc, i)->attisdropped ||
 			strcmp(name, "assignee_id") == 0 || strcmp(name, "snoozed_until") == 0 ||
 			strcmp(name, "unread_count") == 0 || strncmp(name, "last_", 5) == 0 ||
-			strcmp(name, "origin_channel_id") == 0)
-			continue;
+			strcmp(name, "origin_channel_id") == 0 || strcmp(name, "open_conversation_id") == 0 ||
+			TupleDescAttr(desc, i)->attgenerated)
+			continue;		/* told by their own op, or follow other columns */
 		if (changed(trigdata, name))
 		{
 			other = true;

@@ -36,7 +36,8 @@ prepared_plan(InboxQuery *query)
 	}
 
 	{
-		SPIPlanPtr	plan = SPI_prepare(query->sql, query->nargs, query->argtypes);
+		SPIPlanPtr	plan = SPI_prepare_cursor(query->sql, query->nargs, query->argtypes,
+											  query->custom_plan ? CURSOR_OPT_CUSTOM_PLAN : 0);
 
 		if (plan == NULL)
 			elog(ERROR, "inbox: SPI_prepare failed for \"%s\": %s",

@@ -10,6 +10,7 @@
  * - Changing assignee_id writes an `assigned` or `unassigned` event for
  *   the actor of the change; assigning a contact with no open
  *   conversation opens one first (rule 4).
+ * - Changing snoozed_until follows the snooze rule of snooze.c (rule 8).
  *
  *-------------------------------------------------------------------------
  */
@@ -26,7 +27,7 @@ PG_FUNCTION_INFO_V1(inbox_contact_channel_before_write);
 /* the columns only the message rules write */
 static const char *const maintained_columns[] = {
 	"unread_count", "last_message_at", "last_message_direction", "last_message_id",
-	"last_channel_id", NULL
+	"last_channel_id", "open_conversation_id", NULL
 };
 
 /*
@@ -95,8 +96,8 @@ inbox_check_agent_in_space(int64 agent, int64 space)
 				 errmsg("agent %lld does not exist", (long long) agent)));
 	if (agent_space != space)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("agent %lld is not a member of space %lld",
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("agent %lld does not exist in space %lld",
 						(long long) agent, (long long) space)));
 }
 
@@ -162,6 +163,8 @@ check_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc)
 	assignee = inbox_get_int8(newtuple, desc, "assignee_id", &isnull);
 	if (!isnull && inbox_column_changed(oldtuple, newtuple, desc, "assignee_id"))
 		inbox_check_agent_in_space(assignee, space);
+
+	inbox_check_snooze_write(contact, oldtuple, newtuple, desc);
 }
 
 Datum
@@ -179,8 +182,12 @@ inbox_contact_before_write(PG_FUNCTION_ARGS)
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
+		bool		isnull;
+
 		if (!inbox_current_actor().maintaining)
 			check_insert_defaults(trigdata->tg_trigtuple, desc);
+		inbox_check_snooze_write(inbox_get_int8(trigdata->tg_trigtuple, desc, "id", &isnull),
+								 NULL, trigdata->tg_trigtuple, desc);
 		result = trigdata->tg_trigtuple;
 	}
 	else
@@ -236,8 +243,10 @@ mark_messages_read(int64 contact)
 		1, {INT8OID}
 	};
 	Datum		values[1] = {Int64GetDatum(contact)};
+	InboxActor	actor = inbox_current_actor();
 
-	inbox_exec(&q, values, NULL, 0);
+	actor.maintaining = true;	/* the count is already 0: the messages follow it */
+	inbox_exec_as(&actor, &q, values, NULL, 0);
 }
 
 Datum
@@ -274,6 +283,8 @@ inbox_contact_after_update(PG_FUNCTION_ARGS)
 		record_assignment(contact, space, old_assignee, new_assignee);
 	if (old_unread > 0 && new_unread == 0)
 		mark_messages_read(contact);
+	if (inbox_column_changed(oldtuple, newtuple, desc, "snoozed_until"))
+		inbox_record_snooze_change(contact, oldtuple, newtuple, desc);
 
 	SPI_finish();
 	return PointerGetDatum(NULL);
@@ -328,8 +339,8 @@ inbox_contact_channel_before_write(PG_FUNCTION_ARGS)
 				 errmsg("contact %lld or channel %lld does not exist", (long long) contact, (long long) channel)));
 	if (contact_space != channel_space)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("channel %lld is not in the space of contact %lld", (long long) channel, (long long) contact)));
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("channel %lld does not exist in the space of contact %lld", (long long) channel, (long long) contact)));
 	given = inbox_get_int8(tuple, desc, "space_id", &isnull);
 	if (isnull)
 		inbox_edit_set(&edit, desc, "space_id", Int64GetDatum(contact_space), false);

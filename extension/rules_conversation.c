@@ -11,6 +11,10 @@
  *   writes `conversation_closed` and unassigns the contact (`unassigned`),
  *   both for the closing actor and in the closed conversation (rule 4).
  *
+ * - contact.open_conversation_id follows: set on open, cleared on close
+ *   or when an open conversation is deleted (the unassigned view and the
+ *   contact list read it instead of probing conversations per row).
+ *
  * A close locks the conversation row (the UPDATE does) before the contact
  * row (the unassignment does), the locking order of inbox.h.
  *
@@ -191,7 +195,7 @@ static void
 after_close(HeapTuple tuple, TupleDesc desc)
 {
 	static InboxQuery q_unassign = {
-		"UPDATE inbox.contact SET assignee_id = NULL WHERE id = $1 AND assignee_id IS NOT NULL",
+		"UPDATE inbox.contact SET assignee_id = NULL, open_conversation_id = NULL WHERE id = $1",
 		1, {INT8OID}
 	};
 	bool		isnull;
@@ -203,6 +207,7 @@ after_close(HeapTuple tuple, TupleDesc desc)
 	actor.kind = inbox_get_text(tuple, desc, "closed_by_kind");
 	actor.agent = inbox_get_int8(tuple, desc, "closed_by_agent", &isnull);
 	actor.conversation = inbox_get_int8(tuple, desc, "id", &isnull);
+	actor.maintaining = true;	/* open_conversation_id */
 
 	inbox_write_event(contact, actor.conversation, "conversation_closed", &actor, 0, NULL, NULL,
 					  DatumGetTimestampTz(SPI_getbinval(tuple, desc, SPI_fnumber(desc, "closed_at"), &isnull)));
@@ -211,25 +216,48 @@ after_close(HeapTuple tuple, TupleDesc desc)
 	inbox_exec_as(&actor, &q_unassign, values, NULL, 0);
 }
 
+/* point the contact at its open conversation, or at none */
+static void
+set_open_conversation(int64 contact, int64 conversation)
+{
+	static InboxQuery q = {
+		"UPDATE inbox.contact SET open_conversation_id = $2"
+		" WHERE id = $1 AND open_conversation_id IS DISTINCT FROM $2",
+		2, {INT8OID, INT8OID}
+	};
+	Datum		values[2] = {Int64GetDatum(contact), Int64GetDatum(conversation)};
+	char		nulls[2] = {' ', conversation ? ' ' : 'n'};
+	InboxActor	actor = inbox_current_actor();
+
+	actor.maintaining = true;
+	inbox_exec_as(&actor, &q, values, nulls, 0);
+}
+
 static void
 after_open(HeapTuple tuple, TupleDesc desc)
 {
 	bool		isnull;
 	InboxActor	actor;
 	int64		contact = inbox_get_int8(tuple, desc, "contact_id", &isnull);
+	int64		conversation = inbox_get_int8(tuple, desc, "id", &isnull);
+
+	set_open_conversation(contact, conversation);
 
 	memset(&actor, 0, sizeof(actor));
 	actor.kind = inbox_get_text(tuple, desc, "opened_by_kind");
 	actor.agent = inbox_get_int8(tuple, desc, "opened_by_agent", &isnull);
 
-	inbox_write_event(contact, inbox_get_int8(tuple, desc, "id", &isnull),
+	inbox_write_event(contact, conversation,
 					  "conversation_opened", &actor, 0,
 					  inbox_get_text(tuple, desc, "reference"),
 					  inbox_get_text(tuple, desc, "source_url"),
 					  DatumGetTimestampTz(SPI_getbinval(tuple, desc, SPI_fnumber(desc, "opened_at"), &isnull)));
 }
 
-/* AFTER INSERT, and AFTER UPDATE OF closed_at when a conversation closes (see the trigger's WHEN) */
+/*
+ * AFTER INSERT; AFTER UPDATE OF closed_at when a conversation closes; AFTER
+ * DELETE of an open conversation (see the triggers' WHEN)
+ */
 Datum
 inbox_conversation_after_write(PG_FUNCTION_ARGS)
 {
@@ -243,6 +271,12 @@ inbox_conversation_after_write(PG_FUNCTION_ARGS)
 		elog(ERROR, "inbox: SPI_connect failed");
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 		after_open(trigdata->tg_trigtuple, desc);
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+	{
+		bool		isnull;
+
+		set_open_conversation(inbox_get_int8(trigdata->tg_trigtuple, desc, "contact_id", &isnull), 0);
+	}
 	else
 		after_close(trigdata->tg_newtuple, desc);
 	SPI_finish();

@@ -17,8 +17,9 @@
  *   unless its content names a template or an allowed tag (rule 11).
  * After it is inserted, one UPDATE of the contact counts it as unread or
  * resets the count (rule 5), makes it the last message if it is the newest
- * (rule 6) and, for a user reply to an unassigned contact, assigns the
- * contact to the agent (rule 3).
+ * (rule 6), for a user reply to an unassigned contact, assigns the
+ * contact to the agent (rule 3), and for an incoming message ends the
+ * contact's snooze (rule 8, event for actor "contact").
  *
  * Status reports move an outgoing message forward only (rule 9):
  * pending -> sent -> delivered -> read, failed from pending or sent.  A
@@ -355,8 +356,8 @@ before_insert(HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit)
 	channel_kind = channel_facts(channel, status);
 	if (channel_kind.space != space)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("channel %lld is not in the space of contact %lld", (long long) channel, (long long) contact)));
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("channel %lld does not exist in the space of contact %lld", (long long) channel, (long long) contact)));
 	if (agent != 0)
 		inbox_check_agent_in_space(agent, space);
 
@@ -516,6 +517,7 @@ after_insert(HeapTuple tuple, TupleDesc desc)
 		"                      WHEN $3 = 'user' THEN 0 ELSE unread_count END,"
 		"  assignee_id = CASE WHEN $3 = 'user' AND assignee_id IS NULL THEN $4 ELSE assignee_id END,"
 		"  origin_channel_id = coalesce(origin_channel_id, $5),"
+		"  snoozed_until = CASE WHEN $2 = 'incoming' THEN NULL ELSE snoozed_until END,"
 		"  last_message_id = CASE WHEN last_message_at IS NULL OR ($8, $6) > (last_message_at, last_message_id)"
 		"                    THEN $6 ELSE last_message_id END,"
 		"  last_message_direction = CASE WHEN last_message_at IS NULL OR ($8, $6) > (last_message_at, last_message_id)"
@@ -557,8 +559,9 @@ after_insert(HeapTuple tuple, TupleDesc desc)
 	values[6] = Int32GetDatum(read ? 0 : 1);
 	values[7] = at;
 
+	/* the contact ends a snooze by writing; a user reply assigns */
 	memset(&actor, 0, sizeof(actor));
-	actor.kind = "user";
+	actor.kind = strcmp(direction, "incoming") == 0 ? "contact" : "user";
 	actor.agent = agent;
 	actor.maintaining = true;
 	inbox_exec_as(&actor, &q_contact, values, nulls, 0);
@@ -595,6 +598,32 @@ after_delete(HeapTuple tuple, TupleDesc desc)
 	inbox_exec_as(&actor, &q, values, NULL, 0);
 }
 
+/*
+ * An incoming message marked read or unread by a plain UPDATE of read_at:
+ * the unread count follows.  mark_read() and replies reset the count
+ * themselves and mark the messages while maintaining it.
+ */
+static void
+after_read_change(HeapTuple tuple, TupleDesc desc)
+{
+	static InboxQuery q = {
+		"UPDATE inbox.contact SET unread_count = unread_count + $2 WHERE id = $1",
+		2, {INT8OID, INT4OID}
+	};
+	bool		unread,
+				isnull;
+	Datum		values[2];
+	InboxActor	actor = inbox_current_actor();
+
+	if (actor.maintaining)
+		return;
+	values[0] = Int64GetDatum(inbox_get_int8(tuple, desc, "contact_id", &isnull));
+	(void) SPI_getbinval(tuple, desc, SPI_fnumber(desc, "read_at"), &unread);
+	values[1] = Int32GetDatum(unread ? 1 : -1);
+	actor.maintaining = true;
+	inbox_exec_as(&actor, &q, values, NULL, 0);
+}
+
 Datum
 inbox_message_after_write(PG_FUNCTION_ARGS)
 {
@@ -608,6 +637,8 @@ inbox_message_after_write(PG_FUNCTION_ARGS)
 		elog(ERROR, "inbox: SPI_connect failed");
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 		after_insert(trigdata->tg_trigtuple, desc);
+	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		after_read_change(trigdata->tg_newtuple, desc);
 	else
 		after_delete(trigdata->tg_trigtuple, desc);
 	SPI_finish();

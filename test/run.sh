@@ -18,6 +18,9 @@ cd "$(dirname "$0")/.."
 # suites that start their own server; each prints "N passed, N failed" last
 script_suites=(
 	"crash:test/crash/crash_test.sh 3"
+	"snooze:test/snooze/snooze_test.sh"
+	"notify:test/notify/notify_test.sh"
+	"worker:test/worker/worker_cli_test.sh"
 )
 
 passed=0
@@ -46,7 +49,7 @@ run_make_check() {
 	local log
 	log=$(mktemp)
 	echo "== $name"
-	pg_virtualenv -o shared_preload_libraries=inbox -o max_prepared_transactions=10 \
+	pg_virtualenv -t -o shared_preload_libraries=inbox -o max_prepared_transactions=10 \
 		make -s installcheck "$@" 2>&1 | tee "$log"
 	read -r ok bad < <(count_pg_regress "$log")
 	if [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ]; then
