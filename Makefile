@@ -20,14 +20,15 @@ OBJS = \
 	extension/snooze_worker.o \
 	extension/counts.o \
 	extension/views.o \
-	extension/history.o
+	extension/history.o \
+	extension/merge.o
 
 DATA = $(wildcard extension/inbox--*.sql)
 PGFILEDESC = "inbox - team messaging inbox rules in C"
 
 REGRESS = setup api_basics auto_open user_reply assignment close_conversation \
 	unread last_message message_status events reply_to messaging_window errors \
-	views history
+	views history merge channels
 REGRESS_OPTS = --inputdir=. --load-extension=pg_trgm --load-extension=inbox
 
 # isolation specs, named after the race they stage (test/isolation/specs)

@@ -245,6 +245,32 @@ check_profile(FunctionCallInfo fcinfo, int n)
  * one insert win; the other drops the contact it made and takes the
  * winner's.
  */
+/*
+ * The one contact of the space whose e-mail (any case) or phone number (its
+ * digits, at least 6) the profile names, or 0 when none or several match:
+ * a guess must be certain to join two identities.
+ */
+static int64
+person_of_profile(int64 space, Datum profile)
+{
+	static InboxQuery q = {
+		"SELECT id FROM inbox.contact"
+		" WHERE space_id = $1 AND merged_into IS NULL"
+		"   AND ((nullif($2 ->> 'email', '') IS NOT NULL AND lower(email) = lower($2 ->> 'email'))"
+		"        OR (length(regexp_replace(coalesce($2 ->> 'phone', ''), '[^0-9]', '', 'g')) >= 6"
+		"            AND phone_digits = regexp_replace($2 ->> 'phone', '[^0-9]', '', 'g')))"
+		" LIMIT 2",
+		2, {INT8OID, JSONBOID}
+	};
+	Datum		values[2] = {Int64GetDatum(space), profile};
+	int64		contact = 0;
+
+	if (inbox_exec(&q, values, NULL, 2) != 1)
+		return 0;
+	(void) inbox_int8(1, &contact);
+	return contact;
+}
+
 static int64
 contact_for_sender(int64 channel, int64 space, Datum sender, Datum profile, bool no_profile,
 				   bool *known)
@@ -277,6 +303,28 @@ contact_for_sender(int64 channel, int64 space, Datum sender, Datum profile, bool
 	if (inbox_int8(1, &contact))
 		return contact;
 	*known = false;
+
+	/* a known person writing on a new channel: one more identity, not a second contact */
+	if (!no_profile && (contact = person_of_profile(space, profile)) != 0)
+	{
+		InboxActor	actor;
+
+		memset(&actor, 0, sizeof(actor));
+		actor.kind = "contact";		/* channel_added is the contact's doing */
+		values[0] = Int64GetDatum(contact);
+		values[1] = Int64GetDatum(channel);
+		values[2] = Int64GetDatum(space);
+		values[3] = sender;
+		*known = true;
+		if (inbox_exec_as(&actor, &q_identity, values, NULL, 1) == 1)
+			return contact;
+		values[0] = Int64GetDatum(channel);
+		values[1] = sender;
+		inbox_exec(&q_find, values, NULL, 1);
+		if (!inbox_int8(1, &contact))
+			elog(ERROR, "inbox: identity of a concurrent sender vanished");
+		return contact;
+	}
 
 	values[0] = Int64GetDatum(space);
 	values[1] = Int64GetDatum(channel);

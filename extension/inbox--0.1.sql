@@ -111,7 +111,9 @@ INSERT INTO inbox.event_kind (kind, actor_kind, label) VALUES
 	('contact_unmerged', 'api', 'Contact Unmerged'),
 	('channel_added', 'contact', 'New Channel Added'),
 	('channel_added', 'user', 'New Channel Added'),
-	('channel_added', 'system', 'New Channel Added');
+	('channel_added', 'system', 'New Channel Added'),
+	('channel_added', 'automation', 'New Channel Added'),
+	('channel_added', 'api', 'New Channel Added');
 
 CREATE TABLE inbox.sender_kind (
 	kind		text PRIMARY KEY CHECK (kind ~ '^[a-z][a-z0-9_]*$'),
@@ -220,6 +222,8 @@ CREATE INDEX contact_view_unassigned_idx ON inbox.contact (space_id, last_messag
 	WHERE assignee_id IS NULL AND open_conversation_id IS NOT NULL
 	  AND snoozed_until IS NULL AND merged_into IS NULL;
 -- search: partial names and e-mails (trigrams), phone numbers by their digits
+-- a known person writing on a new channel is found by e-mail or phone (receive_message)
+CREATE INDEX contact_email_idx ON inbox.contact (space_id, lower(email)) WHERE email IS NOT NULL;
 CREATE INDEX contact_search_text_idx ON inbox.contact USING gin (search_text gin_trgm_ops);
 CREATE INDEX contact_phone_prefix_idx ON inbox.contact (space_id, phone_digits text_pattern_ops);
 CREATE INDEX contact_phone_suffix_idx ON inbox.contact (space_id, reverse(phone_digits) text_pattern_ops);
@@ -365,6 +369,33 @@ COMMENT ON TABLE inbox.view_count IS
 	'Counts of the built-in views, kept as contacts change (maintained; summed over shards by view_counts())';
 COMMENT ON COLUMN inbox.view_count.agent_id IS 'the agent of a "mine" count; 0 for the others';
 
+CREATE TABLE inbox.contact_merge (
+	id						bigserial PRIMARY KEY,
+	space_id				bigint NOT NULL REFERENCES inbox.space ON DELETE CASCADE,
+	keep_id					bigint NOT NULL REFERENCES inbox.contact ON DELETE CASCADE,
+	merged_id				bigint NOT NULL REFERENCES inbox.contact ON DELETE CASCADE,
+	actor_kind				text NOT NULL,
+	actor_agent_id			bigint REFERENCES inbox.agent ON DELETE SET NULL,
+	merged_contact			jsonb NOT NULL,
+	channels				jsonb NOT NULL,
+	conversations			bigint[] NOT NULL,
+	messages				bigint[] NOT NULL,
+	events					bigint[] NOT NULL,
+	absorbed_conversation	jsonb,
+	absorbed_messages		bigint[],
+	absorbed_events			bigint[],
+	merged_at				timestamptz NOT NULL DEFAULT now(),
+	undone_at				timestamptz
+);
+CREATE INDEX contact_merge_pair_idx ON inbox.contact_merge (keep_id, merged_id);
+CREATE INDEX contact_merge_merged_idx ON inbox.contact_merge (merged_id);
+COMMENT ON TABLE inbox.contact_merge IS
+	'What merge_contacts() changed, so that unmerge_contacts() can restore both contacts (maintained)';
+COMMENT ON COLUMN inbox.contact_merge.merged_contact IS 'the merged contact''s row before the merge';
+COMMENT ON COLUMN inbox.contact_merge.channels IS 'the merged contact''s channel identities, [[channel_id, external_id], ...]';
+COMMENT ON COLUMN inbox.contact_merge.absorbed_conversation IS
+	'the older of two open conversations, whose messages and events went to the newer one';
+
 /*
  * ------------------------------------------------------------------
  * Rules: C trigger functions
@@ -387,6 +418,8 @@ CREATE FUNCTION inbox.event_before_insert() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'inbox_event_before_insert' LANGUAGE C;
 CREATE FUNCTION inbox.event_after_insert() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'inbox_event_after_insert' LANGUAGE C;
+CREATE FUNCTION inbox.contact_channel_after_insert() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_contact_channel_after_insert' LANGUAGE C;
 CREATE FUNCTION inbox.contact_channel_before_write() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'inbox_contact_channel_before_write' LANGUAGE C;
 
@@ -422,6 +455,8 @@ CREATE TRIGGER event_after_insert AFTER INSERT ON inbox.event
 	EXECUTE FUNCTION inbox.event_after_insert();
 CREATE TRIGGER contact_channel_before_write BEFORE INSERT OR UPDATE ON inbox.contact_channel
 	FOR EACH ROW EXECUTE FUNCTION inbox.contact_channel_before_write();
+CREATE TRIGGER contact_channel_after_insert AFTER INSERT ON inbox.contact_channel
+	FOR EACH ROW EXECUTE FUNCTION inbox.contact_channel_after_insert();
 
 CREATE FUNCTION inbox.contact_counts() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'inbox_contact_counts' LANGUAGE C;
@@ -577,6 +612,18 @@ RETURNS TABLE (item text, id bigint, at timestamptz, conversation_id bigint, dir
 COMMENT ON FUNCTION inbox.history(bigint, text, integer) IS
 	'A page of a contact''s messages and events in time order (the newest, or those before the cursor of an earlier page''s first row)';
 
+CREATE FUNCTION inbox.merge_contacts(keep bigint, merge bigint, actor_kind text DEFAULT 'user',
+		actor_agent bigint DEFAULT NULL) RETURNS void
+	AS 'MODULE_PATHNAME', 'inbox_merge_contacts' LANGUAGE C;
+COMMENT ON FUNCTION inbox.merge_contacts(bigint, bigint, text, bigint) IS
+	'Merge contact "merge" into "keep" (same person): channels, conversations, messages and events move; one open conversation stays; undo with unmerge_contacts()';
+
+CREATE FUNCTION inbox.unmerge_contacts(keep bigint, merged bigint, actor_kind text DEFAULT 'user',
+		actor_agent bigint DEFAULT NULL) RETURNS void
+	AS 'MODULE_PATHNAME', 'inbox_unmerge_contacts' LANGUAGE C;
+COMMENT ON FUNCTION inbox.unmerge_contacts(bigint, bigint, text, bigint) IS
+	'Undo the last merge of "merged" into "keep": both contacts as they were; messages that came since on the merged contact''s channels go with it';
+
 /*
  * ------------------------------------------------------------------
  * Integrity check
@@ -656,6 +703,14 @@ AS $$
 		   OR (status = 'read' AND direction = 'outgoing' AND read_at IS NULL)
 		   OR (status = 'failed' AND failed_at IS NULL)
 	UNION ALL
+		SELECT 'a merged contact owns no identity, conversation, message or event', 'contact ' || ct.id
+		FROM inbox.contact ct
+		WHERE ct.merged_into IS NOT NULL
+		  AND (EXISTS (SELECT FROM inbox.contact_channel x WHERE x.contact_id = ct.id)
+			   OR EXISTS (SELECT FROM inbox.conversation x WHERE x.contact_id = ct.id)
+			   OR EXISTS (SELECT FROM inbox.message x WHERE x.contact_id = ct.id)
+			   OR EXISTS (SELECT FROM inbox.event x WHERE x.contact_id = ct.id))
+	UNION ALL
 		SELECT 'open_conversation_id is the open conversation', 'contact ' || ct.id
 		FROM inbox.contact ct
 		LEFT JOIN inbox.conversation c ON c.contact_id = ct.id AND c.closed_at IS NULL
@@ -706,3 +761,5 @@ SELECT pg_catalog.pg_extension_config_dump('inbox.event_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('inbox.view', '');
 SELECT pg_catalog.pg_extension_config_dump('inbox.view_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('inbox.view_count', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.contact_merge', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.contact_merge_id_seq', '');

@@ -55,6 +55,7 @@ typedef struct InboxActor
 	int64		agent;			/* 0 = none */
 	int64		conversation;	/* conversation being closed, or 0 */
 	bool		maintaining;	/* the statement updates maintained columns */
+	bool		merging;		/* merge/unmerge moves rows between contacts */
 } InboxActor;
 
 /* actor.c */
@@ -82,6 +83,9 @@ extern bool inbox_next_due(TimestampTz *due);
 /* snooze_worker.c */
 extern void inbox_snooze_worker_init(void);
 extern void inbox_snooze_worker_wake(void);
+
+/* merge.c: conversations and messages may change contact, no side events */
+#define INBOX_MERGING() (inbox_current_actor().merging)
 
 /* events.c */
 extern int64 inbox_write_event(int64 contact, int64 conversation, const char *kind,

@@ -23,6 +23,7 @@
 PG_FUNCTION_INFO_V1(inbox_contact_before_write);
 PG_FUNCTION_INFO_V1(inbox_contact_after_update);
 PG_FUNCTION_INFO_V1(inbox_contact_channel_before_write);
+PG_FUNCTION_INFO_V1(inbox_contact_channel_after_insert);
 
 /* the columns only the message rules write */
 static const char *const maintained_columns[] = {
@@ -215,6 +216,8 @@ record_assignment(int64 contact, int64 space, int64 old_assignee, int64 new_assi
 	InboxActor	actor = inbox_current_actor();
 	int64		conversation = actor.conversation;
 
+	if (actor.merging)
+		return;					/* merge.c unassigns a merged contact silently */
 	if (conversation == 0)
 		conversation = inbox_open_conversation_of(contact, false);
 
@@ -350,4 +353,51 @@ inbox_contact_channel_before_write(PG_FUNCTION_ARGS)
 				 errmsg("contact %lld is not in space %lld", (long long) contact, (long long) given)));
 
 	return PointerGetDatum(inbox_edit_apply(&edit, tuple, desc));
+}
+
+/*
+ * A contact that gets a further channel identity (a known person writing on
+ * a new channel, or an identity added by hand) writes channel_added, for
+ * the current actor, with the channel in data.
+ */
+Datum
+inbox_contact_channel_after_insert(PG_FUNCTION_ARGS)
+{
+	static InboxQuery q_others = {
+		"SELECT 1 FROM inbox.contact_channel"
+		" WHERE contact_id = $1 AND NOT (channel_id = $2 AND external_id = $3) LIMIT 1",
+		3, {INT8OID, INT8OID, TEXTOID}
+	};
+	static InboxQuery q_event = {
+		"INSERT INTO inbox.event (contact_id, conversation_id, kind, actor_kind, actor_agent_id, data)"
+		" SELECT $1, (SELECT id FROM inbox.conversation WHERE contact_id = $1 AND closed_at IS NULL),"
+		"        'channel_added', $4, $5, jsonb_build_object('channel', $2)",
+		5, {INT8OID, INT8OID, TEXTOID, TEXTOID, INT8OID}
+	};
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	tuple;
+	InboxActor	actor = inbox_current_actor();
+	bool		isnull;
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+
+	inbox_check_trigger(fcinfo, "contact_channel_after_insert");
+	desc = trigdata->tg_relation->rd_att;
+	tuple = trigdata->tg_trigtuple;
+
+	values[0] = Int64GetDatum(inbox_get_int8(tuple, desc, "contact_id", &isnull));
+	values[1] = Int64GetDatum(inbox_get_int8(tuple, desc, "channel_id", &isnull));
+	values[2] = SPI_getbinval(tuple, desc, SPI_fnumber(desc, "external_id"), &isnull);
+	values[3] = CStringGetTextDatum(actor.kind);
+	values[4] = Int64GetDatum(actor.agent);
+	nulls[4] = actor.agent ? ' ' : 'n';
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inbox: SPI_connect failed");
+	if (inbox_exec(&q_others, values, NULL, 1) > 0)
+		inbox_exec(&q_event, values, nulls, 0);
+	SPI_finish();
+
+	return PointerGetDatum(NULL);
 }

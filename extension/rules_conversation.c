@@ -131,6 +131,9 @@ before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, InboxTuple
 	Datum		opened_at,
 				closed_at;
 
+	if (INBOX_MERGING())
+		return newtuple;		/* merge.c moves conversations, state unchanged */
+
 	for (const char *const *column = fixed_columns; *column != NULL; column++)
 		if (inbox_column_changed(oldtuple, newtuple, desc, *column))
 			ereport(ERROR,
@@ -242,6 +245,8 @@ after_open(HeapTuple tuple, TupleDesc desc)
 	int64		conversation = inbox_get_int8(tuple, desc, "id", &isnull);
 
 	set_open_conversation(contact, conversation);
+	if (INBOX_MERGING())
+		return;					/* unmerge restores a conversation with its own events */
 
 	memset(&actor, 0, sizeof(actor));
 	actor.kind = inbox_get_text(tuple, desc, "opened_by_kind");

@@ -95,9 +95,9 @@ inbox_check_snooze_write(int64 contact, HeapTuple oldtuple, HeapTuple newtuple, 
 
 	if (isnull)
 		return;
-	if (oldtuple == NULL)
+	if (oldtuple == NULL || INBOX_MERGING())
 	{
-		note_change(contact);
+		note_change(contact);	/* a restore: the worker wakes what is due */
 		return;
 	}
 	if (inbox_column_changed(oldtuple, newtuple, desc, "snoozed_until"))
@@ -140,6 +140,8 @@ inbox_record_snooze_change(int64 contact, HeapTuple oldtuple, HeapTuple newtuple
 	Datum		old_until = SPI_getbinval(oldtuple, desc, attnum, &old_null);
 	Datum		new_until = SPI_getbinval(newtuple, desc, attnum, &new_null);
 
+	if (actor.merging)
+		return;					/* merge.c ends a merged contact's snooze silently */
 	if (new_null)
 	{
 		if (!old_null && !waking)

@@ -21,6 +21,7 @@ script_suites=(
 	"snooze:test/snooze/snooze_test.sh"
 	"notify:test/notify/notify_test.sh"
 	"worker:test/worker/worker_cli_test.sh"
+	"package:test/package/package_test.sh"
 )
 
 passed=0

@@ -1,0 +1,501 @@
+/*-------------------------------------------------------------------------
+ *
+ * merge.c
+ *	  Merging two contacts that are one person, and undoing it.
+ *
+ * merge_contacts(keep, merge) moves the merged contact's channel
+ * identities, conversations, messages and events to the kept contact and
+ * marks it merged_into = keep.  A contact keeps one open conversation: when
+ * both had one, the newer absorbs the older one's messages and events, and
+ * the older is removed.  The kept contact keeps its assignee; the merged
+ * one is unassigned and unsnoozed silently (it is in no view any more).
+ * The event contact_merged is written on the kept contact.
+ *
+ * Everything the merge changed is recorded in inbox.contact_merge, so that
+ * unmerge_contacts(keep, merged) restores both contacts as they were: the
+ * merged contact's fields, identities, conversations (the absorbed one
+ * re-created with its id), messages and events go back, and
+ * contact_unmerged is written on the kept contact.  Messages that arrived
+ * after the merge on a channel identity of the merged contact go back with
+ * it (they stay with the channel they came from); a message or event left
+ * in a conversation of the other contact moves to its own contact's open
+ * conversation, opened if needed.
+ *
+ * Both run with the actor flag `merging`, under which the rules let
+ * conversations and messages change contact and write no side events (no
+ * unassigned, no conversation_opened for the restored conversation).
+ * Locks: both open conversations, then both contact rows, lower id first
+ * (the order of inbox.h), so a merge and any rule on either contact queue.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "utils/builtins.h"
+
+#include "inbox.h"
+
+PG_FUNCTION_INFO_V1(inbox_merge_contacts);
+PG_FUNCTION_INFO_V1(inbox_unmerge_contacts);
+
+/* run one statement for the merge: as its actor, moving rows, maintaining counts */
+static int
+merge_exec(const InboxActor *actor, InboxQuery *q, Datum *values, const char *nulls)
+{
+	InboxActor	moving = *actor;
+
+	moving.merging = true;
+	moving.maintaining = true;
+	return inbox_exec_as(&moving, q, values, nulls, 0);
+}
+
+typedef struct MergePair
+{
+	int64		keep;
+	int64		merged;
+	int64		space;
+} MergePair;
+
+/*
+ * Check the two contacts and lock them.  merged_into of the second must be
+ * 0 for a merge, keep for an unmerge.
+ */
+static MergePair
+lock_pair(FunctionCallInfo fcinfo, bool unmerge)
+{
+	static InboxQuery q = {
+		"SELECT id, space_id, coalesce(merged_into, 0) FROM inbox.contact WHERE id IN ($1, $2)"
+		" ORDER BY id",
+		2, {INT8OID, INT8OID}
+	};
+	MergePair	pair;
+	Datum		values[2];
+	int64		space[2] = {0, 0},
+				merged_into[2] = {0, 0},
+				id[2] = {0, 0};
+	int			n;
+
+	INBOX_NOT_NULL(fcinfo, 0, "keep");
+	INBOX_NOT_NULL(fcinfo, 1, unmerge ? "merged" : "merge");
+	pair.keep = PG_GETARG_INT64(0);
+	pair.merged = PG_GETARG_INT64(1);
+	if (pair.keep == pair.merged)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a contact cannot be merged with itself")));
+	INBOX_NOT_NULL(fcinfo, 2, "actor_kind");
+	inbox_check_actor_kind(TextDatumGetCString(PG_GETARG_DATUM(2)));
+
+	/* lock in the order of inbox.h: open conversations, then contacts, lower id first */
+	(void) inbox_open_conversation_of(Min(pair.keep, pair.merged), true);
+	(void) inbox_open_conversation_of(Max(pair.keep, pair.merged), true);
+	(void) inbox_lock_contact(Min(pair.keep, pair.merged));
+	(void) inbox_lock_contact(Max(pair.keep, pair.merged));
+
+	values[0] = Int64GetDatum(pair.keep);
+	values[1] = Int64GetDatum(pair.merged);
+	n = inbox_exec(&q, values, NULL, 0);
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		id[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		space[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		merged_into[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &isnull));
+	}
+	for (int which = 0; which < 2; which++)
+	{
+		int64		want = which == 0 ? pair.keep : pair.merged;
+
+		if (id[0] != want && id[1] != want)
+			ereport(ERROR,
+					(errcode(ERRCODE_NO_DATA_FOUND),
+					 errmsg("contact %lld does not exist", (long long) want)));
+	}
+	if (space[0] != space[1])
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("contact %lld does not exist in the space of contact %lld",
+						(long long) pair.merged, (long long) pair.keep)));
+	pair.space = space[0];
+
+	for (int i = 0; i < 2; i++)
+	{
+		if (id[i] == pair.keep && merged_into[i] != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("contact %lld is merged into contact %lld",
+							(long long) pair.keep, (long long) merged_into[i])));
+		if (id[i] == pair.merged && !unmerge && merged_into[i] != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("contact %lld is already merged into contact %lld",
+							(long long) pair.merged, (long long) merged_into[i])));
+		if (id[i] == pair.merged && unmerge && merged_into[i] != pair.keep)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("contact %lld is not merged into contact %lld",
+							(long long) pair.merged, (long long) pair.keep)));
+	}
+	return pair;
+}
+
+static InboxActor
+actor_of(FunctionCallInfo fcinfo, int64 space)
+{
+	InboxActor	actor;
+
+	memset(&actor, 0, sizeof(actor));
+	INBOX_NOT_NULL(fcinfo, 2, "actor_kind");
+	actor.kind = TextDatumGetCString(PG_GETARG_DATUM(2));
+	inbox_check_actor_kind(actor.kind);
+	actor.agent = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3);
+	if (actor.agent != 0)
+		inbox_check_agent_in_space(actor.agent, space);
+	return actor;
+}
+
+/* the maintained columns of a contact, from its messages and conversations */
+static void
+recount(const InboxActor *actor, int64 contact)
+{
+	static InboxQuery q = {
+		"UPDATE inbox.contact c SET"
+		"  (last_message_id, last_message_at, last_message_direction, last_channel_id) ="
+		"    (SELECT m.id, m.created_at, m.direction, m.channel_id FROM inbox.message m"
+		"     WHERE m.contact_id = c.id ORDER BY m.created_at DESC, m.id DESC LIMIT 1),"
+		"  unread_count = (SELECT count(*) FROM inbox.message m"
+		"     WHERE m.contact_id = c.id AND m.direction = 'incoming' AND m.read_at IS NULL),"
+		"  open_conversation_id = (SELECT v.id FROM inbox.conversation v"
+		"     WHERE v.contact_id = c.id AND v.closed_at IS NULL)"
+		" WHERE c.id = $1",
+		1, {INT8OID}
+	};
+	Datum		values[1] = {Int64GetDatum(contact)};
+
+	merge_exec(actor, &q, values, NULL);
+}
+
+static void
+write_merge_event(const InboxActor *actor, int64 keep, int64 merged, const char *kind)
+{
+	static InboxQuery q = {
+		"INSERT INTO inbox.event (contact_id, conversation_id, kind, actor_kind, actor_agent_id, data)"
+		" SELECT $1, (SELECT id FROM inbox.conversation WHERE contact_id = $1 AND closed_at IS NULL),"
+		"        $3, $4, $5, jsonb_build_object('merged', $2)",
+		5, {INT8OID, INT8OID, TEXTOID, TEXTOID, INT8OID}
+	};
+	Datum		values[5] = {
+		Int64GetDatum(keep), Int64GetDatum(merged), CStringGetTextDatum(kind),
+		CStringGetTextDatum(actor->kind), Int64GetDatum(actor->agent)
+	};
+	char		nulls[5] = {' ', ' ', ' ', ' ', actor->agent ? ' ' : 'n'};
+
+	inbox_exec(&q, values, nulls, 0);
+}
+
+/*
+ * merge_contacts(keep, merge, actor_kind, actor_agent)
+ */
+Datum
+inbox_merge_contacts(PG_FUNCTION_ARGS)
+{
+	/* $1 keep, $2 merged, $3 actor kind, $4 actor agent */
+	static InboxQuery q_record = {
+		"INSERT INTO inbox.contact_merge (space_id, keep_id, merged_id, actor_kind, actor_agent_id,"
+		"  merged_contact, channels, conversations, messages, events,"
+		"  absorbed_conversation, absorbed_messages, absorbed_events)"
+		" SELECT c.space_id, $1, $2, $3, $4, to_jsonb(c),"
+		"  (SELECT coalesce(jsonb_agg(jsonb_build_array(cc.channel_id, cc.external_id)), '[]')"
+		"     FROM inbox.contact_channel cc WHERE cc.contact_id = $2),"
+		"  ARRAY(SELECT id FROM inbox.conversation WHERE contact_id = $2 ORDER BY id),"
+		"  ARRAY(SELECT id FROM inbox.message WHERE contact_id = $2 ORDER BY id),"
+		"  ARRAY(SELECT id FROM inbox.event WHERE contact_id = $2 ORDER BY id),"
+		"  to_jsonb(o), ARRAY(SELECT id FROM inbox.message WHERE conversation_id = o.id ORDER BY id),"
+		"  ARRAY(SELECT id FROM inbox.event WHERE conversation_id = o.id ORDER BY id)"
+		" FROM inbox.contact c"
+		" LEFT JOIN LATERAL ("
+		"   SELECT v.* FROM inbox.conversation v"
+		"   WHERE v.contact_id IN ($1, $2) AND v.closed_at IS NULL"
+		"   ORDER BY v.opened_at, v.id LIMIT 1"
+		"   OFFSET CASE WHEN (SELECT count(*) FROM inbox.conversation w"
+		"                     WHERE w.contact_id IN ($1, $2) AND w.closed_at IS NULL) = 2"
+		"               THEN 0 ELSE 1 END) o ON true"
+		" WHERE c.id = $2"
+		" RETURNING absorbed_conversation IS NOT NULL,"
+		"  (absorbed_conversation ->> 'id')::bigint",
+		4, {INT8OID, INT8OID, TEXTOID, INT8OID}
+	};
+	/* the older of two open conversations: its messages and events go to the newer */
+	static InboxQuery q_absorb_messages = {
+		"UPDATE inbox.message SET conversation_id ="
+		"  (SELECT id FROM inbox.conversation WHERE contact_id IN ($1, $2) AND closed_at IS NULL AND id <> $3)"
+		" WHERE conversation_id = $3",
+		3, {INT8OID, INT8OID, INT8OID}
+	};
+	static InboxQuery q_absorb_events = {
+		"UPDATE inbox.event SET conversation_id ="
+		"  (SELECT id FROM inbox.conversation WHERE contact_id IN ($1, $2) AND closed_at IS NULL AND id <> $3)"
+		" WHERE conversation_id = $3",
+		3, {INT8OID, INT8OID, INT8OID}
+	};
+	static InboxQuery q_drop_absorbed = {
+		"DELETE FROM inbox.conversation WHERE id = $3 AND $1 <> $2",
+		3, {INT8OID, INT8OID, INT8OID}
+	};
+	static InboxQuery q_move_identities = {
+		"UPDATE inbox.contact_channel SET contact_id = $1 WHERE contact_id = $2", 2, {INT8OID, INT8OID}
+	};
+	static InboxQuery q_move_conversations = {
+		"UPDATE inbox.conversation SET contact_id = $1 WHERE contact_id = $2", 2, {INT8OID, INT8OID}
+	};
+	static InboxQuery q_move_messages = {
+		"UPDATE inbox.message SET contact_id = $1 WHERE contact_id = $2", 2, {INT8OID, INT8OID}
+	};
+	static InboxQuery q_move_events = {
+		"UPDATE inbox.event SET contact_id = $1 WHERE contact_id = $2", 2, {INT8OID, INT8OID}
+	};
+	static InboxQuery q_merged = {
+		"UPDATE inbox.contact SET merged_into = $1, assignee_id = NULL, snoozed_until = NULL,"
+		"  unread_count = 0, last_message_id = NULL, last_message_at = NULL,"
+		"  last_message_direction = NULL, last_channel_id = NULL, open_conversation_id = NULL"
+		" WHERE id = $2",
+		2, {INT8OID, INT8OID}
+	};
+	MergePair	pair;
+	InboxActor	actor;
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	int64		absorbed = 0;
+	bool		has_absorbed = false;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inbox: SPI_connect failed");
+	pair = lock_pair(fcinfo, false);
+	actor = actor_of(fcinfo, pair.space);
+
+	values[0] = Int64GetDatum(pair.keep);
+	values[1] = Int64GetDatum(pair.merged);
+	values[2] = CStringGetTextDatum(actor.kind);
+	values[3] = Int64GetDatum(actor.agent);
+	nulls[3] = actor.agent ? ' ' : 'n';
+	inbox_exec(&q_record, values, nulls, 0);
+	{
+		bool		isnull;
+
+		has_absorbed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		if (has_absorbed)
+			absorbed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+
+	if (has_absorbed)
+	{
+		values[2] = Int64GetDatum(absorbed);
+		merge_exec(&actor, &q_absorb_messages, values, NULL);
+		merge_exec(&actor, &q_absorb_events, values, NULL);
+		merge_exec(&actor, &q_drop_absorbed, values, NULL);
+	}
+	merge_exec(&actor, &q_move_identities, values, NULL);
+	merge_exec(&actor, &q_move_conversations, values, NULL);
+	merge_exec(&actor, &q_move_messages, values, NULL);
+	merge_exec(&actor, &q_move_events, values, NULL);
+	merge_exec(&actor, &q_merged, values, NULL);
+	recount(&actor, pair.keep);
+	write_merge_event(&actor, pair.keep, pair.merged, "contact_merged");
+
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * After an unmerge, rows of one contact may sit in a conversation that went
+ * to the other.  Events follow their conversation (an event tells what
+ * happened in it), except the merge events, which stay with the kept
+ * contact, in its open conversation if any; messages follow their channel
+ * identity, into their contact's open conversation, opened if needed.
+ */
+static void
+rehome_strays(const InboxActor *actor, int64 keep, int64 merged)
+{
+	static InboxQuery q_events = {
+		"UPDATE inbox.event e SET contact_id = v.contact_id FROM inbox.conversation v"
+		" WHERE v.id = e.conversation_id AND e.contact_id IN ($1, $2) AND v.contact_id <> e.contact_id"
+		"   AND e.kind NOT IN ('contact_merged', 'contact_unmerged')",
+		2, {INT8OID, INT8OID}
+	};
+	static InboxQuery q_merge_events = {
+		"UPDATE inbox.event e SET conversation_id ="
+		"  (SELECT o.id FROM inbox.conversation o WHERE o.contact_id = e.contact_id AND o.closed_at IS NULL)"
+		" FROM inbox.conversation v"
+		" WHERE v.id = e.conversation_id AND e.contact_id IN ($1, $2) AND v.contact_id <> e.contact_id",
+		2, {INT8OID, INT8OID}
+	};
+	static InboxQuery q_strays = {
+		"SELECT m.contact_id, min(m.created_at) FROM inbox.message m"
+		" JOIN inbox.conversation v ON v.id = m.conversation_id"
+		" WHERE m.contact_id IN ($1, $2) AND v.contact_id <> m.contact_id"
+		" GROUP BY m.contact_id",
+		2, {INT8OID, INT8OID}
+	};
+	static InboxQuery q_open = {
+		"INSERT INTO inbox.conversation (contact_id, opened_at, opened_by_kind)"
+		" SELECT $1, $2, 'contact'"
+		" WHERE NOT EXISTS (SELECT FROM inbox.conversation WHERE contact_id = $1 AND closed_at IS NULL)",
+		2, {INT8OID, TIMESTAMPTZOID}
+	};
+	static InboxQuery q_move = {
+		"UPDATE inbox.message m SET conversation_id ="
+		"  (SELECT o.id FROM inbox.conversation o WHERE o.contact_id = m.contact_id AND o.closed_at IS NULL)"
+		" FROM inbox.conversation v"
+		" WHERE v.id = m.conversation_id AND m.contact_id = $1 AND v.contact_id <> m.contact_id",
+		1, {INT8OID}
+	};
+	Datum		values[2] = {Int64GetDatum(keep), Int64GetDatum(merged)};
+	InboxActor	contact_actor;
+	SPITupleTable *strays;
+	int			n;
+
+	merge_exec(actor, &q_events, values, NULL);
+	merge_exec(actor, &q_merge_events, values, NULL);
+
+	n = inbox_exec(&q_strays, values, NULL, 0);
+	strays = SPI_tuptable;
+	memset(&contact_actor, 0, sizeof(contact_actor));
+	contact_actor.kind = "contact";
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+		Datum		row[2];
+
+		row[0] = SPI_getbinval(strays->vals[i], strays->tupdesc, 1, &isnull);
+		row[1] = SPI_getbinval(strays->vals[i], strays->tupdesc, 2, &isnull);
+		/* a new conversation is a real one: opened with its event, as a message opens one */
+		inbox_exec_as(&contact_actor, &q_open, row, NULL, 0);
+		merge_exec(actor, &q_move, row, NULL);
+	}
+}
+
+/*
+ * unmerge_contacts(keep, merged, actor_kind, actor_agent)
+ */
+Datum
+inbox_unmerge_contacts(PG_FUNCTION_ARGS)
+{
+	static InboxQuery q_find = {
+		"SELECT id FROM inbox.contact_merge"
+		" WHERE keep_id = $1 AND merged_id = $2 AND undone_at IS NULL ORDER BY id DESC LIMIT 1",
+		2, {INT8OID, INT8OID}
+	};
+	/* $1 keep, $2 merged, $3 merge record */
+	static InboxQuery q_identities = {
+		"UPDATE inbox.contact_channel cc SET contact_id = $2"
+		" FROM inbox.contact_merge r, jsonb_array_elements(r.channels) i"
+		" WHERE r.id = $3 AND cc.channel_id = (i ->> 0)::bigint AND cc.external_id = i ->> 1",
+		3, {INT8OID, INT8OID, INT8OID}
+	};
+	static InboxQuery q_conversations = {
+		"UPDATE inbox.conversation SET contact_id = $2"
+		" WHERE contact_id = $1 AND id = ANY ((SELECT conversations FROM inbox.contact_merge WHERE id = $3)::bigint[])",
+		3, {INT8OID, INT8OID, INT8OID}
+	};
+	/* the absorbed conversation comes back, with its id, for its own contact */
+	static InboxQuery q_restore_absorbed = {
+		"INSERT INTO inbox.conversation"
+		" SELECT (jsonb_populate_record(NULL::inbox.conversation, absorbed_conversation)).*"
+		" FROM inbox.contact_merge WHERE id = $3 AND absorbed_conversation IS NOT NULL"
+		" AND NOT EXISTS (SELECT FROM inbox.conversation v"
+		"   WHERE v.contact_id = (absorbed_conversation ->> 'contact_id')::bigint AND v.closed_at IS NULL)"
+		" AND $1 <> $2",
+		3, {INT8OID, INT8OID, INT8OID}
+	};
+	static InboxQuery q_absorbed_messages = {
+		"UPDATE inbox.message m SET conversation_id = (r.absorbed_conversation ->> 'id')::bigint"
+		" FROM inbox.contact_merge r WHERE r.id = $3 AND m.id = ANY (r.absorbed_messages) AND $1 <> $2"
+		"   AND EXISTS (SELECT FROM inbox.conversation v WHERE v.id = (r.absorbed_conversation ->> 'id')::bigint)",
+		3, {INT8OID, INT8OID, INT8OID}
+	};
+	static InboxQuery q_absorbed_events = {
+		"UPDATE inbox.event e SET conversation_id = (r.absorbed_conversation ->> 'id')::bigint"
+		" FROM inbox.contact_merge r WHERE r.id = $3 AND e.id = ANY (r.absorbed_events) AND $1 <> $2"
+		"   AND EXISTS (SELECT FROM inbox.conversation v WHERE v.id = (r.absorbed_conversation ->> 'id')::bigint)",
+		3, {INT8OID, INT8OID, INT8OID}
+	};
+	/*
+	 * The merged contact's messages go back, and so do the messages that
+	 * came since on a channel only it had an identity on.
+	 */
+	static InboxQuery q_messages = {
+		"UPDATE inbox.message m SET contact_id = $2"
+		" FROM inbox.contact_merge r"
+		" WHERE r.id = $3 AND m.contact_id = $1"
+		"   AND (m.id = ANY (r.messages)"
+		"        OR (m.channel_id IN (SELECT (i ->> 0)::bigint FROM jsonb_array_elements(r.channels) i)"
+		"            AND NOT EXISTS (SELECT FROM inbox.contact_channel cc"
+		"                            WHERE cc.contact_id = $1 AND cc.channel_id = m.channel_id)))",
+		3, {INT8OID, INT8OID, INT8OID}
+	};
+	static InboxQuery q_events = {
+		"UPDATE inbox.event SET contact_id = $2"
+		" WHERE contact_id = $1 AND id = ANY ((SELECT events FROM inbox.contact_merge WHERE id = $3)::bigint[])",
+		3, {INT8OID, INT8OID, INT8OID}
+	};
+	/*
+	 * The merged contact as it was: its own fields from the record; what
+	 * follows its messages is recounted after.  An assignee or a snooze comes
+	 * back only if the contact has an open conversation again / the snooze
+	 * is still ahead.
+	 */
+	static InboxQuery q_contact = {
+		"UPDATE inbox.contact c SET merged_into = NULL,"
+		"  first_name = s.first_name, last_name = s.last_name, email = s.email, phone = s.phone,"
+		"  custom = s.custom, tags = s.tags, bot_active = s.bot_active,"
+		"  snoozed_until = CASE WHEN s.snoozed_until > now() THEN s.snoozed_until END,"
+		"  assignee_id = CASE WHEN EXISTS (SELECT FROM inbox.conversation v"
+		"                                  WHERE v.contact_id = c.id AND v.closed_at IS NULL)"
+		"                     THEN s.assignee_id END"
+		" FROM inbox.contact_merge r,"
+		"   jsonb_populate_record(NULL::inbox.contact, r.merged_contact) s"
+		" WHERE r.id = $3 AND c.id = $2",
+		3, {INT8OID, INT8OID, INT8OID}
+	};
+	static InboxQuery q_done = {
+		"UPDATE inbox.contact_merge SET undone_at = now() WHERE id = $3 AND $1 <> $2",
+		3, {INT8OID, INT8OID, INT8OID}
+	};
+	MergePair	pair;
+	InboxActor	actor;
+	Datum		values[3];
+	int64		record;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inbox: SPI_connect failed");
+	pair = lock_pair(fcinfo, true);
+	actor = actor_of(fcinfo, pair.space);
+
+	values[0] = Int64GetDatum(pair.keep);
+	values[1] = Int64GetDatum(pair.merged);
+	inbox_exec(&q_find, values, NULL, 1);
+	if (!inbox_int8(1, &record))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("contact %lld was not merged into contact %lld by merge_contacts()",
+						(long long) pair.merged, (long long) pair.keep)));
+	values[2] = Int64GetDatum(record);
+
+	merge_exec(&actor, &q_identities, values, NULL);
+	merge_exec(&actor, &q_conversations, values, NULL);
+	merge_exec(&actor, &q_restore_absorbed, values, NULL);
+	merge_exec(&actor, &q_absorbed_messages, values, NULL);
+	merge_exec(&actor, &q_absorbed_events, values, NULL);
+	merge_exec(&actor, &q_messages, values, NULL);
+	merge_exec(&actor, &q_events, values, NULL);
+	rehome_strays(&actor, pair.keep, pair.merged);
+	merge_exec(&actor, &q_contact, values, NULL);
+	recount(&actor, pair.keep);
+	recount(&actor, pair.merged);
+	merge_exec(&actor, &q_done, values, NULL);
+	write_merge_event(&actor, pair.keep, pair.merged, "contact_unmerged");
+
+	SPI_finish();
+	PG_RETURN_VOID();
+}
