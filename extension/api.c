@@ -166,6 +166,7 @@ inbox_create_agent(PG_FUNCTION_ARGS)
 	Datum		values[3];
 	char		nulls[3] = {' ', ' ', PG_ARGISNULL(2) ? 'n' : ' '};
 	int64		id;
+	InboxAccess access;
 
 	INBOX_NOT_NULL(fcinfo, 0, "space");
 	(void) required_text(fcinfo, 1, "name");
@@ -174,6 +175,8 @@ inbox_create_agent(PG_FUNCTION_ARGS)
 	values[2] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
 
 	spi_connect();
+	access = inbox_space_access(PG_GETARG_INT64(0), "space", PG_GETARG_INT64(0));
+	inbox_require_admin(&access, "add agents");
 	require_space(PG_GETARG_INT64(0));
 	inbox_exec(&q, values, nulls, 1);
 	id = returned_id();
@@ -192,6 +195,7 @@ inbox_create_channel(PG_FUNCTION_ARGS)
 	Datum		values[3];
 	char	   *kind;
 	int64		id;
+	InboxAccess access;
 
 	INBOX_NOT_NULL(fcinfo, 0, "space");
 	kind = required_text(fcinfo, 1, "kind");
@@ -201,6 +205,8 @@ inbox_create_channel(PG_FUNCTION_ARGS)
 	values[2] = PG_GETARG_DATUM(2);
 
 	spi_connect();
+	access = inbox_space_access(PG_GETARG_INT64(0), "space", PG_GETARG_INT64(0));
+	inbox_require_admin(&access, "connect channels");
 	require_space(PG_GETARG_INT64(0));
 	if (inbox_exec(&q_kind, &values[1], NULL, 1) == 0)
 		ereport(ERROR,
@@ -423,6 +429,7 @@ inbox_receive_message(PG_FUNCTION_ARGS)
 	bool		known;
 	Datum		values[7];
 	char		nulls[7];
+	InboxAccess access;
 
 	INBOX_NOT_NULL(fcinfo, 0, "channel");
 	(void) required_text(fcinfo, 1, "contact_ref");
@@ -447,6 +454,8 @@ inbox_receive_message(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("channel %lld does not exist", (long long) channel)));
+	access = inbox_space_access(space, "channel", channel);
+	inbox_require_admin(&access, "receive messages");
 
 	contact = contact_for_sender(channel, space, PG_GETARG_DATUM(1),
 								 PG_ARGISNULL(7) ? (Datum) 0 : PG_GETARG_DATUM(7), PG_ARGISNULL(7),
@@ -522,6 +531,7 @@ inbox_send_message(PG_FUNCTION_ARGS)
 	nulls[5] = PG_ARGISNULL(5) ? 'n' : ' ';
 
 	spi_connect();
+	(void) inbox_contact_access(PG_GETARG_INT64(0), optional_int8(fcinfo, 3));
 	inbox_exec(&q, values, nulls, 1);
 	id = returned_id();
 	SPI_finish();
@@ -554,6 +564,7 @@ inbox_set_message_status(PG_FUNCTION_ARGS)
 	Datum		values[3];
 	char		nulls[3] = {' ', ' ', ' '};
 	MemoryContext caller = CurrentMemoryContext;
+	InboxAccess access;
 
 	INBOX_NOT_NULL(fcinfo, 0, "message");
 	status = required_text(fcinfo, 1, "status");
@@ -582,6 +593,8 @@ inbox_set_message_status(PG_FUNCTION_ARGS)
 	nulls[2] = PG_ARGISNULL(3) ? 'n' : ' ';
 
 	spi_connect();
+	access = inbox_message_access(PG_GETARG_INT64(0));
+	inbox_require_admin(&access, "report message statuses");
 	if (inbox_exec(q, values, nulls, 1) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
@@ -604,6 +617,7 @@ inbox_assign(PG_FUNCTION_ARGS)
 	contact = PG_GETARG_INT64(0);
 
 	spi_connect();
+	(void) inbox_contact_access(contact, optional_int8(fcinfo, 3));
 	actor = actor_argument(fcinfo, 2, 3, space_of_contact(contact));
 	values[0] = Int64GetDatum(contact);
 	values[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
@@ -630,6 +644,7 @@ inbox_open_conversation(PG_FUNCTION_ARGS)
 	contact = PG_GETARG_INT64(0);
 
 	spi_connect();
+	(void) inbox_contact_access(contact, optional_int8(fcinfo, 2));
 	actor = actor_argument(fcinfo, 1, 2, space_of_contact(contact));
 
 	/* already open: nothing to do (retries are harmless) */
@@ -675,6 +690,7 @@ inbox_close_conversation(PG_FUNCTION_ARGS)
 	contact = PG_GETARG_INT64(0);
 
 	spi_connect();
+	(void) inbox_contact_access(contact, optional_int8(fcinfo, 2));
 	actor = actor_argument(fcinfo, 1, 2, space_of_contact(contact));
 	values[0] = Int64GetDatum(contact);
 	values[1] = CStringGetTextDatum(actor.kind);
@@ -713,6 +729,7 @@ inbox_mark_read(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(contact);
 
 	spi_connect();
+	(void) inbox_contact_access(contact, PG_GETARG_INT64(1));
 	inbox_check_agent_in_space(PG_GETARG_INT64(1), space_of_contact(contact));
 	inbox_exec(&q_lock, values, NULL, 1);
 	unread = DatumGetInt32(inbox_value(1, &isnull));
@@ -753,6 +770,7 @@ inbox_record_event(PG_FUNCTION_ARGS)
 	}
 
 	spi_connect();
+	(void) inbox_contact_access(PG_GETARG_INT64(0), optional_int8(fcinfo, 3));
 	inbox_exec(&q, values, nulls, 1);
 	id = returned_id();
 	SPI_finish();

@@ -132,6 +132,7 @@ inbox_history(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inbox: SPI_connect failed");
+	(void) inbox_contact_access(contact, 0);
 	values[0] = Int64GetDatum(contact);
 	if (inbox_exec(&q_contact, values, NULL, 1) == 0)
 		ereport(ERROR,

@@ -146,20 +146,36 @@ INSERT INTO inbox.sender_kind (kind, direction, label) VALUES
 CREATE TABLE inbox.space (
 	id			bigserial PRIMARY KEY,
 	name		text NOT NULL CHECK (name <> ''),
+	agents_see_only_assigned boolean NOT NULL DEFAULT false,
 	created_at	timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE inbox.space IS 'A workspace (tenant); every other row belongs to one';
+COMMENT ON COLUMN inbox.space.agents_see_only_assigned IS
+	'agents (roles bound by agent.db_role, not admins) see only the contacts assigned to them or to nobody, with their messages, conversations and events';
+
+CREATE TABLE inbox.space_admin (
+	space_id	bigint NOT NULL REFERENCES inbox.space ON DELETE CASCADE,
+	db_role		name NOT NULL,
+	PRIMARY KEY (space_id, db_role)
+);
+CREATE INDEX space_admin_role_idx ON inbox.space_admin (db_role);
+COMMENT ON TABLE inbox.space_admin IS
+	'Database roles that administer a space: they read and write every row of it and act for any of its agents (written by the extension''s owner)';
+COMMENT ON COLUMN inbox.space_admin.db_role IS 'the database role (current_user) that is an admin of the space';
 
 CREATE TABLE inbox.agent (
 	id			bigserial PRIMARY KEY,
 	space_id	bigint NOT NULL REFERENCES inbox.space ON DELETE CASCADE,
 	name		text NOT NULL CHECK (name <> ''),
 	email		text,
+	db_role		name UNIQUE,
 	created_at	timestamptz NOT NULL DEFAULT now(),
 	UNIQUE (id, space_id)
 );
 CREATE INDEX agent_space_idx ON inbox.agent (space_id);
 COMMENT ON TABLE inbox.agent IS 'A team member who answers contacts';
+COMMENT ON COLUMN inbox.agent.db_role IS
+	'the database role (current_user) that acts as this agent: it sees the agent''s space and acts only as this agent; NULL = none';
 
 CREATE TABLE inbox.channel (
 	id			bigserial PRIMARY KEY,
@@ -503,67 +519,79 @@ CREATE TRIGGER notify_change AFTER INSERT OR UPDATE OR DELETE ON inbox.event
  */
 
 CREATE FUNCTION inbox.create_space(name text) RETURNS bigint
-	AS 'MODULE_PATHNAME', 'inbox_create_space' LANGUAGE C;
+	AS 'MODULE_PATHNAME', 'inbox_create_space' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION inbox.create_space(text) IS 'Create a workspace; returns its id';
 
 CREATE FUNCTION inbox.create_agent(space bigint, name text, email text DEFAULT NULL) RETURNS bigint
-	AS 'MODULE_PATHNAME', 'inbox_create_agent' LANGUAGE C;
+	AS 'MODULE_PATHNAME', 'inbox_create_agent' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION inbox.create_agent(bigint, text, text) IS 'Add a team member to a space; returns the agent id';
 
 CREATE FUNCTION inbox.create_channel(space bigint, kind text, name text) RETURNS bigint
-	AS 'MODULE_PATHNAME', 'inbox_create_channel' LANGUAGE C;
+	AS 'MODULE_PATHNAME', 'inbox_create_channel' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION inbox.create_channel(bigint, text, text) IS
 	'Connect a channel of a kind in inbox.channel_kind to a space; returns the channel id';
 
 CREATE FUNCTION inbox.receive_message(channel bigint, contact_ref text, body text,
 		external_id text DEFAULT NULL, reply_to text DEFAULT NULL, content jsonb DEFAULT NULL,
 		at timestamptz DEFAULT now(), profile jsonb DEFAULT NULL) RETURNS bigint
-	AS 'MODULE_PATHNAME', 'inbox_receive_message' LANGUAGE C;
+	AS 'MODULE_PATHNAME', 'inbox_receive_message' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION inbox.receive_message(bigint, text, text, text, text, jsonb, timestamptz, jsonb) IS
 	'Record a message a contact sent on a channel (contact_ref = the sender''s id there); an unknown sender becomes a contact. Idempotent per external_id. Returns the message id';
 
 CREATE FUNCTION inbox.send_message(contact bigint, channel bigint, body text, agent bigint DEFAULT NULL,
 		sender_kind text DEFAULT 'user', content jsonb DEFAULT NULL) RETURNS bigint
-	AS 'MODULE_PATHNAME', 'inbox_send_message' LANGUAGE C;
+	AS 'MODULE_PATHNAME', 'inbox_send_message' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION inbox.send_message(bigint, bigint, text, bigint, text, jsonb) IS
 	'Queue an outgoing message to a contact on one of its channels (status pending); returns the message id';
 
 CREATE FUNCTION inbox.set_message_status(message bigint, status text, at timestamptz DEFAULT now(),
 		error text DEFAULT NULL) RETURNS text
-	AS 'MODULE_PATHNAME', 'inbox_set_message_status' LANGUAGE C;
+	AS 'MODULE_PATHNAME', 'inbox_set_message_status' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION inbox.set_message_status(bigint, text, timestamptz, text) IS
 	'Record a delivery report (sent, delivered, read, failed) of an outgoing message; returns the resulting status, which never moves back';
 
 CREATE FUNCTION inbox.assign(contact bigint, assignee bigint, actor_kind text DEFAULT 'user',
 		actor_agent bigint DEFAULT NULL) RETURNS void
-	AS 'MODULE_PATHNAME', 'inbox_assign' LANGUAGE C;
+	AS 'MODULE_PATHNAME', 'inbox_assign' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION inbox.assign(bigint, bigint, text, bigint) IS
 	'Assign a contact to an agent (NULL = unassign); opens a conversation if none is open';
 
 CREATE FUNCTION inbox.open_conversation(contact bigint, actor_kind text, actor_agent bigint DEFAULT NULL,
 		reference text DEFAULT NULL, source_url text DEFAULT NULL) RETURNS bigint
-	AS 'MODULE_PATHNAME', 'inbox_open_conversation' LANGUAGE C;
+	AS 'MODULE_PATHNAME', 'inbox_open_conversation' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION inbox.open_conversation(bigint, text, bigint, text, text) IS
 	'Open a conversation for a contact ("mark pending"); returns the open conversation id (the existing one if already open)';
 
 CREATE FUNCTION inbox.close_conversation(contact bigint, actor_kind text, actor_agent bigint DEFAULT NULL,
 		category text DEFAULT NULL, summary text DEFAULT NULL) RETURNS bigint
-	AS 'MODULE_PATHNAME', 'inbox_close_conversation' LANGUAGE C;
+	AS 'MODULE_PATHNAME', 'inbox_close_conversation' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION inbox.close_conversation(bigint, text, bigint, text, text) IS
 	'Close the open conversation of a contact ("mark done"); unassigns the contact; returns the conversation id';
 
 CREATE FUNCTION inbox.mark_read(contact bigint, agent bigint) RETURNS integer
-	AS 'MODULE_PATHNAME', 'inbox_mark_read' LANGUAGE C;
+	AS 'MODULE_PATHNAME', 'inbox_mark_read' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION inbox.mark_read(bigint, bigint) IS
 	'Mark every incoming message of a contact read; returns how many were unread';
 
 CREATE FUNCTION inbox.snooze(contact bigint, until timestamptz, agent bigint) RETURNS void
-	AS 'MODULE_PATHNAME', 'inbox_snooze' LANGUAGE C;
+	AS 'MODULE_PATHNAME', 'inbox_snooze' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION inbox.snooze(bigint, timestamptz, bigint) IS
 	'Snooze a contact until a time in the future: it leaves every list until then, or until it writes or is unsnoozed';
 
 CREATE FUNCTION inbox.unsnooze(contact bigint, agent bigint) RETURNS void
-	AS 'MODULE_PATHNAME', 'inbox_unsnooze' LANGUAGE C;
+	AS 'MODULE_PATHNAME', 'inbox_unsnooze' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION inbox.unsnooze(bigint, bigint) IS
 	'End a contact''s snooze early; does nothing (and records no event) when the contact is not snoozed';
 
@@ -582,13 +610,15 @@ COMMENT ON FUNCTION inbox.next_snooze_due() IS
 
 CREATE FUNCTION inbox.record_event(contact bigint, kind text, actor_kind text, actor_agent bigint DEFAULT NULL,
 		reference text DEFAULT NULL, source_url text DEFAULT NULL, data jsonb DEFAULT NULL) RETURNS bigint
-	AS 'MODULE_PATHNAME', 'inbox_record_event' LANGUAGE C;
+	AS 'MODULE_PATHNAME', 'inbox_record_event' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION inbox.record_event(bigint, text, text, bigint, text, text, jsonb) IS
 	'Record a conversation event of a kind in inbox.event_kind; returns the event id';
 
 CREATE FUNCTION inbox.view_counts(space bigint, agent bigint)
 RETURNS TABLE (view text, name text, contacts bigint, unread_contacts bigint)
-	AS 'MODULE_PATHNAME', 'inbox_view_counts' LANGUAGE C STABLE;
+	AS 'MODULE_PATHNAME', 'inbox_view_counts' LANGUAGE C STABLE
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION inbox.view_counts(bigint, bigint) IS
 	'Per view (all, mine, unassigned, then each custom view the agent sees): its contacts and those with unread messages';
 
@@ -597,7 +627,8 @@ CREATE FUNCTION inbox.contact_list(space bigint, agent bigint, view text DEFAULT
 RETURNS TABLE (contact_id bigint, name text, conversation_open boolean, origin_channel_id bigint,
 			   last_channel_id bigint, unread_count integer, last_message_at timestamptz,
 			   last_message_direction text, assignee_id bigint, snoozed_until timestamptz, cursor text)
-	AS 'MODULE_PATHNAME', 'inbox_contact_list' LANGUAGE C STABLE;
+	AS 'MODULE_PATHNAME', 'inbox_contact_list' LANGUAGE C STABLE
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION inbox.contact_list(bigint, bigint, text, text, text, integer) IS
 	'A page of the contacts of a view (all, mine, unassigned or a custom view id), newest message first; search matches name, e-mail or phone; pass the last row''s cursor for the next page';
 
@@ -608,19 +639,22 @@ RETURNS TABLE (item text, id bigint, at timestamptz, conversation_id bigint, dir
 			   failed_at timestamptz, error text, reply_to_id bigint, reply_to_snippet text,
 			   event_kind text, event_label text, actor_kind text, actor_agent_id bigint,
 			   target_agent_id bigint, reference text, source_url text, data jsonb, cursor text)
-	AS 'MODULE_PATHNAME', 'inbox_history' LANGUAGE C STABLE;
+	AS 'MODULE_PATHNAME', 'inbox_history' LANGUAGE C STABLE
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION inbox.history(bigint, text, integer) IS
 	'A page of a contact''s messages and events in time order (the newest, or those before the cursor of an earlier page''s first row)';
 
 CREATE FUNCTION inbox.merge_contacts(keep bigint, merge bigint, actor_kind text DEFAULT 'user',
 		actor_agent bigint DEFAULT NULL) RETURNS void
-	AS 'MODULE_PATHNAME', 'inbox_merge_contacts' LANGUAGE C;
+	AS 'MODULE_PATHNAME', 'inbox_merge_contacts' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION inbox.merge_contacts(bigint, bigint, text, bigint) IS
 	'Merge contact "merge" into "keep" (same person): channels, conversations, messages and events move; one open conversation stays; undo with unmerge_contacts()';
 
 CREATE FUNCTION inbox.unmerge_contacts(keep bigint, merged bigint, actor_kind text DEFAULT 'user',
 		actor_agent bigint DEFAULT NULL) RETURNS void
-	AS 'MODULE_PATHNAME', 'inbox_unmerge_contacts' LANGUAGE C;
+	AS 'MODULE_PATHNAME', 'inbox_unmerge_contacts' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION inbox.unmerge_contacts(bigint, bigint, text, bigint) IS
 	'Undo the last merge of "merged" into "keep": both contacts as they were; messages that came since on the merged contact''s channels go with it';
 
@@ -745,6 +779,7 @@ COMMENT ON FUNCTION inbox.check_integrity() IS
 
 SELECT pg_catalog.pg_extension_config_dump('inbox.space', '');
 SELECT pg_catalog.pg_extension_config_dump('inbox.space_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.space_admin', '');
 SELECT pg_catalog.pg_extension_config_dump('inbox.agent', '');
 SELECT pg_catalog.pg_extension_config_dump('inbox.agent_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('inbox.channel', '');
@@ -763,3 +798,160 @@ SELECT pg_catalog.pg_extension_config_dump('inbox.view_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('inbox.view_count', '');
 SELECT pg_catalog.pg_extension_config_dump('inbox.contact_merge', '');
 SELECT pg_catalog.pg_extension_config_dump('inbox.contact_merge_id_seq', '');
+
+/*
+ * ------------------------------------------------------------------
+ * Security: roles, grants and row-level security
+ * ------------------------------------------------------------------
+ *
+ * inbox_admin: reads and writes every row of the spaces inbox.space_admin
+ * grants it (not new spaces, not the catalogues) and calls the whole API.
+ * inbox_agent: reads the rows of its agent's space (inbox.agent.db_role)
+ * and calls the API; it writes through the API only.  The API functions
+ * run as the extension's owner (SECURITY DEFINER, search_path pinned) and
+ * check their caller in C (security.c).  The owner and superusers pass
+ * row-level security; nobody else does.  Roles are cluster-wide: they are
+ * made here only when absent and stay after DROP EXTENSION.
+ */
+
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'inbox_admin') THEN
+		CREATE ROLE inbox_admin NOLOGIN;
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'inbox_agent') THEN
+		CREATE ROLE inbox_agent NOLOGIN;
+	END IF;
+END
+$$;
+COMMENT ON ROLE inbox_admin IS 'inbox: reads and writes every row of the spaces inbox.space_admin grants to the member role';
+COMMENT ON ROLE inbox_agent IS 'inbox: reads its agent''s space (inbox.agent.db_role) and calls the API; no direct table writes';
+
+-- what the policies ask: the current role's spaces (admin, member = admin
+-- or agent, all_contacts = not limited to assigned contacts) and agents
+CREATE FUNCTION inbox.role_spaces(scope text) RETURNS bigint[]
+	AS 'MODULE_PATHNAME', 'inbox_role_spaces' LANGUAGE C STABLE STRICT
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION inbox.role_spaces(text) IS
+	'The spaces of current_user: admin (inbox.space_admin), member (admin or agent) or all_contacts (admin, or agent not limited to assigned contacts); used by the row-level security policies';
+CREATE FUNCTION inbox.role_agents() RETURNS bigint[]
+	AS 'MODULE_PATHNAME', 'inbox_role_agents' LANGUAGE C STABLE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION inbox.role_agents() IS
+	'The agents bound to current_user (inbox.agent.db_role); used by the row-level security policies';
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA inbox FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION inbox.role_spaces(text), inbox.role_agents() TO PUBLIC;
+GRANT USAGE ON SCHEMA inbox TO inbox_admin, inbox_agent;
+
+-- catalogues: readable by every role that may use the schema, edited by the owner
+GRANT SELECT ON inbox.channel_kind, inbox.event_kind, inbox.sender_kind TO PUBLIC;
+
+GRANT SELECT ON inbox.space, inbox.agent, inbox.channel, inbox.contact, inbox.contact_channel,
+	inbox.conversation, inbox.message, inbox.event, inbox.view, inbox.view_count, inbox.contact_merge
+	TO inbox_agent, inbox_admin;
+GRANT INSERT, UPDATE, DELETE ON inbox.agent, inbox.channel, inbox.contact, inbox.contact_channel,
+	inbox.conversation, inbox.message, inbox.event, inbox.view, inbox.view_count, inbox.contact_merge
+	TO inbox_admin;
+GRANT UPDATE, DELETE ON inbox.space TO inbox_admin;
+GRANT SELECT ON inbox.space_admin TO inbox_admin;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA inbox TO inbox_admin;
+
+-- the API: what every agent does, and what belongs to the space's admins
+GRANT EXECUTE ON FUNCTION
+	inbox.send_message(bigint, bigint, text, bigint, text, jsonb),
+	inbox.assign(bigint, bigint, text, bigint),
+	inbox.open_conversation(bigint, text, bigint, text, text),
+	inbox.close_conversation(bigint, text, bigint, text, text),
+	inbox.mark_read(bigint, bigint),
+	inbox.snooze(bigint, timestamptz, bigint),
+	inbox.unsnooze(bigint, bigint),
+	inbox.record_event(bigint, text, text, bigint, text, text, jsonb),
+	inbox.view_counts(bigint, bigint),
+	inbox.contact_list(bigint, bigint, text, text, text, integer),
+	inbox.history(bigint, text, integer),
+	inbox.merge_contacts(bigint, bigint, text, bigint),
+	inbox.unmerge_contacts(bigint, bigint, text, bigint)
+	TO inbox_agent, inbox_admin;
+GRANT EXECUTE ON FUNCTION
+	inbox.create_agent(bigint, text, text),
+	inbox.create_channel(bigint, text, text),
+	inbox.receive_message(bigint, text, text, text, text, jsonb, timestamptz, jsonb),
+	inbox.set_message_status(bigint, text, timestamptz, text),
+	inbox.check_integrity()
+	TO inbox_admin;
+-- create_space, wake_due_snoozes and next_snooze_due: the owner's, granted by
+-- hand (e.g. to the role of an external inbox-worker snooze)
+
+ALTER TABLE inbox.space ENABLE ROW LEVEL SECURITY;
+ALTER TABLE inbox.space_admin ENABLE ROW LEVEL SECURITY;
+ALTER TABLE inbox.agent ENABLE ROW LEVEL SECURITY;
+ALTER TABLE inbox.channel ENABLE ROW LEVEL SECURITY;
+ALTER TABLE inbox.contact ENABLE ROW LEVEL SECURITY;
+ALTER TABLE inbox.contact_channel ENABLE ROW LEVEL SECURITY;
+ALTER TABLE inbox.conversation ENABLE ROW LEVEL SECURITY;
+ALTER TABLE inbox.message ENABLE ROW LEVEL SECURITY;
+ALTER TABLE inbox.event ENABLE ROW LEVEL SECURITY;
+ALTER TABLE inbox.view ENABLE ROW LEVEL SECURITY;
+ALTER TABLE inbox.view_count ENABLE ROW LEVEL SECURITY;
+ALTER TABLE inbox.contact_merge ENABLE ROW LEVEL SECURITY;
+
+-- reading: the role's spaces; a contact's rows follow the contact, so that an
+-- agent limited to assigned contacts sees their rows only
+CREATE POLICY member_read ON inbox.space FOR SELECT
+	USING (id = ANY ((SELECT inbox.role_spaces('member'))::bigint[]));
+CREATE POLICY admin_read ON inbox.space_admin FOR SELECT
+	USING (space_id = ANY ((SELECT inbox.role_spaces('admin'))::bigint[]));
+CREATE POLICY member_read ON inbox.agent FOR SELECT
+	USING (space_id = ANY ((SELECT inbox.role_spaces('member'))::bigint[]));
+CREATE POLICY member_read ON inbox.channel FOR SELECT
+	USING (space_id = ANY ((SELECT inbox.role_spaces('member'))::bigint[]));
+CREATE POLICY member_read ON inbox.contact FOR SELECT
+	USING (space_id = ANY ((SELECT inbox.role_spaces('all_contacts'))::bigint[])
+		   OR (space_id = ANY ((SELECT inbox.role_spaces('member'))::bigint[])
+			   AND (assignee_id IS NULL OR assignee_id = ANY ((SELECT inbox.role_agents())::bigint[]))));
+CREATE POLICY member_read ON inbox.contact_channel FOR SELECT
+	USING (space_id = ANY ((SELECT inbox.role_spaces('all_contacts'))::bigint[])
+		   OR EXISTS (SELECT FROM inbox.contact c WHERE c.id = contact_id));
+CREATE POLICY member_read ON inbox.conversation FOR SELECT
+	USING (space_id = ANY ((SELECT inbox.role_spaces('all_contacts'))::bigint[])
+		   OR EXISTS (SELECT FROM inbox.contact c WHERE c.id = contact_id));
+CREATE POLICY member_read ON inbox.message FOR SELECT
+	USING (space_id = ANY ((SELECT inbox.role_spaces('all_contacts'))::bigint[])
+		   OR EXISTS (SELECT FROM inbox.contact c WHERE c.id = contact_id));
+CREATE POLICY member_read ON inbox.event FOR SELECT
+	USING (space_id = ANY ((SELECT inbox.role_spaces('all_contacts'))::bigint[])
+		   OR EXISTS (SELECT FROM inbox.contact c WHERE c.id = contact_id));
+CREATE POLICY member_read ON inbox.view FOR SELECT
+	USING (space_id = ANY ((SELECT inbox.role_spaces('admin'))::bigint[])
+		   OR (space_id = ANY ((SELECT inbox.role_spaces('member'))::bigint[])
+			   AND (owner_agent_id IS NULL OR owner_agent_id = ANY ((SELECT inbox.role_agents())::bigint[]))));
+-- counts and merge records are of every contact: not for agents limited to assigned ones
+CREATE POLICY member_read ON inbox.view_count FOR SELECT
+	USING (space_id = ANY ((SELECT inbox.role_spaces('all_contacts'))::bigint[]));
+CREATE POLICY member_read ON inbox.contact_merge FOR SELECT
+	USING (space_id = ANY ((SELECT inbox.role_spaces('all_contacts'))::bigint[]));
+
+-- writing: the spaces the role administers (agents have no write grant at all)
+DO $$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['agent', 'channel', 'contact', 'contact_channel', 'conversation',
+							 'message', 'event', 'view', 'view_count', 'contact_merge']
+	LOOP
+		EXECUTE format('CREATE POLICY admin_insert ON inbox.%I FOR INSERT'
+					   ' WITH CHECK (space_id = ANY ((SELECT inbox.role_spaces(''admin''))::bigint[]))', t);
+		EXECUTE format('CREATE POLICY admin_update ON inbox.%I FOR UPDATE'
+					   ' USING (space_id = ANY ((SELECT inbox.role_spaces(''admin''))::bigint[]))'
+					   ' WITH CHECK (space_id = ANY ((SELECT inbox.role_spaces(''admin''))::bigint[]))', t);
+		EXECUTE format('CREATE POLICY admin_delete ON inbox.%I FOR DELETE'
+					   ' USING (space_id = ANY ((SELECT inbox.role_spaces(''admin''))::bigint[]))', t);
+	END LOOP;
+END
+$$;
+CREATE POLICY admin_update ON inbox.space FOR UPDATE
+	USING (id = ANY ((SELECT inbox.role_spaces('admin'))::bigint[]))
+	WITH CHECK (id = ANY ((SELECT inbox.role_spaces('admin'))::bigint[]));
+CREATE POLICY admin_delete ON inbox.space FOR DELETE
+	USING (id = ANY ((SELECT inbox.role_spaces('admin'))::bigint[]));

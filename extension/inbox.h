@@ -98,6 +98,25 @@ extern int64 inbox_lock_contact(int64 contact);
 extern int64 inbox_open_conversation_of(int64 contact, bool lock);
 extern void inbox_check_agent_in_space(int64 agent, int64 space);
 
+/*
+ * security.c: what the caller of an API function may do in a space.  An
+ * owner (superuser or the extension's owner) may do everything.
+ */
+typedef struct InboxAccess
+{
+	int64		space;
+	bool		owner;			/* superuser or the extension's owner */
+	bool		admin;			/* an admin of the space (inbox.space_admin) */
+	int64		agent;			/* the caller's own agent in the space, or 0 */
+	bool		assigned_only;	/* sees only contacts assigned to it or to nobody */
+} InboxAccess;
+
+extern InboxAccess inbox_space_access(int64 space, const char *what, int64 id);
+extern InboxAccess inbox_contact_access(int64 contact, int64 agent);
+extern InboxAccess inbox_message_access(int64 message);
+extern void inbox_check_acting_agent(const InboxAccess *access, int64 agent);
+extern void inbox_require_admin(const InboxAccess *access, const char *action);
+
 /* small helpers for trigger functions */
 #define INBOX_MAX_EDITS 16
 typedef struct InboxTupleEdit

@@ -140,6 +140,16 @@ lock_pair(FunctionCallInfo fcinfo, bool unmerge)
 	return pair;
 }
 
+/* the caller sees both contacts and acts for the actor agent (security.c) */
+static void
+check_access(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		return;					/* lock_pair names the missing one */
+	(void) inbox_contact_access(PG_GETARG_INT64(0), PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3));
+	(void) inbox_contact_access(PG_GETARG_INT64(1), 0);
+}
+
 static InboxActor
 actor_of(FunctionCallInfo fcinfo, int64 space)
 {
@@ -271,6 +281,7 @@ inbox_merge_contacts(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inbox: SPI_connect failed");
+	check_access(fcinfo);
 	pair = lock_pair(fcinfo, false);
 	actor = actor_of(fcinfo, pair.space);
 
@@ -469,6 +480,7 @@ inbox_unmerge_contacts(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inbox: SPI_connect failed");
+	check_access(fcinfo);
 	pair = lock_pair(fcinfo, true);
 	actor = actor_of(fcinfo, pair.space);
 

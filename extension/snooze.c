@@ -347,6 +347,7 @@ inbox_snooze(PG_FUNCTION_ARGS)
 	values[1] = PG_GETARG_DATUM(1);
 
 	spi_connect();
+	(void) inbox_contact_access(contact, actor.agent);
 	lock_contact_for_agent(contact, actor.agent);
 	inbox_exec_as(&actor, &q, values, NULL, 0);
 	SPI_finish();
@@ -378,6 +379,7 @@ inbox_unsnooze(PG_FUNCTION_ARGS)
 	values[0] = PG_GETARG_DATUM(0);
 
 	spi_connect();
+	(void) inbox_contact_access(contact, actor.agent);
 	lock_contact_for_agent(contact, actor.agent);
 	inbox_exec_as(&actor, &q, values, NULL, 0);
 	SPI_finish();

@@ -58,14 +58,16 @@ typedef enum ViewKind
 /*
  * Parameters of every list query: $1 space, $2 agent, $3 cursor time,
  * $4 cursor id, $5 page size, $6 name/e-mail pattern, $7 phone digits,
- * $8 custom filter, $9 phone digits reversed.
+ * $8 custom filter, $9 phone digits reversed, $10 the asking agent when it
+ * sees only its assigned and unassigned contacts (security.c), else NULL.
  */
-#define LIST_NARGS 9
+#define LIST_NARGS 10
+#define ASSIGNED_ONLY " AND ($10 IS NULL OR c.assignee_id IS NULL OR c.assignee_id = $10)"
 
 static const char *const view_conditions[N_VIEW_KINDS] = {
 	/* all */
 	"c.space_id = $1 AND c.last_message_at IS NOT NULL"
-	" AND c.snoozed_until IS NULL AND c.merged_into IS NULL",
+	" AND c.snoozed_until IS NULL AND c.merged_into IS NULL" ASSIGNED_ONLY,
 	/* mine */
 	"c.assignee_id = $2 AND c.space_id = $1 AND c.last_message_at IS NOT NULL"
 	" AND c.snoozed_until IS NULL AND c.merged_into IS NULL",
@@ -86,7 +88,7 @@ static const char *const view_conditions[N_VIEW_KINDS] = {
 	"      (SELECT jsonb_array_elements_text($8->'channels')::bigint)))"
 	" AND (NOT $8 ? 'tags' OR c.tags && ARRAY(SELECT jsonb_array_elements_text($8->'tags')))"
 	" AND (NOT $8 ? 'unread' OR (c.unread_count > 0) = ($8->>'unread')::boolean)"
-	" AND (NOT $8 ? 'custom' OR c.custom @> ($8->'custom'))"
+	" AND (NOT $8 ? 'custom' OR c.custom @> ($8->'custom'))" ASSIGNED_ONLY
 };
 
 #define LIST_COLUMNS \
@@ -138,7 +140,7 @@ typedef enum ListStrategy
 #define LIST_VARIANTS (N_VIEW_KINDS * 2 * 3)	/* x cursor x strategy */
 
 static const Oid list_argtypes[LIST_NARGS] = {
-	INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID, INT4OID, TEXTOID, TEXTOID, JSONBOID, TEXTOID
+	INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID, INT4OID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, INT8OID
 };
 
 /* the list query of one variant, its text assembled once per backend */
@@ -393,6 +395,7 @@ inbox_contact_list(PG_FUNCTION_ARGS)
 	int64		cursor_id = 0;
 	bool		with_cursor = false;
 	int			n;
+	InboxAccess access;
 
 	INBOX_NOT_NULL(fcinfo, 0, "space");
 	INBOX_NOT_NULL(fcinfo, 2, "view");
@@ -422,6 +425,8 @@ inbox_contact_list(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inbox: SPI_connect failed");
+	access = inbox_space_access(space, "space", space);
+	inbox_check_acting_agent(&access, agent);
 	require_space(space);
 	if (agent != 0)
 		require_agent(agent, space);
@@ -448,6 +453,8 @@ inbox_contact_list(PG_FUNCTION_ARGS)
 	}
 	values[7] = filter;
 	nulls[7] = kind == VIEW_CUSTOM ? ' ' : 'n';
+	values[9] = Int64GetDatum(access.agent);
+	nulls[9] = access.assigned_only ? ' ' : 'n';
 
 	if (search == NULL)
 		n = inbox_exec(list_query(kind, with_cursor, LIST_PLAIN), values, nulls, 0);
@@ -531,6 +538,7 @@ inbox_view_counts(PG_FUNCTION_ARGS)
 	char		nulls[LIST_NARGS];
 	SPITupleTable *views;
 	int			nviews;
+	InboxAccess access;
 
 	INBOX_NOT_NULL(fcinfo, 0, "space");
 	space = PG_GETARG_INT64(0);
@@ -540,11 +548,25 @@ inbox_view_counts(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inbox: SPI_connect failed");
+	access = inbox_space_access(space, "space", space);
+	inbox_check_acting_agent(&access, agent);
 	require_space(space);
 	if (agent != 0)
 		require_agent(agent, space);
 
-	kept_count(space, "all", 0, &contacts, &unread);
+	if (access.assigned_only)
+	{
+		/* the kept count is of every contact: count what this agent sees */
+		memset(nulls, 'n', sizeof(nulls));
+		values[0] = Int64GetDatum(space);
+		values[9] = Int64GetDatum(access.agent);
+		nulls[0] = nulls[9] = ' ';
+		inbox_exec(count_query(VIEW_ALL), values, nulls, 1);
+		(void) inbox_int8(1, &contacts);
+		(void) inbox_int8(2, &unread);
+	}
+	else
+		kept_count(space, "all", 0, &contacts, &unread);
 	put_count(rsinfo, "all", "All", contacts, unread);
 	if (agent != 0)
 	{
@@ -574,6 +596,8 @@ inbox_view_counts(PG_FUNCTION_ARGS)
 		nulls[1] = agent ? ' ' : 'n';
 		values[7] = SPI_getbinval(views->vals[i], views->tupdesc, 3, &isnull);
 		nulls[7] = ' ';
+		values[9] = Int64GetDatum(access.agent);
+		nulls[9] = access.assigned_only ? ' ' : 'n';
 		inbox_exec(count_query(VIEW_CUSTOM), values, nulls, 1);
 		(void) inbox_int8(1, &contacts);
 		(void) inbox_int8(2, &unread);

@@ -18,6 +18,7 @@
 #   NOTIFY_BENCH_SECONDS (latency run length, default 10),
 #   NOTIFY_BENCH_INGEST_SECONDS (default 20) shorten it for a quick look.
 set -uo pipefail
+source "$(dirname "$(readlink -f "$0")")/../lib/cluster.sh"
 cd "$(dirname "$0")/../.." || exit 1
 
 port=${INBOX_BENCH_PORT:-5472}
@@ -29,9 +30,6 @@ data=$work/data
 results=test/bench/results/notify.md
 conn="host=$work port=$port dbname=inbox user=postgres"
 
-as_pg() {
-	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 sql() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -h "$work" -p "$port" -U postgres -d inbox -v ON_ERROR_STOP=1 "$@"; }
 cleanup() {
 	as_pg "$bindir/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1
@@ -42,12 +40,8 @@ trap cleanup EXIT
 cc -O2 -Wall -Wextra -Werror -I"$(pg_config --includedir)" -o "$work/notify_latency" \
 	test/bench/notify_latency.c -lpq || exit 1
 
-chmod 777 "$work"
-as_pg "$bindir/initdb" -D "$data" -A trust -U postgres >/dev/null || exit 1
+cluster_init "$data" || exit 1
 cat >>"$data/postgresql.conf" <<CONF
-port = $port
-unix_socket_directories = '$work'
-listen_addresses = ''
 shared_preload_libraries = 'inbox'
 max_connections = 60
 shared_buffers = 256MB

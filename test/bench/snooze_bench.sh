@@ -15,6 +15,7 @@
 # Usage: bash test/bench/snooze_bench.sh     (SNOOZE_BENCH_MASS=100000, SNOOZE_BENCH_BATCH=1000,
 #                                            INBOX_SNOOZE_BENCH_PORT=5482)
 set -euo pipefail
+source "$(dirname "$(readlink -f "$0")")/../lib/cluster.sh"
 cd "$(dirname "$0")/../.."
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -25,17 +26,12 @@ bindir=$(pg_config --bindir)
 work=$(mktemp -d /tmp/inbox-snooze-bench.XXXXXX)
 out=test/bench/results/snooze.md
 
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 sql() { psql -X -q -At -h "$work" -p "$port" -U postgres -d bench -v ON_ERROR_STOP=1 "$@"; }
 cleanup() { as_pg "$bindir/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-chmod 777 "$work"
-as_pg "$bindir/initdb" -D "$work/data" -A trust -U postgres >/dev/null
+cluster_init "$work/data" || exit 1
 cat >>"$work/data/postgresql.conf" <<CONF
-port = $port
-unix_socket_directories = '$work'
-listen_addresses = ''
 shared_preload_libraries = 'inbox'
 shared_buffers = 512MB
 max_wal_size = 4GB

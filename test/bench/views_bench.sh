@@ -10,6 +10,7 @@
 # Usage: bash test/bench/views_bench.sh          (sizes: VIEWS_BENCH_SIZES="10000 100000 1000000")
 #        VIEWS_BENCH_CALLS=300 (calls per query and size)
 set -euo pipefail
+source "$(dirname "$(readlink -f "$0")")/../lib/cluster.sh"
 cd "$(dirname "$0")/../.."
 
 sizes=${VIEWS_BENCH_SIZES:-"10000 100000 1000000"}
@@ -21,17 +22,12 @@ bindir=$(pg_config --bindir)
 work=$(mktemp -d /tmp/inbox-views-bench.XXXXXX)
 out=test/bench/results/views.md
 
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 sql() { psql -X -q -At -h "$work" -p "$port" -U postgres -d bench -v ON_ERROR_STOP=1 "$@"; }
 cleanup() { as_pg "$bindir/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-chmod 777 "$work"
-as_pg "$bindir/initdb" -D "$work/data" -A trust -U postgres >/dev/null
+cluster_init "$work/data" || exit 1
 cat >>"$work/data/postgresql.conf" <<CONF
-port = $port
-unix_socket_directories = '$work'
-listen_addresses = ''
 shared_preload_libraries = 'inbox'
 shared_buffers = 2GB
 work_mem = 64MB

@@ -26,7 +26,8 @@ SELECT nextval('inbox.contact_id_seq') AS id, g AS n,
 	   (ARRAY['Maria','John','Ana','Yuki','Lee','Oliver','Sofia','Mateo','Aisha','Chen','Liam','Emma','Noah','Olga','Ravi','Fatima','Lucas','Mia','Ethan','Zoe','Hugo','Ines','Omar','Leila','Ivan','Nina','Pablo','Sara','Tomas','Elena','Kenji','Hana','Diego','Lucia','Marco','Giulia','Pierre','Camille','Lars','Freya','Arjun','Priya','Kwame','Amara','Jonas','Lena','Felix','Clara','Sven','Ingrid','Rafael','Beatriz','Tariq','Yasmin','Dmitri','Anya','Kofi','Ama','Mehmet','Elif'])[1 + g % 60] AS first_name,
 	   (ARRAY['Garcia','Smith','Lima','Tanaka','Park','Brown','Rossi','Martin','Khan','Wang','Muller','Silva','Novak','Dubois','Kowalski','Haddad','Nguyen','Okafor','Jensen','Lopez','Johnson','Williams','Jones','Miller','Davis','Wilson','Anderson','Thomas','Taylor','Moore','Jackson','White','Harris','Clark','Lewis','Robinson','Walker','Young','Allen','King','Wright','Scott','Torres','Hill','Flores','Green','Adams','Nelson','Baker','Hall','Rivera','Campbell','Mitchell','Carter','Roberts','Schmidt','Schneider','Fischer','Weber','Meyer','Wagner','Becker','Schulz','Hoffmann','Bernard','Petit','Durand','Leroy','Moreau','Simon','Laurent','Lefebvre','Michel','Bianchi','Romano','Colombo','Ricci','Marino','Greco','Bruno','Gallo','Conti','Costa','Santos','Oliveira','Souza','Pereira','Ferreira','Alves','Ivanov','Petrov','Sidorov','Yilmaz','Kaya','Demir','Sahin','Celik','Sato','Suzuki','Takahashi'])[1 + (g / 60) % 100] AS last_name,
 	   :ch1 + g % 4 AS channel,
-	   now() - (g % 1000) * interval '1 minute' - (g % 90) * interval '1 day' AS last_at,
+	   -- the last message within 90 days, independent of the name
+	   now() - (abs(hashint4(g + 7919)) % 129600) * interval '1 minute' AS last_at,
 	   abs(hashint4(g)) AS h		-- decides open / assigned / unread, independent of the name
 FROM generate_series(1, :contacts) g;
 

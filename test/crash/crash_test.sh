@@ -12,6 +12,7 @@
 #
 # Usage: bash test/crash/crash_test.sh [rounds]   (as root or as a user who can run initdb)
 set -uo pipefail
+source "$(dirname "$(readlink -f "$0")")/../lib/cluster.sh"
 
 rounds=${1:-3}
 clients=8
@@ -23,9 +24,6 @@ data=$work/data
 passed=0
 failed=0
 
-as_pg() {
-	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 sql() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -h "$work" -p "$port" -U postgres -d inbox -v ON_ERROR_STOP=1 "$@"; }
 cleanup() {
 	as_pg "$bindir/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1
@@ -33,12 +31,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-chmod 777 "$work"
-as_pg "$bindir/initdb" -D "$data" -A trust -U postgres >/dev/null || exit 1
+cluster_init "$data" || exit 1
 cat >>"$data/postgresql.conf" <<CONF
-port = $port
-unix_socket_directories = '$work'
-listen_addresses = ''
 shared_preload_libraries = 'inbox'
 fsync = on
 synchronous_commit = on

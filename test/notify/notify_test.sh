@@ -26,6 +26,7 @@
 # Prints one line per check and finally "N passed, N failed".
 # Usage: bash test/notify/notify_test.sh   (as root or as a user who can run initdb)
 set -uo pipefail
+source "$(dirname "$(readlink -f "$0")")/../lib/cluster.sh"
 cd "$(dirname "$0")/../.." || exit 1
 
 port=${INBOX_NOTIFY_PORT:-5470}
@@ -40,9 +41,6 @@ failed=0
 listener=
 session_pids=()
 
-as_pg() {
-	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 sql() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -h "$work" -p "$port" -U postgres -d inbox -v ON_ERROR_STOP=1 "$@"; }
 cleanup() {
 	[ -n "$listener" ] && kill "$listener" 2>/dev/null
@@ -129,12 +127,8 @@ step() {
 # -------------------------------------------------------------------------
 # cluster, schema, listener
 
-chmod 777 "$work"
-as_pg "$bindir/initdb" -D "$data" -A trust -U postgres >/dev/null || exit 1
+cluster_init "$data" || exit 1
 cat >>"$data/postgresql.conf" <<CONF
-port = $port
-unix_socket_directories = '$work'
-listen_addresses = ''
 shared_preload_libraries = 'inbox'
 max_connections = 20
 CONF

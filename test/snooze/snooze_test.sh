@@ -23,6 +23,7 @@
 #
 # Usage: bash test/snooze/snooze_test.sh   (as root or as a user who can run initdb)
 set -uo pipefail
+source "$(dirname "$(readlink -f "$0")")/../lib/cluster.sh"
 
 port=${INBOX_SNOOZE_PORT:-5481}
 bindir=$(pg_config --bindir)
@@ -31,9 +32,6 @@ data=$work/data
 passed=0
 failed=0
 
-as_pg() {
-	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 # sql DB [psql args]: one value per line, errors on stderr
 sql() {
 	local db=$1; shift
@@ -72,12 +70,8 @@ wait_for() {
 }
 workers_in() { sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'inbox snooze worker' AND datname = '$1'"; }
 
-chmod 777 "$work"
-as_pg "$bindir/initdb" -D "$data" -A trust -U postgres >/dev/null || exit 1
+cluster_init "$data" || exit 1
 cat >>"$data/postgresql.conf" <<CONF
-port = $port
-unix_socket_directories = '$work'
-listen_addresses = ''
 shared_preload_libraries = 'inbox'
 max_worker_processes = 16
 max_connections = 40

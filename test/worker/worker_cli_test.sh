@@ -18,6 +18,7 @@
 # Prints one line per check and finally "N passed, N failed".
 # Usage: bash test/worker/worker_cli_test.sh   (as root or as a user who can run initdb)
 set -uo pipefail
+source "$(dirname "$(readlink -f "$0")")/../lib/cluster.sh"
 cd "$(dirname "$0")/../.." || exit 1
 
 port=${INBOX_WORKER_PORT:-5471}
@@ -31,9 +32,6 @@ passed=0
 failed=0
 children=()
 
-as_pg() {
-	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 sql() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -h "$work" -p "$port" -U postgres -d inbox -v ON_ERROR_STOP=1 "$@"; }
 cleanup() {
 	for p in "${children[@]}"; do kill "$p" 2>/dev/null; done
@@ -91,12 +89,8 @@ PGHOST=$work PGPORT=$port expect_exit "connection from PG* variables is used" 1 
 # -------------------------------------------------------------------------
 # a server that does not preload inbox (no background worker)
 
-chmod 777 "$work"
-as_pg "$bindir/initdb" -D "$data" -A trust -U postgres >/dev/null || exit 1
+cluster_init "$data" || exit 1
 cat >>"$data/postgresql.conf" <<CONF
-port = $port
-unix_socket_directories = '$work'
-listen_addresses = ''
 max_connections = 30
 CONF
 start() { as_pg "$bindir/pg_ctl" -D "$data" -l "$work/server.log" -w -t 60 start >/dev/null; }

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# test/bench/ingest_bench.sh: ingest rate of the rules against the bare INSERT
+# (the limit) and against the same rules done by the client (the alternative).
+#
+# One throwaway cluster, one run, the same settings and data for every variant,
+# pgbench with custom scripts at 1 and 8 clients (INGEST_BENCH_SECONDS each):
+#   A  receive_message from a known contact with an open conversation
+#   B  receive_message from a new sender (contact and conversation created)
+#   C  send_message by an agent to an unassigned contact (auto-assign)
+#   D  a busy inbox: 60% incoming (known), 10% new senders, 15% replies,
+#      10% status reports, 3% closes, 2% mark_read
+#   L  bare INSERT of the same message rows into a plain copy of inbox.message
+#      (same columns and indexes, no triggers, no foreign keys)
+#   P  A's rules done by the client in one transaction, as an application
+#      framework does them: find the contact, find (lock) its open conversation,
+#      insert the message, update the contact's unread count and last message,
+#      on plain copies of the tables
+# Writes rows/s and the ratios A/L, A/P, B/L, C/L to test/bench/results/ingest.md.
+set -euo pipefail
+source "$(dirname "$(readlink -f "$0")")/../lib/cluster.sh"
+cd "$(dirname "$0")/../.."
+
+seconds=${INGEST_BENCH_SECONDS:-15}
+port=${INBOX_BENCH_PORT:-5463}
+bindir=$(pg_config --bindir)
+work=$(mktemp -d /tmp/inbox-ingest-bench.XXXXXX)
+out=test/bench/results/ingest.md
+known=10000
+
+sql() { psql -X -q -At -h "$work" -p "$port" -U postgres -d bench -v ON_ERROR_STOP=1 "$@"; }
+cleanup() { [ -f "$work/pgbench.log" ] && grep -iE "error|abort" "$work/pgbench.log" | sort | uniq -c | head -5; as_pg "$bindir/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+cluster_init "$work/data" || exit 1
+cat >>"$work/data/postgresql.conf" <<CONF
+shared_preload_libraries = 'inbox'
+shared_buffers = 1GB
+max_wal_size = 10GB
+checkpoint_timeout = 30min
+synchronous_commit = off
+jit = off
+max_connections = 50
+CONF
+as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
+psql -X -q -h "$work" -p "$port" -U postgres -d postgres -c 'CREATE DATABASE bench'
+sql -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION inbox CASCADE'
+
+echo "setting up: $known known contacts with an open conversation, 100,000 unassigned contacts"
+sql -v space_name=bench -v contacts=100000 -v per_contact=2 -v agents=50 -f test/bench/views_generate.sql >/dev/null
+sql <<SQL >/dev/null
+-- C writes to generated contacts on any channel: no messaging window in this run
+UPDATE inbox.channel_kind SET "window" = NULL;
+-- the contacts C writes to: unassigned, with an open conversation, one per call
+CREATE TABLE bench_unassigned AS
+	SELECT row_number() OVER (ORDER BY id) AS n, id FROM inbox.contact
+	WHERE assignee_id IS NULL AND open_conversation_id IS NOT NULL;
+CREATE UNIQUE INDEX ON bench_unassigned (n);
+CREATE SEQUENCE bench_unassigned_seq;
+-- A's known senders, on web chat (no messaging window)
+SELECT inbox.receive_message(3, 'known-' || g, 'hello') FROM generate_series(1, $known) g;
+-- D's outgoing messages to report on
+CREATE TABLE bench_outgoing (n bigserial PRIMARY KEY, id bigint);
+INSERT INTO bench_outgoing (id)
+	SELECT inbox.send_message(c.contact_id, 3, 'hi', 1) FROM inbox.contact_channel c
+	WHERE c.channel_id = 3 AND c.external_id LIKE 'known-%' LIMIT 2000;
+
+-- L: the same message rows into a plain table
+CREATE TABLE bench_message (LIKE inbox.message INCLUDING ALL);
+-- P: plain copies of the tables the client-side rules touch
+CREATE TABLE p_contact (LIKE inbox.contact INCLUDING DEFAULTS INCLUDING INDEXES);
+INSERT INTO p_contact (id, space_id, first_name, unread_count, last_message_at, last_message_id,
+					   last_message_direction, last_channel_id, open_conversation_id)
+	SELECT id, space_id, first_name, unread_count, last_message_at, last_message_id,
+		   last_message_direction, last_channel_id, open_conversation_id FROM inbox.contact;
+CREATE TABLE p_contact_channel (LIKE inbox.contact_channel INCLUDING ALL);
+INSERT INTO p_contact_channel SELECT * FROM inbox.contact_channel;
+CREATE TABLE p_conversation (LIKE inbox.conversation INCLUDING ALL);
+INSERT INTO p_conversation SELECT * FROM inbox.conversation;
+CREATE TABLE p_message (LIKE inbox.message INCLUDING ALL);
+VACUUM ANALYZE;
+SQL
+
+mkdir -p "$work/scripts"
+s=$work/scripts
+cat >"$s/A.sql" <<Q
+\set k random(1, $known)
+SELECT inbox.receive_message(3, 'known-' || :k, 'a message from a known contact');
+Q
+cat >"$s/B.sql" <<'Q'
+\set r random(1, 2000000000)
+SELECT inbox.receive_message(3, 'new-' || :client_id || '-' || :r || '-' || random(), 'a first message');
+Q
+cat >"$s/C.sql" <<'Q'
+SELECT inbox.send_message(u.id, (SELECT channel_id FROM inbox.contact_channel WHERE contact_id = u.id LIMIT 1),
+                          'an agent replies', 1 + u.n % 50)
+FROM bench_unassigned u WHERE u.n = nextval('bench_unassigned_seq');
+Q
+cat >"$s/L.sql" <<Q
+\set k random(1, $known)
+INSERT INTO bench_message (space_id, contact_id, conversation_id, channel_id, direction, sender_kind, body, status)
+VALUES (1, :k, :k, 3, 'incoming', 'contact', 'a message from a known contact', 'received');
+Q
+cat >"$s/P.sql" <<Q
+\set k random(1, $known)
+BEGIN;
+SELECT contact_id FROM p_contact_channel WHERE channel_id = 3 AND external_id = 'known-' || :k \gset
+SELECT id AS conversation FROM p_conversation WHERE contact_id = :contact_id AND closed_at IS NULL FOR UPDATE \gset
+INSERT INTO p_message (space_id, contact_id, conversation_id, channel_id, direction, sender_kind, body, status)
+VALUES (1, :contact_id, :conversation, 3, 'incoming', 'contact', 'a message from a known contact', 'received')
+RETURNING id AS message \gset
+UPDATE p_contact SET unread_count = unread_count + 1, last_message_id = :message, last_message_at = now(),
+	last_message_direction = 'incoming', last_channel_id = 3 WHERE id = :contact_id;
+UPDATE p_contact_channel SET last_incoming_at = now() WHERE channel_id = 3 AND external_id = 'known-' || :k;
+COMMIT;
+Q
+# D: a busy inbox
+cp "$s/A.sql" "$s/D_incoming.sql"
+cp "$s/B.sql" "$s/D_new.sql"
+cat >"$s/D_reply.sql" <<Q
+\set k random(1, $known)
+SELECT inbox.send_message(c.contact_id, 3, 'a reply', 1 + :k % 50) FROM inbox.contact_channel c
+WHERE c.channel_id = 3 AND c.external_id = 'known-' || :k;
+Q
+cat >"$s/D_status.sql" <<'Q'
+\set n random(1, 2000)
+SELECT inbox.set_message_status(o.id, (ARRAY['sent', 'delivered', 'read'])[1 + :n % 3]) FROM bench_outgoing o WHERE o.n = :n;
+Q
+cat >"$s/D_close.sql" <<Q
+\set k random(1, $known)
+SELECT inbox.close_conversation(c.contact_id, 'user', 1) FROM inbox.contact_channel c
+JOIN inbox.contact ct ON ct.id = c.contact_id AND ct.open_conversation_id IS NOT NULL
+WHERE c.channel_id = 3 AND c.external_id = 'known-' || :k;
+Q
+cat >"$s/D_read.sql" <<Q
+\set k random(1, $known)
+SELECT inbox.mark_read(c.contact_id, 1) FROM inbox.contact_channel c
+WHERE c.channel_id = 3 AND c.external_id = 'known-' || :k;
+Q
+
+declare -A rate
+run() {	# name clients pgbench-script-args...
+	local name=$1 clients=$2; shift 2
+	local tps
+	tps=$(cd "$s" && "$bindir/pgbench" -n -h "$work" -p "$port" -U postgres -c "$clients" -j "$clients" \
+		-T "$seconds" "$@" bench 2>&1 | tee -a "$work/pgbench.log" | awk '/^tps = / {print int($3)}')
+	rate[$name,$clients]=${tps:-0}
+	echo "$name at $clients clients: ${tps:-0} calls/s"
+}
+
+for c in 1 8; do
+	run L "$c" -f L.sql
+	run A "$c" -f A.sql
+	run P "$c" -f P.sql
+	run B "$c" -f B.sql
+	run C "$c" -f C.sql
+	run D "$c" -f D_incoming.sql@60 -f D_new.sql@10 -f D_reply.sql@15 -f D_status.sql@10 -f D_close.sql@3 -f D_read.sql@2
+done
+bad=$(sql -c 'SELECT count(*) FROM inbox.check_integrity()')
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+{
+	echo "# Ingest benchmark"
+	echo
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, PostgreSQL $(pg_config --version | awk '{print $2}')."
+	echo "One cluster, one run: shared_buffers 1GB, synchronous_commit off, fsync on; pgbench -T $seconds per variant;"
+	echo "$known known contacts (web chat), 100,000 generated contacts, messaging windows off (C writes to any channel)."
+	echo "check_integrity() after the run: $bad violations."
+	echo
+	echo "| variant | 1 client (calls/s) | 8 clients (calls/s) |"
+	echo "|---|---|---|"
+	for v in L A P B C D; do
+		echo "| $v | ${rate[$v,1]} | ${rate[$v,8]} |"
+	done
+	echo
+	echo "| ratio | 1 client | 8 clients | target at 8 clients |"
+	echo "|---|---|---|---|"
+	echo "| A/L | $(ratio "${rate[A,1]}" "${rate[L,1]}") | $(ratio "${rate[A,8]}" "${rate[L,8]}") | >= 0.5 |"
+	echo "| A/P | $(ratio "${rate[A,1]}" "${rate[P,1]}") | $(ratio "${rate[A,8]}" "${rate[P,8]}") | >= 3 |"
+	echo "| B/L | $(ratio "${rate[B,1]}" "${rate[L,1]}") | $(ratio "${rate[B,8]}" "${rate[L,8]}") | |"
+	echo "| C/L | $(ratio "${rate[C,1]}" "${rate[L,1]}") | $(ratio "${rate[C,8]}" "${rate[L,8]}") | |"
+	echo
+	echo "L: bare INSERT of the message row into a plain copy of inbox.message. P: A's rules as client"
+	echo "statements in one transaction (find contact, lock open conversation, insert message, update"
+	echo "contact and identity) on plain copies of the tables. D: 60% incoming, 10% new senders,"
+	echo "15% replies, 10% status reports, 3% closes, 2% mark_read."
+} >"$out"
+cat "$out"
+[ "$bad" = 0 ]
