@@ -80,3 +80,12 @@ bench:
 	done; exit $$failed
 
 .PHONY: bench
+
+# make valgrind-check: the regress and isolation suites against a server of its
+# own (port 5479) running under valgrind memcheck with the installed inbox;
+# fails on any valgrind error through inbox.so, a failed test or a dead backend.
+# Slow (about 6 minutes on 2 cores); not part of test/run.sh.
+valgrind-check:
+	bash $(srcdir)/test/valgrind/valgrind_check.sh
+
+.PHONY: valgrind-check

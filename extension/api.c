@@ -68,6 +68,24 @@ required_text(FunctionCallInfo fcinfo, int n, const char *name)
 	return value;
 }
 
+/*
+ * A platform id (a sender's id, a message id): given, not empty, and short
+ * enough to be a key (the index would refuse a long one less clearly).
+ */
+#define INBOX_MAX_ID_BYTES 1024
+
+static char *
+required_id(FunctionCallInfo fcinfo, int n, const char *name)
+{
+	char	   *value = required_text(fcinfo, n, name);
+
+	if (strlen(value) > INBOX_MAX_ID_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s is longer than %d bytes", name, INBOX_MAX_ID_BYTES)));
+	return value;
+}
+
 static int64
 optional_int8(FunctionCallInfo fcinfo, int n)
 {
@@ -432,15 +450,15 @@ inbox_receive_message(PG_FUNCTION_ARGS)
 	InboxAccess access;
 
 	INBOX_NOT_NULL(fcinfo, 0, "channel");
-	(void) required_text(fcinfo, 1, "contact_ref");
+	(void) required_id(fcinfo, 1, "contact_ref");
 	if (PG_ARGISNULL(2) && PG_ARGISNULL(5))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a message needs a body or content")));
 	if (!PG_ARGISNULL(3))
-		(void) required_text(fcinfo, 3, "external_id");
+		(void) required_id(fcinfo, 3, "external_id");
 	if (!PG_ARGISNULL(4))
-		(void) required_text(fcinfo, 4, "reply_to");
+		(void) required_id(fcinfo, 4, "reply_to");
 	require_object(fcinfo, 5, "content");
 	INBOX_NOT_NULL(fcinfo, 6, "at");
 	channel = PG_GETARG_INT64(0);

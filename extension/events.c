@@ -20,6 +20,7 @@
 
 PG_FUNCTION_INFO_V1(inbox_event_before_insert);
 PG_FUNCTION_INFO_V1(inbox_event_after_insert);
+PG_FUNCTION_INFO_V1(inbox_event_before_change);
 
 /*
  * Write an event for the given actor.  conversation 0 = the open one, if
@@ -108,7 +109,7 @@ static int64
 contact_space(int64 contact)
 {
 	static InboxQuery q = {
-		"SELECT space_id FROM inbox.contact WHERE id = $1",
+		"SELECT space_id, merged_into FROM inbox.contact WHERE id = $1",
 		1, {INT8OID}
 	};
 	Datum		values[1] = {Int64GetDatum(contact)};
@@ -119,6 +120,7 @@ contact_space(int64 contact)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("contact %lld does not exist", (long long) contact)));
+	inbox_check_not_merged(contact, 2);
 	return space;
 }
 
@@ -236,4 +238,40 @@ inbox_event_after_insert(PG_FUNCTION_ARGS)
 	inbox_exec(&q, values, NULL, 0);
 	SPI_finish();
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * BEFORE UPDATE OR DELETE on inbox.event: events are the contact's history
+ * and do not change.  merge.c moves them between contacts; deleting a
+ * contact or a conversation takes its events along (those deletes come
+ * from a foreign key's cascade, a trigger of its own).
+ */
+Datum
+inbox_event_before_change(PG_FUNCTION_ARGS)
+{
+	static InboxQuery q = {"SELECT pg_trigger_depth()", 0, {InvalidOid}};
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	bool		isnull;
+	int32		depth;
+
+	inbox_check_trigger(fcinfo, "event_before_change");
+	if (inbox_current_actor().merging)
+		return PointerGetDatum(TRIGGER_FIRED_BY_DELETE(trigdata->tg_event)
+							   ? trigdata->tg_trigtuple : trigdata->tg_newtuple);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inbox: SPI_connect failed");
+	inbox_exec(&q, NULL, NULL, 1);
+	depth = DatumGetInt32(inbox_value(1, &isnull));
+	SPI_finish();
+
+	if (!TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) || depth <= 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("event %lld is history and cannot be %s",
+						(long long) inbox_get_int8(trigdata->tg_trigtuple, trigdata->tg_relation->rd_att,
+												   "id", &isnull),
+						TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ? "deleted" : "changed"),
+				 errhint("Deleting the contact deletes its history.")));
+	return PointerGetDatum(trigdata->tg_trigtuple);
 }

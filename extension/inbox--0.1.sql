@@ -261,7 +261,7 @@ CREATE TABLE inbox.contact_channel (
 	contact_id			bigint NOT NULL REFERENCES inbox.contact ON DELETE CASCADE,
 	channel_id			bigint NOT NULL REFERENCES inbox.channel ON DELETE CASCADE,
 	space_id			bigint NOT NULL REFERENCES inbox.space ON DELETE CASCADE,
-	external_id			text NOT NULL CHECK (external_id <> ''),
+	external_id			text NOT NULL CHECK (external_id <> '' AND octet_length(external_id) <= 1024),
 	last_incoming_at	timestamptz,
 	created_at			timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (channel_id, external_id)
@@ -312,8 +312,8 @@ CREATE TABLE inbox.message (
 	sender_agent_id			bigint REFERENCES inbox.agent ON DELETE SET NULL,
 	body					text,
 	content					jsonb,
-	external_id				text,
-	reply_to_external_id	text,
+	external_id				text CHECK (octet_length(external_id) <= 1024),
+	reply_to_external_id	text CHECK (octet_length(reply_to_external_id) <= 1024),
 	reply_to_id				bigint REFERENCES inbox.message ON DELETE SET NULL,
 	status					text NOT NULL CHECK (status IN ('received', 'pending', 'sent', 'delivered', 'read', 'failed')),
 	sent_at					timestamptz,
@@ -430,6 +430,8 @@ CREATE FUNCTION inbox.message_before_write() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'inbox_message_before_write' LANGUAGE C;
 CREATE FUNCTION inbox.message_after_write() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'inbox_message_after_write' LANGUAGE C;
+CREATE FUNCTION inbox.event_before_change() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_event_before_change' LANGUAGE C;
 CREATE FUNCTION inbox.event_before_insert() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'inbox_event_before_insert' LANGUAGE C;
 CREATE FUNCTION inbox.event_after_insert() RETURNS trigger
@@ -464,6 +466,8 @@ CREATE TRIGGER message_after_read AFTER UPDATE OF read_at ON inbox.message
 	FOR EACH ROW
 	WHEN (OLD.direction = 'incoming' AND (OLD.read_at IS NULL) <> (NEW.read_at IS NULL))
 	EXECUTE FUNCTION inbox.message_after_write();
+CREATE TRIGGER event_before_change BEFORE UPDATE OR DELETE ON inbox.event
+	FOR EACH ROW EXECUTE FUNCTION inbox.event_before_change();
 CREATE TRIGGER event_before_insert BEFORE INSERT ON inbox.event
 	FOR EACH ROW EXECUTE FUNCTION inbox.event_before_insert();
 CREATE TRIGGER event_after_insert AFTER INSERT ON inbox.event

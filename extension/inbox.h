@@ -95,6 +95,7 @@ extern int64 inbox_write_event(int64 contact, int64 conversation, const char *ki
 
 /* shared lookups (rules_contact.c) */
 extern int64 inbox_lock_contact(int64 contact);
+extern void inbox_check_not_merged(int64 contact, int col);
 extern int64 inbox_open_conversation_of(int64 contact, bool lock);
 extern void inbox_check_agent_in_space(int64 agent, int64 space);
 

@@ -28,7 +28,7 @@ PG_FUNCTION_INFO_V1(inbox_contact_channel_after_insert);
 /* the columns only the message rules write */
 static const char *const maintained_columns[] = {
 	"unread_count", "last_message_at", "last_message_direction", "last_message_id",
-	"last_channel_id", "open_conversation_id", NULL
+	"last_channel_id", "open_conversation_id", "merged_into", NULL
 };
 
 /*
@@ -40,7 +40,7 @@ int64
 inbox_lock_contact(int64 contact)
 {
 	static InboxQuery q = {
-		"SELECT space_id FROM inbox.contact WHERE id = $1 FOR NO KEY UPDATE",
+		"SELECT space_id, merged_into FROM inbox.contact WHERE id = $1 FOR NO KEY UPDATE",
 		1, {INT8OID}
 	};
 	Datum		values[1] = {Int64GetDatum(contact)};
@@ -51,7 +51,27 @@ inbox_lock_contact(int64 contact)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("contact %lld does not exist", (long long) contact)));
+	inbox_check_not_merged(contact, 2);
 	return space;
+}
+
+/*
+ * A contact merged into another owns nothing: no rule may give it a
+ * message, conversation or event (merge.c moves rows with `merging` set).
+ * col is the column of the last query's first row that holds merged_into.
+ */
+void
+inbox_check_not_merged(int64 contact, int col)
+{
+	bool		isnull;
+	Datum		merged_into = inbox_value(col, &isnull);
+
+	if (!isnull && !inbox_current_actor().merging)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("contact %lld is merged into contact %lld", (long long) contact,
+						(long long) DatumGetInt64(merged_into)),
+				 errhint("Act on the contact it was merged into, or unmerge it with inbox.unmerge_contacts().")));
 }
 
 /*
@@ -301,7 +321,7 @@ Datum
 inbox_contact_channel_before_write(PG_FUNCTION_ARGS)
 {
 	static InboxQuery q = {
-		"SELECT ct.space_id, ch.space_id FROM inbox.contact ct, inbox.channel ch"
+		"SELECT ct.space_id, ch.space_id, ct.merged_into FROM inbox.contact ct, inbox.channel ch"
 		" WHERE ct.id = $1 AND ch.id = $2",
 		2, {INT8OID, INT8OID}
 	};
@@ -333,6 +353,7 @@ inbox_contact_channel_before_write(PG_FUNCTION_ARGS)
 	{
 		(void) inbox_int8(1, &contact_space);
 		(void) inbox_int8(2, &channel_space);
+		inbox_check_not_merged(contact, 3);	/* a merged contact has no identity */
 	}
 	SPI_finish();
 

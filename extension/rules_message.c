@@ -35,6 +35,9 @@
 #include "inbox.h"
 
 PG_FUNCTION_INFO_V1(inbox_message_before_write);
+
+/* 10000-01-01 00:00 UTC, in microseconds since 2000-01-01 */
+#define INBOX_END_OF_TIME INT64CONST(252455616000000000)
 PG_FUNCTION_INFO_V1(inbox_message_after_write);
 
 /* columns of a message that no UPDATE may change */
@@ -288,9 +291,16 @@ before_insert(HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit)
 	char	   *status = inbox_get_text(tuple, desc, "status");
 	char	   *quoted = inbox_get_text(tuple, desc, "reply_to_external_id");
 	TimestampTz at = DatumGetTimestampTz(SPI_getbinval(tuple, desc, SPI_fnumber(desc, "created_at"), &isnull));
+	bool		isnull_at = isnull;
 	Datum		content = SPI_getbinval(tuple, desc, SPI_fnumber(desc, "content"), &isnull);
 	bool		content_null = isnull;
 	ChannelFacts channel_kind;
+
+	/* a time the window arithmetic and the lists can work with */
+	if (isnull_at || TIMESTAMP_NOT_FINITE(at) || at >= INBOX_END_OF_TIME)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a message's time must be a finite time before the year 10000")));
 
 	/* what kind of message this is */
 	if (direction == NULL || (strcmp(direction, "incoming") != 0 && strcmp(direction, "outgoing") != 0))

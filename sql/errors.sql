@@ -124,4 +124,13 @@ SELECT regress.fingerprint() = :'before' AS nothing_written;
 SELECT * FROM regress.contact(:tom);
 SELECT * FROM regress.messages(:tom);
 
+-- ids longer than a key can hold, and times outside what the rules can compute with
+SELECT regress.fingerprint() AS before \gset
+SELECT inbox.receive_message(:tg, repeat('x', 1025), 'too long a sender id');
+SELECT inbox.receive_message(:tg, 'long-ids', 'too long a message id', external_id => repeat('x', 1025));
+SELECT inbox.receive_message(:tg, 'long-ids', 'too long a quote', reply_to => repeat('x', 1025));
+SELECT inbox.receive_message(:tg, 'far-future', 'from the end of time', at => '294276-12-31 23:59:59+00');
+SELECT inbox.receive_message(:tg, 'far-future', 'from infinity', at => 'infinity');
+SELECT regress.fingerprint() = :'before' AS nothing_written;
+
 SELECT * FROM inbox.check_integrity();

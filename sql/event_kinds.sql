@@ -6,7 +6,8 @@
 --    that causes it, by a plain table write with that actor, or by record_event;
 --  * history shows each with the catalogue's label (the seed's wording);
 --  * an event kind / actor pair that is not in the catalogue is refused (22023),
---    as are kinds inbox writes itself when passed to record_event.
+--    as are kinds inbox writes itself when passed to record_event;
+--  * events cannot be changed or deleted by hand (55000), only with their contact.
 --
 \set VERBOSITY sqlstate
 SET client_min_messages = warning;
@@ -33,12 +34,10 @@ FROM unnest('{user,automation,bot,api}'::text[]) k;
 SELECT inbox.snooze(:c, now() + interval '1 day', :ana), inbox.unsnooze(:c, :ana);
 SELECT inbox.snooze(:c, now() + interval '1 day', :ana);
 SELECT inbox.receive_message(:web, 'visitor', 'I am back') > 0;
-BEGIN;
-SELECT inbox.snooze(:c, clock_timestamp() + interval '10 milliseconds', :ana);
-COMMIT;
-SELECT pg_sleep(0.05);
+SELECT inbox.snooze(:c, clock_timestamp() + interval '1 second', :ana);
+SELECT pg_sleep(1.2);
 SELECT inbox.wake_due_snoozes() >= 0 AS woken;   -- or the background worker did
-SELECT pg_sleep(0.05) FROM inbox.contact WHERE id = :c AND snoozed_until IS NOT NULL;
+SELECT snoozed_until FROM inbox.contact WHERE id = :c;
 -- merges by each actor
 SELECT inbox.receive_message(:tg, 'someone', 'hi') AS m \gset
 SELECT contact_id AS other FROM inbox.message WHERE id = :m \gset
@@ -95,5 +94,12 @@ SELECT inbox.record_event(:c, 'page_change', 'bot');
 SELECT inbox.record_event(:c, 'invented', 'user');
 SELECT inbox.record_event(:c, 'assigned', 'user');
 INSERT INTO inbox.event (contact_id, kind, actor_kind) VALUES (:c, 'survey_started', 'contact');
+
+-- events are history: not changed, not deleted by hand; deleting a contact takes them along
+UPDATE inbox.event SET kind = 'page_change' WHERE contact_id = :c AND kind = 'channel_event';
+DELETE FROM inbox.event WHERE contact_id = :c AND kind = 'conversation_opened';
+SELECT count(*) > 0 AS has_events FROM inbox.event WHERE contact_id = :c;
+DELETE FROM inbox.contact WHERE id = :c;
+SELECT count(*) AS events_left FROM inbox.event WHERE contact_id = :c;
 
 SELECT * FROM inbox.check_integrity();

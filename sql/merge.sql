@@ -11,6 +11,8 @@
 --  * unmerge restores both contacts exactly as they were (every row of both,
 --    the absorbed conversation with its id), writes contact_unmerged, and the
 --    message that arrived in between goes back with its channel;
+--  * a merged contact takes no conversation, assignment, event or snooze, and
+--    merged_into is written by merge and unmerge only;
 --  * errors: same contact, unknown contact, other space, already merged,
 --    merged into a merged contact, unmerge of a pair never merged.
 --
@@ -96,6 +98,14 @@ SELECT contact_id = :keep AS kept FROM inbox.message WHERE id = :late;
 SELECT inbox.merge_contacts(:keep, :keep);                       -- itself
 SELECT inbox.merge_contacts(:keep, 999999);                      -- unknown
 SELECT inbox.merge_contacts(:keep, :dup);                        -- already merged
+-- a merged contact takes no new conversation, assignment, event or snooze
+SELECT inbox.assign(:dup, :ana);
+SELECT inbox.open_conversation(:dup, 'user');
+SELECT inbox.record_event(:dup, 'page_change', 'contact');
+SELECT inbox.snooze(:dup, now() + interval '1 day', :ana);
+UPDATE inbox.contact SET merged_into = NULL WHERE id = :dup;   -- only unmerge_contacts does that
+UPDATE inbox.contact SET merged_into = :dup WHERE id = :keep;  -- only merge_contacts does that
+UPDATE inbox.contact_channel SET contact_id = :dup WHERE contact_id = :keep;   -- no identity either
 SELECT inbox.merge_contacts(:dup, :keep);                        -- into a merged contact
 SELECT inbox.merge_contacts(:keep, NULL);
 SELECT inbox.merge_contacts(:keep, :dup, 'nobody');              -- bad actor kind

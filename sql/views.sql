@@ -93,11 +93,11 @@ SELECT c.contact_id = :c1 AS maria, c.conversation_open FROM inbox.contact_list(
 
 -- a snoozed contact is in no list and no count; a merged-away one neither
 UPDATE inbox.contact SET snoozed_until = now() + interval '1 day' WHERE id = :c5;
-UPDATE inbox.contact SET merged_into = :c6 WHERE id = :c4;
+SELECT inbox.merge_contacts(:c6, :c4);
 SELECT pg_temp.list(:space, :ana, 'all') AS "all", pg_temp.list(:space, :ana, 'unassigned') AS unassigned;
 SELECT * FROM pg_temp.counts(:space, :ana);
 UPDATE inbox.contact SET snoozed_until = NULL WHERE id = :c5;
-UPDATE inbox.contact SET merged_into = NULL WHERE id = :c4;
+SELECT inbox.unmerge_contacts(:c6, :c4);
 
 -- reading and new messages move the unread counts
 SELECT inbox.mark_read(:c2, :ana);

@@ -22,6 +22,7 @@ script_suites=(
 	"notify:test/notify/notify_test.sh"
 	"worker:test/worker/worker_cli_test.sh"
 	"package:test/package/package_test.sh"
+	"fuzz:test/fuzz/fuzz_test.sh"
 )
 
 passed=0

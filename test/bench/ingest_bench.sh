@@ -45,8 +45,8 @@ as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
 psql -X -q -h "$work" -p "$port" -U postgres -d postgres -c 'CREATE DATABASE bench'
 sql -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION inbox CASCADE'
 
-echo "setting up: $known known contacts with an open conversation, 100,000 unassigned contacts"
-sql -v space_name=bench -v contacts=100000 -v per_contact=2 -v agents=50 -f test/bench/views_generate.sql >/dev/null
+echo "setting up: $known known contacts with an open conversation, 300,000 generated contacts"
+sql -v space_name=bench -v contacts=300000 -v per_contact=2 -v agents=50 -f test/bench/views_generate.sql >/dev/null
 sql <<SQL >/dev/null
 -- C writes to generated contacts on any channel: no messaging window in this run
 UPDATE inbox.channel_kind SET "window" = NULL;
@@ -93,7 +93,7 @@ Q
 cat >"$s/C.sql" <<'Q'
 SELECT inbox.send_message(u.id, (SELECT channel_id FROM inbox.contact_channel WHERE contact_id = u.id LIMIT 1),
                           'an agent replies', 1 + u.n % 50)
-FROM bench_unassigned u WHERE u.n = nextval('bench_unassigned_seq');
+FROM bench_unassigned u WHERE u.n = (SELECT nextval('bench_unassigned_seq'));
 Q
 cat >"$s/L.sql" <<Q
 \set k random(1, $known)
@@ -147,12 +147,17 @@ run() {	# name clients pgbench-script-args...
 	echo "$name at $clients clients: ${tps:-0} calls/s"
 }
 
+unassigned=$(sql -c 'SELECT count(*) FROM bench_unassigned')
 for c in 1 8; do
+	# C: the 1-client run takes the first half of the unassigned contacts, the 8-client run the second
+	sql -c "SELECT setval('bench_unassigned_seq', CASE WHEN $c = 1 THEN 1 ELSE $unassigned / 2 END, false)" >/dev/null
 	run L "$c" -f L.sql
 	run A "$c" -f A.sql
 	run P "$c" -f P.sql
 	run B "$c" -f B.sql
 	run C "$c" -f C.sql
+	[ "$(sql -c 'SELECT last_value FROM bench_unassigned_seq')" -lt $((unassigned / (c == 1 ? 2 : 1))) ] ||
+		echo "warning: C ran out of unassigned contacts ($unassigned)"
 	run D "$c" -f D_incoming.sql@60 -f D_new.sql@10 -f D_reply.sql@15 -f D_status.sql@10 -f D_close.sql@3 -f D_read.sql@2
 done
 bad=$(sql -c 'SELECT count(*) FROM inbox.check_integrity()')
@@ -163,7 +168,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 	echo
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, PostgreSQL $(pg_config --version | awk '{print $2}')."
 	echo "One cluster, one run: shared_buffers 1GB, synchronous_commit off, fsync on; pgbench -T $seconds per variant;"
-	echo "$known known contacts (web chat), 100,000 generated contacts, messaging windows off (C writes to any channel)."
+	echo "$known known contacts (web chat), 300,000 generated contacts, messaging windows off (C writes to any channel)."
 	echo "check_integrity() after the run: $bad violations."
 	echo
 	echo "| variant | 1 client (calls/s) | 8 clients (calls/s) |"

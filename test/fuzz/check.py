@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""test/fuzz/check.py: judge the stderr of the fuzz sessions (see fuzz_test.sh).
+
+    python3 check.py WORKDIR SESSIONS
+
+Reads WORKDIR/err.<k> (psql stderr: "@@ <n> <class> <name>" markers from \\warn,
+then the error of that call, VERBOSITY verbose) and WORKDIR/session.<k>.sql.
+Allowed SQLSTATEs per class come from the environment: ALLOW_api, ALLOW_apilit,
+ALLOW_write, ALLOW_guc, ALLOW_read (space separated).
+Prints the SQLSTATE summary, then one "ok:"/"FAILED:" line per check; writes
+WORKDIR/verdict with "<passed> <failed>".
+"""
+import collections
+import os
+import re
+import sys
+
+work, sessions = sys.argv[1], int(sys.argv[2])
+allow = {c: set(os.environ.get("ALLOW_" + c, "").split()) for c in ("api", "apilit", "write", "guc", "read")}
+
+err_re = re.compile(r"(?:^|: )(ERROR|FATAL|PANIC):  ([0-9A-Z]{5}): (.*)$")
+loc_re = re.compile(r"^LOCATION:  (\S+), (\S+?):(\d+)")
+
+calls = 0
+ended = 0
+by_state = collections.Counter()                 # (class, sqlstate) -> n
+by_fn = collections.defaultdict(collections.Counter)  # fn -> sqlstate -> n
+bad = []                                         # (n, class, name, state, msg, location)
+elog = []
+conn_lost = []
+ok_calls = 0
+
+
+def statement_of(k, n):
+    """the statement of call n in session k (for the report)"""
+    path = "%s/session.%d.sql" % (work, k)
+    marker = "\\warn @@ %d " % n
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith(marker):
+                s = next(f).rstrip("\n")
+                return s if len(s) < 600 else s[:600] + "... (%d chars)" % len(s)
+    return "?"
+
+
+for k in range(1, sessions + 1):
+    cur = None                                   # [n, class, name, state, msg, loc]
+    results = []
+    with open("%s/err.%d" % (work, k), encoding="utf-8", errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line.startswith("@@ "):
+                parts = line.split()
+                if parts[1] == "end":
+                    ended += 1
+                    cur = None
+                    continue
+                cur = [int(parts[1]), parts[2], parts[3], None, None, None, k]
+                results.append(cur)
+                calls += 1
+                continue
+            m = err_re.search(line)
+            if m and cur is not None and cur[3] is None:
+                cur[3], cur[4] = m.group(2), m.group(3)
+                continue
+            m = loc_re.match(line)
+            if m and cur is not None and cur[5] is None and cur[3] is not None:
+                cur[5] = "%s, %s:%s" % (m.group(1), m.group(2), m.group(3))
+                continue
+            if "connection to server was lost" in line or "server closed the connection" in line:
+                conn_lost.append((k, cur[0] if cur else None, line))
+    for n, cls, name, state, msg, loc, sess in results:
+        if state is None:
+            ok_calls += 1
+            by_state[(cls, "ok")] += 1
+            by_fn[name]["ok"] += 1
+            continue
+        by_state[(cls, state)] += 1
+        by_fn[name][state] += 1
+        if state not in allow[cls] or state.startswith("XX"):
+            bad.append((n, cls, name, state, msg, loc, sess))
+        elif msg.startswith("inbox: "):
+            elog.append((n, cls, name, state, msg, loc, sess))
+
+print("-- SQLSTATE summary (class, sqlstate: calls)")
+for (cls, state), cnt in sorted(by_state.items()):
+    print("   %-7s %-6s %7d" % (cls, state, cnt))
+print("-- per call")
+for name in sorted(by_fn):
+    print("   %-28s %s" % (name, " ".join("%s=%d" % kv for kv in sorted(by_fn[name].items()))))
+
+passed = failed = 0
+
+
+def check(good, text):
+    global passed, failed
+    if good:
+        passed += 1
+        print("ok: " + text)
+    else:
+        failed += 1
+        print("FAILED: " + text)
+
+
+expected_calls = int(os.environ.get("FUZZ_CALLS", "0"))
+check(calls >= expected_calls and ended == sessions,
+      "%d of %d calls ran, %d of %d sessions reached their end" % (calls, expected_calls, ended, sessions))
+check(not conn_lost, "no session lost its connection" + ("" if not conn_lost else ": %s" % conn_lost[:5]))
+
+
+def show(rows, limit=40):
+    seen = collections.Counter()
+    for n, cls, name, state, msg, loc, sess in rows:
+        key = (name, state, re.sub(r"\d+", "N", msg)[:80])
+        seen[key] += 1
+        if seen[key] > 2:
+            continue
+        print("   call %d (%s %s): %s %s [%s]" % (n, cls, name, state, msg[:300], loc))
+        print("      " + statement_of(sess, n))
+        limit -= 1
+        if limit == 0:
+            print("   ...")
+            break
+
+
+check(not bad, "every error has an allowed SQLSTATE for its kind of call (%d do not)" % len(bad))
+show(bad)
+check(not elog, "no elog-style \"inbox: ...\" internal message (%d)" % len(elog))
+show(elog)
+errors = sum(v for (c, s), v in by_state.items() if s != "ok")
+print("   %d calls: %d succeeded, %d raised an error" % (calls, ok_calls, errors))
+with open("%s/verdict" % work, "w") as f:
+    f.write("%d %d\n" % (passed, failed))
