@@ -106,18 +106,6 @@ require_object(FunctionCallInfo fcinfo, int n, const char *name)
 				 errmsg("%s must be a JSON object", name)));
 }
 
-static void
-require_space(int64 space)
-{
-	static InboxQuery q = {"SELECT 1 FROM inbox.space WHERE id = $1", 1, {INT8OID}};
-	Datum		values[1] = {Int64GetDatum(space)};
-
-	if (inbox_exec(&q, values, NULL, 1) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("space %lld does not exist", (long long) space)));
-}
-
 static int64
 space_of_contact(int64 contact)
 {
@@ -195,7 +183,7 @@ inbox_create_agent(PG_FUNCTION_ARGS)
 	spi_connect();
 	access = inbox_space_access(PG_GETARG_INT64(0), "space", PG_GETARG_INT64(0));
 	inbox_require_admin(&access, "add agents");
-	require_space(PG_GETARG_INT64(0));
+	inbox_require_space(PG_GETARG_INT64(0));
 	inbox_exec(&q, values, nulls, 1);
 	id = returned_id();
 	SPI_finish();
@@ -225,7 +213,7 @@ inbox_create_channel(PG_FUNCTION_ARGS)
 	spi_connect();
 	access = inbox_space_access(PG_GETARG_INT64(0), "space", PG_GETARG_INT64(0));
 	inbox_require_admin(&access, "connect channels");
-	require_space(PG_GETARG_INT64(0));
+	inbox_require_space(PG_GETARG_INT64(0));
 	if (inbox_exec(&q_kind, &values[1], NULL, 1) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

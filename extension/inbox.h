@@ -87,6 +87,9 @@ extern void inbox_snooze_worker_wake(void);
 /* merge.c: conversations and messages may change contact, no side events */
 #define INBOX_MERGING() (inbox_current_actor().merging)
 
+/* rules_message.c */
+extern void inbox_recount_contact(const InboxActor *actor, int64 contact);
+
 /* events.c */
 extern int64 inbox_write_event(int64 contact, int64 conversation, const char *kind,
 							   const InboxActor *actor, int64 target_agent,
@@ -98,6 +101,7 @@ extern int64 inbox_lock_contact(int64 contact);
 extern void inbox_check_not_merged(int64 contact, int col);
 extern int64 inbox_open_conversation_of(int64 contact, bool lock);
 extern void inbox_check_agent_in_space(int64 agent, int64 space);
+extern void inbox_require_space(int64 space);
 
 /*
  * security.c: what the caller of an API function may do in a space.  An

@@ -160,6 +160,16 @@ check_access(FunctionCallInfo fcinfo)
 	(void) inbox_contact_access(PG_GETARG_INT64(1), 0);
 }
 
+/* a contact's maintained columns after rows moved, as the merge's moving actor */
+static void
+recount(const InboxActor *actor, int64 contact)
+{
+	InboxActor	moving = *actor;
+
+	moving.merging = true;
+	inbox_recount_contact(&moving, contact);
+}
+
 static InboxActor
 actor_of(FunctionCallInfo fcinfo, int64 space)
 {
@@ -173,27 +183,6 @@ actor_of(FunctionCallInfo fcinfo, int64 space)
 	if (actor.agent != 0)
 		inbox_check_agent_in_space(actor.agent, space);
 	return actor;
-}
-
-/* the maintained columns of a contact, from its messages and conversations */
-static void
-recount(const InboxActor *actor, int64 contact)
-{
-	static InboxQuery q = {
-		"UPDATE inbox.contact c SET"
-		"  (last_message_id, last_message_at, last_message_direction, last_channel_id) ="
-		"    (SELECT m.id, m.created_at, m.direction, m.channel_id FROM inbox.message m"
-		"     WHERE m.contact_id = c.id ORDER BY m.created_at DESC, m.id DESC LIMIT 1),"
-		"  unread_count = (SELECT count(*) FROM inbox.message m"
-		"     WHERE m.contact_id = c.id AND m.direction = 'incoming' AND m.read_at IS NULL),"
-		"  open_conversation_id = (SELECT v.id FROM inbox.conversation v"
-		"     WHERE v.contact_id = c.id AND v.closed_at IS NULL)"
-		" WHERE c.id = $1",
-		1, {INT8OID}
-	};
-	Datum		values[1] = {Int64GetDatum(contact)};
-
-	merge_exec(actor, &q, values, NULL);
 }
 
 static void

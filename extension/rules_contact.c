@@ -101,6 +101,18 @@ inbox_open_conversation_of(int64 contact, bool lock)
 }
 
 void
+inbox_require_space(int64 space)
+{
+	static InboxQuery q = {"SELECT 1 FROM inbox.space WHERE id = $1", 1, {INT8OID}};
+	Datum		values[1] = {Int64GetDatum(space)};
+
+	if (inbox_exec(&q, values, NULL, 1) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("space %lld does not exist", (long long) space)));
+}
+
+void
 inbox_check_agent_in_space(int64 agent, int64 space)
 {
 	static InboxQuery q = {

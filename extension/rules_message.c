@@ -588,9 +588,13 @@ after_insert(HeapTuple tuple, TupleDesc desc)
 	}
 }
 
-/* a deleted message: the contact's maintained columns follow what is left */
-static void
-after_delete(HeapTuple tuple, TupleDesc desc)
+/*
+ * Every maintained column of a contact, computed again from its messages
+ * and conversations, as the given actor (after a delete, a merge, an
+ * unmerge: when the changes cannot be followed one by one).
+ */
+void
+inbox_recount_contact(const InboxActor *actor, int64 contact)
 {
 	static InboxQuery q = {
 		"UPDATE inbox.contact c SET"
@@ -598,17 +602,27 @@ after_delete(HeapTuple tuple, TupleDesc desc)
 		"    (SELECT m.id, m.created_at, m.direction, m.channel_id FROM inbox.message m"
 		"     WHERE m.contact_id = c.id ORDER BY m.created_at DESC, m.id DESC LIMIT 1),"
 		"  unread_count = (SELECT count(*) FROM inbox.message m"
-		"     WHERE m.contact_id = c.id AND m.direction = 'incoming' AND m.read_at IS NULL)"
+		"     WHERE m.contact_id = c.id AND m.direction = 'incoming' AND m.read_at IS NULL),"
+		"  open_conversation_id = (SELECT v.id FROM inbox.conversation v"
+		"     WHERE v.contact_id = c.id AND v.closed_at IS NULL)"
 		" WHERE c.id = $1",
 		1, {INT8OID}
 	};
+	Datum		values[1] = {Int64GetDatum(contact)};
+	InboxActor	maintaining = *actor;
+
+	maintaining.maintaining = true;
+	inbox_exec_as(&maintaining, &q, values, NULL, 0);
+}
+
+/* a deleted message: the contact's maintained columns follow what is left */
+static void
+after_delete(HeapTuple tuple, TupleDesc desc)
+{
 	bool		isnull;
-	Datum		values[1];
 	InboxActor	actor = inbox_current_actor();
 
-	values[0] = Int64GetDatum(inbox_get_int8(tuple, desc, "contact_id", &isnull));
-	actor.maintaining = true;
-	inbox_exec_as(&actor, &q, values, NULL, 0);
+	inbox_recount_contact(&actor, inbox_get_int8(tuple, desc, "contact_id", &isnull));
 }
 
 /*

@@ -322,6 +322,21 @@ lock_contact_for_agent(int64 contact, int64 agent)
 	inbox_check_agent_in_space(agent, space);
 }
 
+/*
+ * Run a snooze change for an agent: the caller may act for the agent on
+ * this contact, the contact is locked in order, the change runs as the
+ * agent (the contact's trigger writes the event).
+ */
+static void
+change_snooze_as_agent(int64 contact, const InboxActor *actor, InboxQuery *q, Datum *values)
+{
+	spi_connect();
+	(void) inbox_contact_access(contact, actor->agent);
+	lock_contact_for_agent(contact, actor->agent);
+	inbox_exec_as(actor, q, values, NULL, 0);
+	SPI_finish();
+}
+
 /* snooze(contact, until, agent): leave the contact out of lists until then */
 Datum
 inbox_snooze(PG_FUNCTION_ARGS)
@@ -346,11 +361,7 @@ inbox_snooze(PG_FUNCTION_ARGS)
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = PG_GETARG_DATUM(1);
 
-	spi_connect();
-	(void) inbox_contact_access(contact, actor.agent);
-	lock_contact_for_agent(contact, actor.agent);
-	inbox_exec_as(&actor, &q, values, NULL, 0);
-	SPI_finish();
+	change_snooze_as_agent(contact, &actor, &q, values);
 	PG_RETURN_VOID();
 }
 
@@ -378,11 +389,7 @@ inbox_unsnooze(PG_FUNCTION_ARGS)
 	actor.agent = PG_GETARG_INT64(1);
 	values[0] = PG_GETARG_DATUM(0);
 
-	spi_connect();
-	(void) inbox_contact_access(contact, actor.agent);
-	lock_contact_for_agent(contact, actor.agent);
-	inbox_exec_as(&actor, &q, values, NULL, 0);
-	SPI_finish();
+	change_snooze_as_agent(contact, &actor, &q, values);
 	PG_RETURN_VOID();
 }
 

@@ -204,31 +204,22 @@ count_query(ViewKind kind)
 	return q;
 }
 
-static void
-require_space(int64 space)
+/*
+ * The checks both contact_list and view_counts start with, once connected to
+ * SPI: the caller may read the space and act for the agent, the space
+ * exists, and the agent (0 = none, allowed where no view needs one) is one
+ * of it.
+ */
+static InboxAccess
+open_space_for_agent(int64 space, int64 agent)
 {
-	static InboxQuery q = {"SELECT 1 FROM inbox.space WHERE id = $1", 1, {INT8OID}};
-	Datum		values[1] = {Int64GetDatum(space)};
+	InboxAccess access = inbox_space_access(space, "space", space);
 
-	if (inbox_exec(&q, values, NULL, 1) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("space %lld does not exist", (long long) space)));
-}
-
-/* agent must be a member of space; NULL (0) is allowed where no view needs it */
-static void
-require_agent(int64 agent, int64 space)
-{
-	static InboxQuery q = {"SELECT space_id FROM inbox.agent WHERE id = $1", 1, {INT8OID}};
-	Datum		values[1] = {Int64GetDatum(agent)};
-	int64		agent_space;
-
-	inbox_exec(&q, values, NULL, 1);
-	if (!inbox_int8(1, &agent_space) || agent_space != space)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("agent %lld does not exist in space %lld", (long long) agent, (long long) space)));
+	inbox_check_acting_agent(&access, agent);
+	inbox_require_space(space);
+	if (agent != 0)
+		inbox_check_agent_in_space(agent, space);
+	return access;
 }
 
 /*
@@ -425,11 +416,7 @@ inbox_contact_list(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inbox: SPI_connect failed");
-	access = inbox_space_access(space, "space", space);
-	inbox_check_acting_agent(&access, agent);
-	require_space(space);
-	if (agent != 0)
-		require_agent(agent, space);
+	access = open_space_for_agent(space, agent);
 	kind = resolve_view(view_name, space, agent, &filter);
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -548,11 +535,7 @@ inbox_view_counts(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inbox: SPI_connect failed");
-	access = inbox_space_access(space, "space", space);
-	inbox_check_acting_agent(&access, agent);
-	require_space(space);
-	if (agent != 0)
-		require_agent(agent, space);
+	access = open_space_for_agent(space, agent);
 
 	if (access.assigned_only)
 	{
