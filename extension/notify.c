@@ -36,10 +36,10 @@ PG_FUNCTION_INFO_V1(inbox_notify_change);
 #define INBOX_NOTIFY_IDS 50
 
 /*
- * A transaction that changes more contacts of a space than this (a bulk
- * import, a mass reassignment) sends one {"op": "bulk"} on that space's
- * channel instead of one notification per contact and op: listeners
- * refetch, and the notification queue is not flooded.
+ * A transaction that would send more notifications (contact and op pairs)
+ * on a space than this (a bulk import, a mass reassignment) sends one
+ * {"op": "bulk"} on that space's channel instead: listeners refetch, and
+ * the notification queue is not flooded.
  */
 #define INBOX_NOTIFY_MAX 1000
 
