@@ -244,11 +244,13 @@ inbox_event_after_insert(PG_FUNCTION_ARGS)
  * BEFORE UPDATE OR DELETE on inbox.event: events are the contact's history
  * and do not change.  merge.c moves them between contacts; deleting a
  * contact or a conversation takes its events along (those deletes come
- * from a foreign key's cascade, a trigger of its own).
+ * from a foreign key's cascade, a trigger of its own); deleting an agent
+ * clears it from the events it caused.
  */
 Datum
 inbox_event_before_change(PG_FUNCTION_ARGS)
 {
+	static const char *const agent_columns[] = {"actor_agent_id", "target_agent_id", NULL};
 	static InboxQuery q = {"SELECT pg_trigger_depth()", 0, {InvalidOid}};
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	bool		isnull;
@@ -261,6 +263,13 @@ inbox_event_before_change(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inbox: SPI_connect failed");
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
+		inbox_only_agents_cleared(trigdata->tg_trigtuple, trigdata->tg_newtuple,
+								  trigdata->tg_relation->rd_att, agent_columns))
+	{
+		SPI_finish();
+		return PointerGetDatum(trigdata->tg_newtuple);	/* its actor was deleted */
+	}
 	inbox_exec(&q, NULL, NULL, 1);
 	depth = DatumGetInt32(inbox_value(1, &isnull));
 	SPI_finish();

@@ -143,6 +143,8 @@ extern int64 inbox_get_int8(HeapTuple tuple, TupleDesc desc, const char *column,
 extern char *inbox_get_text(HeapTuple tuple, TupleDesc desc, const char *column);
 extern bool inbox_column_changed(HeapTuple oldtuple, HeapTuple newtuple,
 								 TupleDesc desc, const char *column);
+extern bool inbox_only_agents_cleared(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc,
+									  const char *const *agent_columns);
 
 /* error helpers: every API argument is checked before anything is written */
 #define INBOX_NOT_NULL(fcinfo, n, name) \

@@ -163,6 +163,44 @@ inbox_column_changed(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, con
 }
 
 /*
+ * A deleted agent: ON DELETE SET NULL clears it from the conversations,
+ * messages and events that name it, which otherwise do not change (the
+ * history stays, without the agent).  True when the only change from
+ * oldtuple to newtuple is the clearing of agent_columns whose agent no
+ * longer exists.  The caller is connected to SPI.
+ */
+bool
+inbox_only_agents_cleared(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc,
+						  const char *const *agent_columns)
+{
+	static InboxQuery q = {"SELECT 1 FROM inbox.agent WHERE id = $1", 1, {INT8OID}};
+	bool		cleared = false;
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		const char *const *agent_column = agent_columns;
+		bool		isnull;
+		Datum		agent;
+
+		if (att->attisdropped || !inbox_column_changed(oldtuple, newtuple, desc, NameStr(att->attname)))
+			continue;
+		while (*agent_column != NULL && strcmp(*agent_column, NameStr(att->attname)) != 0)
+			agent_column++;
+		if (*agent_column == NULL)
+			return false;
+		(void) SPI_getbinval(newtuple, desc, i + 1, &isnull);
+		if (!isnull)
+			return false;
+		agent = SPI_getbinval(oldtuple, desc, i + 1, &isnull);
+		if (inbox_exec(&q, &agent, NULL, 1) != 0)
+			return false;
+		cleared = true;
+	}
+	return cleared;
+}
+
+/*
  * Changes a BEFORE trigger makes to the row it returns, applied at once
  * with heap_modify_tuple_by_cols.  Call inbox_edit_init before
  * SPI_connect: values and the result row are kept in the trigger's own

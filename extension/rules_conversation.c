@@ -34,6 +34,9 @@ static const char *const fixed_columns[] = {
 	"id", "space_id", "contact_id", "opened_at", "opened_by_kind", "opened_by_agent", NULL
 };
 
+/* the agents a conversation names, cleared when an agent is deleted */
+static const char *const agent_columns[] = {"opened_by_agent", "closed_by_agent", NULL};
+
 /* fill the actor of an opening or closing from the current actor */
 static void
 default_actor(HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit,
@@ -133,6 +136,8 @@ before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, InboxTuple
 
 	if (INBOX_MERGING())
 		return newtuple;		/* merge.c moves conversations, state unchanged */
+	if (inbox_only_agents_cleared(oldtuple, newtuple, desc, agent_columns))
+		return newtuple;		/* the agent who opened or closed it was deleted */
 
 	for (const char *const *column = fixed_columns; *column != NULL; column++)
 		if (inbox_column_changed(oldtuple, newtuple, desc, *column))

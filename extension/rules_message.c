@@ -46,6 +46,9 @@ static const char *const fixed_columns[] = {
 	"sender_kind", "sender_agent_id", "reply_to_external_id", "reply_to_id", "created_at", NULL
 };
 
+/* the agent a message names, cleared when the agent is deleted */
+static const char *const agent_columns[] = {"sender_agent_id", NULL};
+
 /* the outgoing statuses in the order they move; failed stands apart */
 static int
 status_rank(const char *status)
@@ -433,6 +436,8 @@ before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, InboxTuple
 
 	if (INBOX_MERGING())
 		return newtuple;		/* merge.c moves messages between contacts */
+	if (inbox_only_agents_cleared(oldtuple, newtuple, desc, agent_columns))
+		return newtuple;		/* its sender was deleted */
 
 	for (const char *const *c = fixed_columns; *c != NULL; c++)
 		if (inbox_column_changed(oldtuple, newtuple, desc, *c))

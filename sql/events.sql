@@ -94,4 +94,26 @@ SELECT inbox.record_event(:sam, 'bot_status_on', 'user', -1);
 SELECT inbox.record_event(:sam, 'bot_status_on', 'user', :mallory);
 SELECT regress.fingerprint() = :'before' AS nothing_written;
 
+-- a deleted agent: the history stays, without the agent (ON DELETE SET NULL
+-- of conversations, messages and events, which otherwise never change)
+SELECT inbox.create_agent(:space, 'Bob') AS bob \gset
+SELECT inbox.receive_message(:web, 'visitor-bob', 'anyone there?') AS asked \gset
+SELECT contact_id AS asker FROM inbox.message WHERE id = :asked \gset
+SELECT inbox.send_message(:asker, :web, 'Bob here', :bob) AS answered \gset
+SELECT inbox.record_event(:asker, 'bot_status_on', 'user', :bob) IS NOT NULL AS recorded;
+SELECT inbox.close_conversation(:asker, 'user', :bob) IS NOT NULL AS closed;
+SELECT count(*) AS events_before FROM inbox.event WHERE contact_id = :asker \gset
+SELECT count(*) FILTER (WHERE actor_agent_id = :bob) AS by_bob,
+       count(*) FILTER (WHERE target_agent_id = :bob) AS to_bob
+FROM inbox.event WHERE contact_id = :asker;
+DELETE FROM inbox.agent WHERE id = :bob;
+SELECT sender_agent_id IS NULL AS sender_cleared, body FROM inbox.message WHERE id = :answered;
+SELECT count(*) = :events_before AS events_kept,
+       count(*) FILTER (WHERE actor_agent_id = :bob OR target_agent_id = :bob) AS naming_bob
+FROM inbox.event WHERE contact_id = :asker;
+SELECT closed_at IS NOT NULL AS still_closed, opened_by_agent, closed_by_agent, closed_by_kind
+FROM inbox.conversation WHERE contact_id = :asker;
+-- a row that names a live agent still cannot be changed
+UPDATE inbox.event SET actor_agent_id = NULL WHERE contact_id = :sam AND actor_agent_id = :alice;
+
 SELECT * FROM inbox.check_integrity();
