@@ -27,7 +27,7 @@ OBJS = \
 DATA = $(wildcard extension/inbox--*.sql)
 PGFILEDESC = "inbox - team messaging inbox rules in C"
 
-REGRESS = setup api_basics auto_open user_reply assignment close_conversation \
+REGRESS = setup comments api_basics auto_open user_reply assignment close_conversation \
 	unread last_message message_status events reply_to messaging_window errors \
 	views history merge channels security event_kinds \
 	channel_kinds

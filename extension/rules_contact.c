@@ -157,7 +157,8 @@ check_insert_defaults(HeapTuple tuple, TupleDesc desc)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("column \"%s\" of a contact is maintained by inbox", *column),
-					 errhint("Leave it out of the INSERT; it follows the contact's messages.")));
+					 errhint("Leave it out of the INSERT; it follows the contact's messages. "
+							 "To restore a dump, run the restore with session_replication_role = replica.")));
 	}
 }
 
@@ -352,6 +353,14 @@ inbox_contact_channel_before_write(PG_FUNCTION_ARGS)
 	inbox_check_trigger(fcinfo, "contact_channel_before_write");
 	desc = trigdata->tg_relation->rd_att;
 	tuple = TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ? trigdata->tg_trigtuple : trigdata->tg_newtuple;
+
+	/* an identity that stays with its contact, channel and space (last_incoming_at moves on) */
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
+		!inbox_column_changed(trigdata->tg_trigtuple, tuple, desc, "contact_id") &&
+		!inbox_column_changed(trigdata->tg_trigtuple, tuple, desc, "channel_id") &&
+		!inbox_column_changed(trigdata->tg_trigtuple, tuple, desc, "space_id"))
+		return PointerGetDatum(tuple);
+
 	inbox_edit_init(&edit);
 
 	contact = inbox_get_int8(tuple, desc, "contact_id", &isnull);
