@@ -22,6 +22,8 @@ script_suites=(
 	"notify:test/notify/notify_test.sh"
 	"worker:test/worker/worker_cli_test.sh"
 	"package:test/package/package_test.sh"
+	"dump:test/dump/dump_test.sh"
+	"upgrade:test/upgrade/upgrade_test.sh"
 	"fuzz:test/fuzz/fuzz_test.sh"
 )
 

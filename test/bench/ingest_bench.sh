@@ -5,6 +5,8 @@
 # One throwaway cluster, one run, the same settings and data for every variant,
 # pgbench with custom scripts at 1 and 8 clients (INGEST_BENCH_SECONDS each):
 #   A  receive_message from a known contact with an open conversation
+#   An A with inbox.notify off: the rules without the notifications, whose
+#      commits PostgreSQL serializes (one lock for every notifying commit)
 #   B  receive_message from a new sender (contact and conversation created)
 #   C  send_message by an agent to an unassigned contact (auto-assign)
 #   D  a busy inbox: 60% incoming (known), 10% new senders, 15% replies,
@@ -153,6 +155,7 @@ for c in 1 8; do
 	sql -c "SELECT setval('bench_unassigned_seq', CASE WHEN $c = 1 THEN 1 ELSE $unassigned / 2 END, false)" >/dev/null
 	run L "$c" -f L.sql
 	run A "$c" -f A.sql
+	PGOPTIONS='-c inbox.notify=off' run An "$c" -f A.sql
 	run P "$c" -f P.sql
 	run B "$c" -f B.sql
 	run C "$c" -f C.sql
@@ -173,17 +176,19 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 	echo
 	echo "| variant | 1 client (calls/s) | 8 clients (calls/s) |"
 	echo "|---|---|---|"
-	for v in L A P B C D; do
+	for v in L A An P B C D; do
 		echo "| $v | ${rate[$v,1]} | ${rate[$v,8]} |"
 	done
 	echo
 	echo "| ratio | 1 client | 8 clients | target at 8 clients |"
 	echo "|---|---|---|---|"
 	echo "| A/L | $(ratio "${rate[A,1]}" "${rate[L,1]}") | $(ratio "${rate[A,8]}" "${rate[L,8]}") | >= 0.5 |"
+	echo "| An/L | $(ratio "${rate[An,1]}" "${rate[L,1]}") | $(ratio "${rate[An,8]}" "${rate[L,8]}") | |"
 	echo "| A/P | $(ratio "${rate[A,1]}" "${rate[P,1]}") | $(ratio "${rate[A,8]}" "${rate[P,8]}") | >= 3 |"
 	echo "| B/L | $(ratio "${rate[B,1]}" "${rate[L,1]}") | $(ratio "${rate[B,8]}" "${rate[L,8]}") | |"
 	echo "| C/L | $(ratio "${rate[C,1]}" "${rate[L,1]}") | $(ratio "${rate[C,8]}" "${rate[L,8]}") | |"
 	echo
+	echo "An: A with inbox.notify = off (PostgreSQL takes one lock for every commit that notifies)."
 	echo "L: bare INSERT of the message row into a plain copy of inbox.message. P: A's rules as client"
 	echo "statements in one transaction (find contact, lock open conversation, insert message, update"
 	echo "contact and identity) on plain copies of the tables. D: 60% incoming, 10% new senders,"
