@@ -15,6 +15,7 @@ OBJS = \
 	extension/rules_message.o \
 	extension/events.o \
 	extension/notify.o \
+	extension/notify_relay.o \
 	extension/api.o \
 	extension/snooze.o \
 	extension/snooze_worker.o \

@@ -32,6 +32,15 @@ SELECT pg_catalog.pg_extension_config_dump('inbox.channel_kind', '');
 SELECT pg_catalog.pg_extension_config_dump('inbox.event_kind', '');
 SELECT pg_catalog.pg_extension_config_dump('inbox.sender_kind', '');
 
+-- notifications sent by the database's background worker (notify_relay.c)
+CREATE FUNCTION inbox.notify_relay_queue() RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_notify_relay_queue' LANGUAGE C VOLATILE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION inbox.notify_relay_queue() IS
+	'Notifications of this database committed but not yet sent by its background worker (inbox.notify_relay); 0 when the relay is idle or off';
+REVOKE ALL ON FUNCTION inbox.notify_relay_queue() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION inbox.notify_relay_queue() TO inbox_admin;
+
 -- psql's \d+ and \df+ explain every table, column and function
 
 /*

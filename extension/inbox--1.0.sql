@@ -618,6 +618,12 @@ CREATE FUNCTION inbox.next_snooze_due() RETURNS timestamptz
 COMMENT ON FUNCTION inbox.next_snooze_due() IS
 	'When the next snooze ends (NULL when no contact is snoozed); a change is announced by NOTIFY inbox_snooze';
 
+CREATE FUNCTION inbox.notify_relay_queue() RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_notify_relay_queue' LANGUAGE C VOLATILE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION inbox.notify_relay_queue() IS
+	'Notifications of this database committed but not yet sent by its background worker (inbox.notify_relay); 0 when the relay is idle or off';
+
 CREATE FUNCTION inbox.record_event(contact bigint, kind text, actor_kind text, actor_agent bigint DEFAULT NULL,
 		reference text DEFAULT NULL, source_url text DEFAULT NULL, data jsonb DEFAULT NULL) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'inbox_record_event' LANGUAGE C
@@ -901,7 +907,8 @@ GRANT EXECUTE ON FUNCTION
 	inbox.create_channel(bigint, text, text),
 	inbox.receive_message(bigint, text, text, text, text, jsonb, timestamptz, jsonb),
 	inbox.set_message_status(bigint, text, timestamptz, text),
-	inbox.check_integrity()
+	inbox.check_integrity(),
+	inbox.notify_relay_queue()
 	TO inbox_admin;
 -- create_space, wake_due_snoozes and next_snooze_due: the owner's, granted by
 -- hand (e.g. to the role of an external inbox-worker snooze)

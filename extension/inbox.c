@@ -26,6 +26,7 @@ _PG_init(void)
 	inbox_define_actor_gucs();
 	inbox_define_notify_gucs();
 	inbox_register_notify_callbacks();
+	inbox_notify_relay_init();
 	inbox_register_snooze_callbacks();
 	inbox_snooze_worker_init();
 	MarkGUCPrefixReserved("inbox");

@@ -83,6 +83,15 @@ extern bool inbox_next_due(TimestampTz *due);
 /* snooze_worker.c */
 extern void inbox_snooze_worker_init(void);
 extern void inbox_snooze_worker_wake(void);
+extern bool inbox_snooze_worker_serves_database(void);
+extern void inbox_snooze_worker_relay_wake(void);
+
+/* notify_relay.c */
+extern void inbox_notify_relay_init(void);
+extern bool inbox_notify_relay_reserve(int n, char **channels, char **payloads);
+extern void inbox_notify_relay_end(bool committed);
+extern int	inbox_notify_relay_drain(void);
+extern void inbox_notify_relay_adopt(void);
 
 /* merge.c: conversations and messages may change contact, no side events */
 #define INBOX_MERGING() (inbox_current_actor().merging)

@@ -8,9 +8,11 @@
  * transaction: one notification per contact and op, listing the ids
  * involved, so that a bulk import of 100,000 messages sends one
  * notification per contact rather than one per row.  They are sent on
- * channel inbox_<space> just before commit (PostgreSQL delivers them when
- * the commit is done; a rolled-back transaction sends nothing), and a
- * rolled-back subtransaction takes its records with it.
+ * channel inbox_<space> when the transaction commits, by the database's
+ * background worker (notify_relay.c) or else by the transaction itself
+ * (PostgreSQL delivers them when the commit is done); a rolled-back
+ * transaction sends nothing, and a rolled-back subtransaction takes its
+ * records with it.
  *
  * Payloads carry ids only, never message bodies, names or other text,
  * since any role may LISTEN on any channel:
@@ -153,6 +155,9 @@ send_pending(void)
 	char		channel[NAMEDATALEN];
 	SpaceCount *spaces;
 	int			nspaces = 0;
+	char	  **channels;
+	char	  **payloads;
+	int			nsent = 0;
 
 	entries = palloc(sizeof(NotifyEntry *) * hash_get_num_entries(pending));
 	hash_seq_init(&seq, pending);
@@ -179,6 +184,8 @@ send_pending(void)
 		spaces[s].count++;
 	}
 
+	channels = palloc(sizeof(char *) * Max(n, 1));
+	payloads = palloc(sizeof(char *) * Max(n, 1));
 	initStringInfo(&payload);
 	for (int i = 0; i < n; i++)
 	{
@@ -195,7 +202,8 @@ send_pending(void)
 			{
 				resetStringInfo(&payload);
 				appendStringInfo(&payload, "{\"op\": \"bulk\", \"changes\": %d}", space->count);
-				Async_Notify(channel, payload.data);
+				channels[nsent] = pstrdup(channel);
+				payloads[nsent++] = pstrdup(payload.data);
 				space->bulk_sent = true;
 			}
 			continue;
@@ -214,8 +222,14 @@ send_pending(void)
 				appendStringInfo(&payload, ", \"more\": %d", entry->count - listed);
 		}
 		appendStringInfoChar(&payload, '}');
-		Async_Notify(channel, payload.data);
+		channels[nsent] = pstrdup(channel);
+		payloads[nsent++] = pstrdup(payload.data);
 	}
+
+	/* through the database's worker if it can (notify_relay.c), else ourselves */
+	if (!inbox_notify_relay_reserve(nsent, channels, payloads))
+		for (int i = 0; i < nsent; i++)
+			Async_Notify(channels[i], payloads[i]);
 }
 
 /* whether a change is still to be sent (a rolled-back savepoint took its own) */
@@ -258,6 +272,8 @@ notify_xact_callback(XactEvent event, void *arg)
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:
+			inbox_notify_relay_end(event == XACT_EVENT_COMMIT);
+			/* FALLTHROUGH */
 		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:

@@ -246,6 +246,7 @@ record_assignment(int64 contact, int64 space, int64 old_assignee, int64 new_assi
 		" VALUES ($1, $2, $3, $4) RETURNING id",
 		4, {INT8OID, INT8OID, TEXTOID, INT8OID}
 	};
+	static InboxQuery q_agent = {"SELECT 1 FROM inbox.agent WHERE id = $1", 1, {INT8OID}};
 	InboxActor	actor = inbox_current_actor();
 	int64		conversation = actor.conversation;
 
@@ -264,6 +265,15 @@ record_assignment(int64 contact, int64 space, int64 old_assignee, int64 new_assi
 
 		inbox_exec(&q_open, values, nulls, 1);
 		(void) inbox_int8(1, &conversation);
+	}
+
+	/* an assignee deleted (ON DELETE SET NULL): the event names no agent */
+	if (new_assignee == 0)
+	{
+		Datum		values[1] = {Int64GetDatum(old_assignee)};
+
+		if (inbox_exec(&q_agent, values, NULL, 1) == 0)
+			old_assignee = 0;
 	}
 
 	inbox_write_event(contact, conversation, new_assignee ? "assigned" : "unassigned",

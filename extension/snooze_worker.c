@@ -122,6 +122,8 @@ typedef struct SnoozeSlot
 	SnoozeExit	exit;			/* why the last worker exited */
 	pid_t		pid;			/* the worker connected here, 0 if none */
 	Latch	   *latch;			/* and its latch */
+	bool		snooze_pending; /* a snooze was set or moved: look again */
+	bool		relay_pending;	/* notifications to send (notify_relay.c) */
 } SnoozeSlot;
 
 typedef struct SnoozeShared
@@ -225,10 +227,48 @@ inbox_snooze_worker_wake(void)
 
 	if (shared == NULL || !OidIsValid(MyDatabaseId))
 		return;
-	LWLockAcquire(shared->lock, LW_SHARED);
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	i = find_slot(MyDatabaseId);
 	if (i >= 0 && shared->slots[i].latch != NULL)
+	{
+		shared->slots[i].snooze_pending = true;
 		SetLatch(shared->slots[i].latch);
+	}
+	LWLockRelease(shared->lock);
+}
+
+/* whether a worker serves this database now (notify_relay.c hands it notifications) */
+bool
+inbox_snooze_worker_serves_database(void)
+{
+	int			i;
+	bool		serves;
+
+	if (shared == NULL || !OidIsValid(MyDatabaseId))
+		return false;
+	LWLockAcquire(shared->lock, LW_SHARED);
+	i = find_slot(MyDatabaseId);
+	serves = i >= 0 && shared->slots[i].pid != 0 && shared->slots[i].latch != NULL &&
+		!shared->slots[i].stop && shared->slots[i].paused == 0;
+	LWLockRelease(shared->lock);
+	return serves;
+}
+
+/* notifications of a committed transaction are in the relay: the worker sends them */
+void
+inbox_snooze_worker_relay_wake(void)
+{
+	int			i;
+
+	if (shared == NULL || !OidIsValid(MyDatabaseId))
+		return;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	i = find_slot(MyDatabaseId);
+	if (i >= 0 && shared->slots[i].latch != NULL)
+	{
+		shared->slots[i].relay_pending = true;
+		SetLatch(shared->slots[i].latch);
+	}
 	LWLockRelease(shared->lock);
 }
 
@@ -487,6 +527,7 @@ worker_wake_due(uint32 generation, TimestampTz *next, int *woken)
 			worker_found_no_extension(generation);
 		if (*woken > 0)
 			elog(DEBUG1, "inbox snooze worker woke %d contacts", *woken);
+		(void) inbox_notify_relay_drain();	/* a long backlog does not hold them back */
 		CHECK_FOR_INTERRUPTS();
 		worker_check_stop();
 	} while (*woken >= worker_batch);
@@ -500,6 +541,7 @@ inbox_snooze_worker_main(Datum main_arg)
 	Oid			database = DatumGetObjectId(main_arg);
 	uint32		generation = 0;
 	bool		go;
+	TimestampTz look_at = 0;	/* when to look for due snoozes; 0 = at once, DT_NOEND = none due */
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -532,11 +574,15 @@ inbox_snooze_worker_main(Datum main_arg)
 	if (!go)
 		proc_exit(0);
 	before_shmem_exit(worker_release_slot, (Datum) 0);
+	inbox_notify_relay_adopt();
 
 	for (;;)
 	{
-		TimestampTz next;
+		TimestampTz next,
+					now;
 		int			woken = 0;
+		bool		relay_wake,
+					snooze_wake;
 		long		timeout = -1;
 
 		/* reset before reading, so that a commit after the read wakes the sleep */
@@ -549,17 +595,38 @@ inbox_snooze_worker_main(Datum main_arg)
 		}
 		worker_check_stop();
 
-		if (worker_wake_due(generation, &next, &woken))
-		{
-			TimestampTz now = GetCurrentTimestamp();
+		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+		relay_wake = shared->slots[my_slot].relay_pending;
+		snooze_wake = shared->slots[my_slot].snooze_pending;
+		shared->slots[my_slot].relay_pending = false;
+		shared->slots[my_slot].snooze_pending = false;
+		LWLockRelease(shared->lock);
 
-			if (next > now)
-				timeout = Min(TimestampDifferenceMilliseconds(now, next), SNOOZE_MAX_SLEEP_MS);
-			else if (woken == 0)
-				timeout = 50;	/* due but locked by another waker: let it finish */
+		if (relay_wake)
+			(void) inbox_notify_relay_drain();
+
+		/* a wake only to send notifications does not look at snoozes before their time */
+		now = GetCurrentTimestamp();
+		if (!relay_wake || snooze_wake || look_at == 0 || now >= look_at)
+		{
+			if (worker_wake_due(generation, &next, &woken))
+			{
+				now = GetCurrentTimestamp();
+				if (next > now)
+					look_at = next;
+				else if (woken == 0)
+					look_at = TimestampTzPlusMilliseconds(now, 50); /* locked by another waker: let it finish */
+				else
+				{
+					look_at = 0;	/* more due: look again at once */
+					continue;
+				}
+			}
 			else
-				continue;
+				look_at = DT_NOEND;
 		}
+		if (look_at != DT_NOEND)
+			timeout = Min(Max(TimestampDifferenceMilliseconds(now, look_at), 0), SNOOZE_MAX_SLEEP_MS);
 
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | (timeout >= 0 ? WL_TIMEOUT : 0),

@@ -102,6 +102,10 @@ SELECT contact_id AS asker FROM inbox.message WHERE id = :asked \gset
 SELECT inbox.send_message(:asker, :web, 'Bob here', :bob) AS answered \gset
 SELECT inbox.record_event(:asker, 'bot_status_on', 'user', :bob) IS NOT NULL AS recorded;
 SELECT inbox.close_conversation(:asker, 'user', :bob) IS NOT NULL AS closed;
+-- and one contact still assigned to Bob
+SELECT inbox.receive_message(:web, 'visitor-bob-2', 'me too') AS asked2 \gset
+SELECT contact_id AS asker2 FROM inbox.message WHERE id = :asked2 \gset
+SELECT inbox.assign(:asker2, :bob, 'user', :alice);
 SELECT count(*) AS events_before FROM inbox.event WHERE contact_id = :asker \gset
 SELECT count(*) FILTER (WHERE actor_agent_id = :bob) AS by_bob,
        count(*) FILTER (WHERE target_agent_id = :bob) AS to_bob
@@ -113,6 +117,10 @@ SELECT count(*) = :events_before AS events_kept,
 FROM inbox.event WHERE contact_id = :asker;
 SELECT closed_at IS NOT NULL AS still_closed, opened_by_agent, closed_by_agent, closed_by_kind
 FROM inbox.conversation WHERE contact_id = :asker;
+-- Bob's contact: unassigned, with an unassigned event that names no agent
+SELECT c.assignee_id, e.kind, e.target_agent_id
+FROM inbox.contact c JOIN inbox.event e ON e.contact_id = c.id
+WHERE c.id = :asker2 ORDER BY e.id DESC LIMIT 1;
 -- a row that names a live agent still cannot be changed
 UPDATE inbox.event SET actor_agent_id = NULL WHERE contact_id = :sam AND actor_agent_id = :alice;
 

@@ -5,8 +5,13 @@
 # One throwaway cluster, one run, the same settings and data for every variant,
 # pgbench with custom scripts at 1 and 8 clients (INGEST_BENCH_SECONDS each):
 #   A  receive_message from a known contact with an open conversation
-#   An A with inbox.notify off: the rules without the notifications, whose
-#      commits PostgreSQL serializes (one lock for every notifying commit)
+#   A variants, to show what notifications cost: PostgreSQL serializes every
+#   commit that notifies (one lock until the commit is done), so by default
+#   the database's background worker sends them (inbox.notify_relay):
+#   Ad A with inbox.notify_relay off: each transaction notifies itself
+#   An A with inbox.notify off: no notifications at all
+#   As, Asd  A and Ad with synchronous_commit on (PostgreSQL's default; the
+#      lock is then held during the commit's WAL flush)
 #   B  receive_message from a new sender (contact and conversation created)
 #   C  send_message by an agent to an unassigned contact (auto-assign)
 #   D  a busy inbox: 60% incoming (known), 10% new senders, 15% replies,
@@ -30,7 +35,7 @@ out=test/bench/results/ingest.md
 known=10000
 
 sql() { psql -X -q -At -h "$work" -p "$port" -U postgres -d bench -v ON_ERROR_STOP=1 "$@"; }
-cleanup() { [ -f "$work/pgbench.log" ] && grep -iE "error|abort" "$work/pgbench.log" | sort | uniq -c | head -5; as_pg "$bindir/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$work"; }
+cleanup() { { [ -f "$work/pgbench.log" ] && grep -iE "error|abort" "$work/pgbench.log" | sort | uniq -c | head -5; } || true; as_pg "$bindir/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 
 cluster_init "$work/data" || exit 1
@@ -155,7 +160,10 @@ for c in 1 8; do
 	sql -c "SELECT setval('bench_unassigned_seq', CASE WHEN $c = 1 THEN 1 ELSE $unassigned / 2 END, false)" >/dev/null
 	run L "$c" -f L.sql
 	run A "$c" -f A.sql
+	PGOPTIONS='-c inbox.notify_relay=off' run Ad "$c" -f A.sql
 	PGOPTIONS='-c inbox.notify=off' run An "$c" -f A.sql
+	PGOPTIONS='-c synchronous_commit=on' run As "$c" -f A.sql
+	PGOPTIONS='-c synchronous_commit=on -c inbox.notify_relay=off' run Asd "$c" -f A.sql
 	run P "$c" -f P.sql
 	run B "$c" -f B.sql
 	run C "$c" -f C.sql
@@ -176,7 +184,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 	echo
 	echo "| variant | 1 client (calls/s) | 8 clients (calls/s) |"
 	echo "|---|---|---|"
-	for v in L A An P B C D; do
+	for v in L A Ad An As Asd P B C D; do
 		echo "| $v | ${rate[$v,1]} | ${rate[$v,8]} |"
 	done
 	echo
@@ -184,11 +192,15 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 	echo "|---|---|---|---|"
 	echo "| A/L | $(ratio "${rate[A,1]}" "${rate[L,1]}") | $(ratio "${rate[A,8]}" "${rate[L,8]}") | >= 0.5 |"
 	echo "| An/L | $(ratio "${rate[An,1]}" "${rate[L,1]}") | $(ratio "${rate[An,8]}" "${rate[L,8]}") | |"
+	echo "| A/Ad (relay) | $(ratio "${rate[A,1]}" "${rate[Ad,1]}") | $(ratio "${rate[A,8]}" "${rate[Ad,8]}") | |"
+	echo "| As/Asd (relay, synchronous_commit on) | $(ratio "${rate[As,1]}" "${rate[Asd,1]}") | $(ratio "${rate[As,8]}" "${rate[Asd,8]}") | |"
 	echo "| A/P | $(ratio "${rate[A,1]}" "${rate[P,1]}") | $(ratio "${rate[A,8]}" "${rate[P,8]}") | >= 3 |"
 	echo "| B/L | $(ratio "${rate[B,1]}" "${rate[L,1]}") | $(ratio "${rate[B,8]}" "${rate[L,8]}") | |"
 	echo "| C/L | $(ratio "${rate[C,1]}" "${rate[L,1]}") | $(ratio "${rate[C,8]}" "${rate[L,8]}") | |"
 	echo
-	echo "An: A with inbox.notify = off (PostgreSQL takes one lock for every commit that notifies)."
+	echo "A: notifications sent by the database's background worker (inbox.notify_relay, the default)."
+	echo "Ad: each transaction sends its own (relay off). An: no notifications (inbox.notify = off)."
+	echo "As, Asd: A and Ad with synchronous_commit = on (PostgreSQL's default)."
 	echo "L: bare INSERT of the message row into a plain copy of inbox.message. P: A's rules as client"
 	echo "statements in one transaction (find contact, lock open conversation, insert message, update"
 	echo "contact and identity) on plain copies of the tables. D: 60% incoming, 10% new senders,"

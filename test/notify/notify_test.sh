@@ -13,6 +13,8 @@
 #     and a PL/pgSQL exception block), nothing with inbox.notify = off,
 #     nothing on inbox_1 from space 2;
 #   - per contact, notifications arrive in commit order (two sessions);
+#   - they are sent by the database's background worker (inbox.notify_relay),
+#     by the committing backend itself with the relay off or no worker;
 #   - a bulk INSERT ... SELECT of 100,000 events, and one of 20,000 messages,
 #     for 25 contacts send a few notifications per contact, each under 8000
 #     bytes, whose ids and "more" counts account for every row;
@@ -115,6 +117,8 @@ step() {
 	local marker n i
 	marker=$(cat "$work/marker")
 	n=$((marker + 1))
+	# the background worker sends inbox's notifications: the marker goes after them
+	for i in $(seq 1 100); do [ "$(sql -c 'SELECT inbox.notify_relay_queue()')" = 0 ] && break; sleep 0.02; done
 	sql -c "NOTIFY inbox_1, '{\"op\": \"marker\", \"n\": $n}'"
 	for i in $(seq 1 100); do
 		grep -q "\"op\": \"marker\", \"n\": $n}" "$out" && break
@@ -420,6 +424,46 @@ if [ "$(head -1 <<<"$bad")" = 0 ]; then
 else
 	fail "payloads with more than ids: $bad"
 fi
+
+# -------------------------------------------------------------------------
+# who sends: the database's background worker (inbox.notify_relay, the
+# default), else the committing backend itself
+
+# senders PGOPTIONS: the PIDs that sent the notifications of one
+# receive_message run with those options, and the caller's PID
+senders() {
+	psql -X -q -h "$work" -p "$port" -U postgres -d inbox -c "LISTEN inbox_1" -c "SELECT pg_sleep(1.5)" \
+		>"$work/senders.out" 2>&1 &
+	local lp=$!
+	sleep 0.4
+	caller=$(PGOPTIONS="-c client_min_messages=warning $1" psql -X -q -At -h "$work" -p "$port" -U postgres -d inbox \
+		-c "SELECT pg_backend_pid() FROM inbox.receive_message(1, 'alice', 'SECRETBODY who sends') m")
+	wait "$lp"
+	sent_by=$(grep -o 'server process with PID [0-9]*' "$work/senders.out" | awk '{print $NF}' | sort -u | tr '\n' ' ')
+}
+worker_pid() { sql -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'inbox snooze worker' AND datname = 'inbox'"; }
+
+wpid=$(worker_pid)
+senders ""
+if [ -n "$wpid" ] && [ "$sent_by" = "$wpid " ]; then
+	pass "inbox.notify_relay on: the background worker sends the notifications (PID $wpid)"
+else
+	fail "inbox.notify_relay on: sent by '$sent_by', worker '$wpid', caller '$caller'"
+fi
+check "inbox.notify_relay_queue() is 0 once they are sent" 0 "$(sql -c 'SELECT inbox.notify_relay_queue()')"
+senders "-c inbox.notify_relay=off"
+check "inbox.notify_relay off: the committing backend sends them itself" "$caller " "$sent_by"
+
+sql -c "ALTER SYSTEM SET inbox.snooze_worker = off" -c "SELECT pg_reload_conf()" >/dev/null
+for i in $(seq 1 100); do [ -z "$(worker_pid)" ] && break; sleep 0.05; done
+senders ""
+check "no worker (inbox.snooze_worker off): the committing backend sends them itself" "$caller " "$sent_by"
+sql -c "ALTER SYSTEM RESET inbox.snooze_worker" -c "SELECT pg_reload_conf()" >/dev/null
+for i in $(seq 1 200); do [ -n "$(worker_pid)" ] && break; sleep 0.05; done
+senders ""
+wpid=$(worker_pid)
+check "the worker back: it sends them again" "$wpid " "$sent_by"
+step >/dev/null				# the messages of this part are not the next step's
 
 # -------------------------------------------------------------------------
 # the server goes away and comes back

@@ -1,0 +1,370 @@
+/*-------------------------------------------------------------------------
+ *
+ * notify_relay.c
+ *	  Notifications sent by the database's background worker, in commit
+ *	  order, instead of by each committing backend.
+ *
+ * PostgreSQL serializes every commit that sends a notification: the
+ * committing backend holds one lock from before its commit record until
+ * the commit is done (and, with synchronous_commit on, durable).  With
+ * many writers, all of which notify, commits queue behind each other and
+ * group commit is lost.  So a backend does not NOTIFY itself: just before
+ * commit it copies its payloads into a ring in shared memory (pending),
+ * at commit marks them committed with the next commit number and wakes
+ * the worker of its database, which sends them in commit-number order in
+ * a transaction of its own, many transactions' notifications at once.
+ * An aborted transaction's entries are dropped.
+ *
+ * Listeners see the same notifications on the same channels, in commit
+ * order, a fraction of a millisecond later; the sending process is the
+ * worker.  When the ring is full, the relay is off (inbox.notify_relay)
+ * or no worker serves the database (inbox not preloaded, the worker
+ * stopped), the backend notifies itself as before.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/async.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+#include "inbox.h"
+
+/* bytes of the ring; entries take a multiple of RELAY_ALIGN bytes */
+#define RELAY_BYTES (1024 * 1024)
+#define RELAY_ALIGN 64
+/* notifications per transaction of the worker */
+#define RELAY_BATCH 256
+
+typedef enum RelayState
+{
+	RELAY_SKIP = 0,				/* sent, dropped, or the filler before a wrap */
+	RELAY_PENDING,				/* its transaction is committing */
+	RELAY_COMMITTED,			/* to be sent, in seq order */
+	RELAY_SENDING				/* taken by the worker, not yet committed by it */
+} RelayState;
+
+typedef struct RelayEntry
+{
+	uint32		len;			/* bytes, header included, a multiple of RELAY_ALIGN */
+	uint32		state;			/* RelayState */
+	Oid			database;
+	uint32		channel_len;	/* the channel, then the payload, each '\0'-terminated */
+	uint64		seq;			/* commit order */
+	char		text[FLEXIBLE_ARRAY_MEMBER];
+} RelayEntry;
+
+typedef struct RelayShared
+{
+	LWLock	   *lock;
+	uint64		head;			/* position of the oldest entry not yet skipped */
+	uint64		tail;			/* position of the next entry */
+	uint64		next_seq;
+	char		ring[RELAY_BYTES];
+} RelayShared;
+
+static RelayShared *relay = NULL;
+static bool relay_enabled = true;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* this backend's entries in the committing transaction */
+static uint64 *reserved = NULL;
+static int	nreserved = 0;
+
+static RelayEntry *
+entry_at(uint64 position)
+{
+	return (RelayEntry *) (relay->ring + position % RELAY_BYTES);
+}
+
+static void
+relay_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(RelayShared)));
+	RequestNamedLWLockTranche("inbox_notify_relay", 1);
+}
+
+static void
+relay_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	relay = ShmemInitStruct("inbox notify relay", sizeof(RelayShared), &found);
+	if (!found)
+	{
+		relay->lock = &(GetNamedLWLockTranche("inbox_notify_relay"))->lock;
+		relay->head = relay->tail = 0;
+		relay->next_seq = 1;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+inbox_notify_relay_init(void)
+{
+	DefineCustomBoolVariable("inbox.notify_relay",
+							 "Send notifications through the background worker of the database.",
+							 "Off: each committing transaction sends its own (PostgreSQL then serializes such commits).",
+							 &relay_enabled,
+							 true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = relay_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = relay_shmem_startup;
+}
+
+/* skip the entries at the head that are done with; caller holds the lock exclusively */
+static void
+advance_head(void)
+{
+	while (relay->head < relay->tail && entry_at(relay->head)->state == RELAY_SKIP)
+		relay->head += entry_at(relay->head)->len;
+}
+
+/*
+ * Just before commit: copy the transaction's notifications into the ring.
+ * False when they must be sent the usual way (no room, relay off, no
+ * worker); then nothing was copied.
+ */
+bool
+inbox_notify_relay_reserve(int n, char **channels, char **payloads)
+{
+	Size		needed = 0;
+	uint64		position;
+	Size		room;
+
+	if (relay == NULL || !relay_enabled || n == 0 || !inbox_snooze_worker_serves_database())
+		return false;
+
+	for (int i = 0; i < n; i++)
+		needed += TYPEALIGN(RELAY_ALIGN, offsetof(RelayEntry, text) + strlen(channels[i]) + strlen(payloads[i]) + 2);
+	if (needed > RELAY_BYTES / 4)
+		return false;			/* a bulk change: leave room for the others */
+	reserved = MemoryContextAlloc(TopTransactionContext, n * sizeof(uint64));
+	nreserved = 0;
+
+	LWLockAcquire(relay->lock, LW_EXCLUSIVE);
+	position = relay->tail;
+	/* entries do not wrap: a filler takes what is left before the end */
+	room = RELAY_BYTES - position % RELAY_BYTES;
+	if (relay->tail - relay->head + needed + (room < needed ? room : 0) > RELAY_BYTES)
+	{
+		LWLockRelease(relay->lock);
+		return false;
+	}
+	if (room < needed)
+	{
+		RelayEntry *filler = entry_at(position);
+
+		filler->len = room;
+		filler->state = RELAY_SKIP;
+		position += room;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		RelayEntry *entry = entry_at(position);
+		size_t		channel_len = strlen(channels[i]);
+		size_t		payload_len = strlen(payloads[i]);
+
+		entry->len = TYPEALIGN(RELAY_ALIGN, offsetof(RelayEntry, text) + channel_len + payload_len + 2);
+		entry->state = RELAY_PENDING;
+		entry->database = MyDatabaseId;
+		entry->channel_len = channel_len;
+		entry->seq = 0;
+		memcpy(entry->text, channels[i], channel_len + 1);
+		memcpy(entry->text + channel_len + 1, payloads[i], payload_len + 1);
+		reserved[nreserved++] = position;
+		position += entry->len;
+	}
+	relay->tail = position;
+	LWLockRelease(relay->lock);
+	return true;
+}
+
+/* at commit (committed true) or abort: the transaction's entries go to the worker or away */
+void
+inbox_notify_relay_end(bool committed)
+{
+	if (nreserved == 0)
+		return;
+	LWLockAcquire(relay->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < nreserved; i++)
+	{
+		RelayEntry *entry = entry_at(reserved[i]);
+
+		entry->state = committed ? RELAY_COMMITTED : RELAY_SKIP;
+		entry->seq = relay->next_seq;
+	}
+	relay->next_seq++;
+	advance_head();
+	LWLockRelease(relay->lock);
+	nreserved = 0;
+	reserved = NULL;			/* freed with TopTransactionContext */
+	if (committed)
+		inbox_snooze_worker_relay_wake();
+}
+
+typedef struct RelayCopy
+{
+	uint64		seq;
+	uint64		position;
+	char	   *channel;
+	char	   *payload;
+} RelayCopy;
+
+static int
+copy_cmp(const void *a, const void *b)
+{
+	const RelayCopy *ca = a;
+	const RelayCopy *cb = b;
+
+	if (ca->seq != cb->seq)
+		return ca->seq < cb->seq ? -1 : 1;
+	return ca->position < cb->position ? -1 : ca->position > cb->position ? 1 : 0;
+}
+
+/* whether a notification is already in the current transaction (NOTIFY would fold it) */
+static bool
+in_batch(RelayCopy *copies, int from, int to)
+{
+	for (int i = from; i < to; i++)
+		if (strcmp(copies[i].channel, copies[to].channel) == 0 &&
+			strcmp(copies[i].payload, copies[to].payload) == 0)
+			return true;
+	return false;
+}
+
+static void
+send_batch(RelayCopy *copies, int from, int to)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	/* a notification lost in a crash reaches nobody anyway: listeners reconnect and resync */
+	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
+	for (int i = from; i < to; i++)
+		Async_Notify(copies[i].channel, copies[i].payload);
+	CommitTransactionCommand();
+}
+
+/*
+ * In the worker of a database: send its committed notifications, in
+ * commit order.  Returns how many were sent.
+ */
+int
+inbox_notify_relay_drain(void)
+{
+	MemoryContext context,
+				old;
+	RelayCopy  *copies;
+	int			n = 0,
+				allocated = 64,
+				from = 0;
+
+	if (relay == NULL)
+		return 0;
+	context = AllocSetContextCreate(CurrentMemoryContext, "inbox notify relay", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(context);
+	copies = palloc(allocated * sizeof(RelayCopy));
+
+	LWLockAcquire(relay->lock, LW_EXCLUSIVE);
+	for (uint64 position = relay->head; position < relay->tail; position += entry_at(position)->len)
+	{
+		RelayEntry *entry = entry_at(position);
+
+		if (entry->state != RELAY_COMMITTED || entry->database != MyDatabaseId)
+			continue;
+		if (n == allocated)
+		{
+			allocated *= 2;
+			copies = repalloc(copies, allocated * sizeof(RelayCopy));
+		}
+		copies[n].seq = entry->seq;
+		copies[n].position = position;
+		copies[n].channel = pstrdup(entry->text);
+		copies[n].payload = pstrdup(entry->text + entry->channel_len + 1);
+		n++;
+		entry->state = RELAY_SENDING;
+	}
+	LWLockRelease(relay->lock);
+	MemoryContextSwitchTo(old);
+
+	qsort(copies, n, sizeof(RelayCopy), copy_cmp);
+	for (int i = 0; i < n; i++)
+	{
+		/* one transaction would fold equal notifications of two transactions into one */
+		if (i - from >= RELAY_BATCH || in_batch(copies, from, i))
+		{
+			send_batch(copies, from, i);
+			from = i;
+		}
+	}
+	if (n > from)
+		send_batch(copies, from, n);
+
+	/* sent: listeners have them now (inbox.notify_relay_queue() counts what is not) */
+	LWLockAcquire(relay->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < n; i++)
+		entry_at(copies[i].position)->state = RELAY_SKIP;
+	advance_head();
+	LWLockRelease(relay->lock);
+
+	MemoryContextDelete(context);
+	return n;
+}
+
+/*
+ * A worker starting for its database takes over what a worker that
+ * failed while sending left behind: sent again (a listener may see such
+ * a notification twice, never not at all).
+ */
+void
+inbox_notify_relay_adopt(void)
+{
+	if (relay == NULL)
+		return;
+	LWLockAcquire(relay->lock, LW_EXCLUSIVE);
+	for (uint64 position = relay->head; position < relay->tail; position += entry_at(position)->len)
+		if (entry_at(position)->state == RELAY_SENDING && entry_at(position)->database == MyDatabaseId)
+			entry_at(position)->state = RELAY_COMMITTED;
+	LWLockRelease(relay->lock);
+}
+
+PG_FUNCTION_INFO_V1(inbox_notify_relay_queue);
+
+/* inbox.notify_relay_queue(): notifications of this database not yet sent by the worker */
+Datum
+inbox_notify_relay_queue(PG_FUNCTION_ARGS)
+{
+	int64		waiting = 0;
+
+	if (relay == NULL)
+		PG_RETURN_INT64(0);
+	LWLockAcquire(relay->lock, LW_SHARED);
+	for (uint64 position = relay->head; position < relay->tail; position += entry_at(position)->len)
+		if (entry_at(position)->state != RELAY_SKIP && entry_at(position)->database == MyDatabaseId)
+			waiting++;
+	LWLockRelease(relay->lock);
+	PG_RETURN_INT64(waiting);
+}
