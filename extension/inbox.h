@@ -83,7 +83,8 @@ extern bool inbox_next_due(TimestampTz *due);
 /* snooze_worker.c */
 extern void inbox_snooze_worker_init(void);
 extern void inbox_snooze_worker_wake(void);
-extern bool inbox_snooze_worker_serves_database(void);
+extern bool inbox_snooze_worker_lock_serving(void);
+extern void inbox_snooze_worker_unlock(void);
 extern void inbox_snooze_worker_relay_wake(void);
 
 /* notify_relay.c */
@@ -92,6 +93,8 @@ extern bool inbox_notify_relay_reserve(int n, char **channels, char **payloads);
 extern void inbox_notify_relay_end(bool committed);
 extern int	inbox_notify_relay_drain(void);
 extern void inbox_notify_relay_adopt(void);
+extern void inbox_notify_relay_flush(void);
+extern void inbox_notify_relay_forget(Oid database);
 
 /* merge.c: conversations and messages may change contact, no side events */
 #define INBOX_MERGING() (inbox_current_actor().merging)

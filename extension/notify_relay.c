@@ -21,6 +21,15 @@
  * or no worker serves the database (inbox not preloaded, the worker
  * stopped), the backend notifies itself as before.
  *
+ * Nothing is lost on the way: a backend hands over its entries only while
+ * the worker is "serving" (checked under the snooze lock, which the
+ * worker takes exclusively to stop serving); a worker that stops sends
+ * what it was handed first; an entry leaves the ring only after the
+ * worker's transaction that sent it has committed; a worker that failed
+ * while sending leaves its entries to the next one (sent again, so a
+ * listener may see such a notification twice); and the entries of a
+ * database that is no longer served are dropped.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -33,6 +42,8 @@
 #include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
+#include "utils/backend_status.h"
+#include "utils/timestamp.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
@@ -154,9 +165,8 @@ inbox_notify_relay_reserve(int n, char **channels, char **payloads)
 	uint64		position;
 	Size		room;
 
-	if (relay == NULL || !relay_enabled || n == 0 || !inbox_snooze_worker_serves_database())
+	if (relay == NULL || !relay_enabled || n == 0)
 		return false;
-
 	for (int i = 0; i < n; i++)
 		needed += TYPEALIGN(RELAY_ALIGN, offsetof(RelayEntry, text) + strlen(channels[i]) + strlen(payloads[i]) + 2);
 	if (needed > RELAY_BYTES / 4)
@@ -164,6 +174,9 @@ inbox_notify_relay_reserve(int n, char **channels, char **payloads)
 	reserved = MemoryContextAlloc(TopTransactionContext, n * sizeof(uint64));
 	nreserved = 0;
 
+	/* held until the entries are in: the worker does not stop serving meanwhile */
+	if (!inbox_snooze_worker_lock_serving())
+		return false;
 	LWLockAcquire(relay->lock, LW_EXCLUSIVE);
 	position = relay->tail;
 	/* entries do not wrap: a filler takes what is left before the end */
@@ -171,6 +184,9 @@ inbox_notify_relay_reserve(int n, char **channels, char **payloads)
 	if (relay->tail - relay->head + needed + (room < needed ? room : 0) > RELAY_BYTES)
 	{
 		LWLockRelease(relay->lock);
+		inbox_snooze_worker_unlock();
+		ereport(DEBUG1,
+				(errmsg("inbox: the notification relay is full; the transaction notifies itself")));
 		return false;
 	}
 	if (room < needed)
@@ -199,6 +215,7 @@ inbox_notify_relay_reserve(int n, char **channels, char **payloads)
 	}
 	relay->tail = position;
 	LWLockRelease(relay->lock);
+	inbox_snooze_worker_unlock();
 	return true;
 }
 
@@ -260,17 +277,30 @@ send_batch(RelayCopy *copies, int from, int to)
 {
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	/* a notification lost in a crash reaches nobody anyway: listeners reconnect and resync */
-	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_LOCAL, true, 0, false);
+	pgstat_report_activity(STATE_RUNNING, "inbox: sending notifications");
 	for (int i = from; i < to; i++)
 		Async_Notify(copies[i].channel, copies[i].payload);
 	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/* entries from..to-1 of copies go to state; caller does not hold the lock */
+static void
+set_state(RelayCopy *copies, int from, int to, RelayState state)
+{
+	LWLockAcquire(relay->lock, LW_EXCLUSIVE);
+	for (int i = from; i < to; i++)
+		entry_at(copies[i].position)->state = state;
+	advance_head();
+	LWLockRelease(relay->lock);
 }
 
 /*
  * In the worker of a database: send its committed notifications, in
- * commit order.  Returns how many were sent.
+ * commit order, in transactions of its own; an entry leaves the ring once
+ * the transaction that sent it has committed.  A failure to send (the
+ * NOTIFY queue full, say) is reported and the rest is tried again at the
+ * next wake.  Returns how many were sent.
  */
 int
 inbox_notify_relay_drain(void)
@@ -280,14 +310,16 @@ inbox_notify_relay_drain(void)
 	RelayCopy  *copies;
 	int			n = 0,
 				allocated = 64,
-				from = 0;
+				from = 0,
+				sent = 0;
 
 	if (relay == NULL)
 		return 0;
-	context = AllocSetContextCreate(CurrentMemoryContext, "inbox notify relay", ALLOCSET_DEFAULT_SIZES);
+	context = AllocSetContextCreate(TopMemoryContext, "inbox notify relay", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(context);
 	copies = palloc(allocated * sizeof(RelayCopy));
 
+	/* take them (SENDING: nobody else changes them, the head stays behind them) */
 	LWLockAcquire(relay->lock, LW_EXCLUSIVE);
 	for (uint64 position = relay->head; position < relay->tail; position += entry_at(position)->len)
 	{
@@ -302,36 +334,107 @@ inbox_notify_relay_drain(void)
 		}
 		copies[n].seq = entry->seq;
 		copies[n].position = position;
-		copies[n].channel = pstrdup(entry->text);
-		copies[n].payload = pstrdup(entry->text + entry->channel_len + 1);
 		n++;
 		entry->state = RELAY_SENDING;
 	}
 	LWLockRelease(relay->lock);
-	MemoryContextSwitchTo(old);
 
-	qsort(copies, n, sizeof(RelayCopy), copy_cmp);
 	for (int i = 0; i < n; i++)
 	{
-		/* one transaction would fold equal notifications of two transactions into one */
-		if (i - from >= RELAY_BATCH || in_batch(copies, from, i))
-		{
-			send_batch(copies, from, i);
-			from = i;
-		}
-	}
-	if (n > from)
-		send_batch(copies, from, n);
+		RelayEntry *entry = entry_at(copies[i].position);
 
-	/* sent: listeners have them now (inbox.notify_relay_queue() counts what is not) */
-	LWLockAcquire(relay->lock, LW_EXCLUSIVE);
-	for (int i = 0; i < n; i++)
-		entry_at(copies[i].position)->state = RELAY_SKIP;
-	advance_head();
-	LWLockRelease(relay->lock);
+		copies[i].channel = pstrdup(entry->text);
+		copies[i].payload = pstrdup(entry->text + entry->channel_len + 1);
+	}
+	MemoryContextSwitchTo(old);
+	qsort(copies, n, sizeof(RelayCopy), copy_cmp);
+
+	while (from < n)
+	{
+		int			to = from + 1;
+		bool		failed = false;
+
+		/* one transaction would fold equal notifications of two transactions into one */
+		while (to < n && to - from < RELAY_BATCH && !in_batch(copies, from, to))
+			to++;
+		PG_TRY();
+		{
+			send_batch(copies, from, to);
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(old);
+			EmitErrorReport();
+			FlushErrorState();
+			AbortCurrentTransaction();
+			pgstat_report_activity(STATE_IDLE, NULL);
+			failed = true;
+		}
+		PG_END_TRY();
+		if (failed)
+		{
+			set_state(copies, from, n, RELAY_COMMITTED);
+			break;
+		}
+		set_state(copies, from, to, RELAY_SKIP);
+		sent += to - from;
+		from = to;
+	}
 
 	MemoryContextDelete(context);
-	return n;
+	return sent;
+}
+
+/* notifications of this database in the ring, in any state but done */
+static int64
+waiting(void)
+{
+	int64		count = 0;
+
+	LWLockAcquire(relay->lock, LW_SHARED);
+	for (uint64 position = relay->head; position < relay->tail; position += entry_at(position)->len)
+		if (entry_at(position)->state != RELAY_SKIP && entry_at(position)->database == MyDatabaseId)
+			count++;
+	LWLockRelease(relay->lock);
+	return count;
+}
+
+/*
+ * A worker leaving (no longer serving, so nothing new comes): send what
+ * it was handed, waiting a little for transactions still committing.
+ */
+void
+inbox_notify_relay_flush(void)
+{
+	TimestampTz give_up = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 5000);
+
+	if (relay == NULL)
+		return;
+	for (;;)
+	{
+		(void) inbox_notify_relay_drain();
+		if (waiting() == 0 || GetCurrentTimestamp() >= give_up)
+			break;
+		pg_usleep(1000L);
+	}
+}
+
+/*
+ * A database no longer served (dropped, or the workers are off): what a
+ * failed worker left of its notifications goes, so that the ring does not
+ * fill up behind it.  Caller may hold the snooze lock (lock order).
+ */
+void
+inbox_notify_relay_forget(Oid database)
+{
+	if (relay == NULL)
+		return;
+	LWLockAcquire(relay->lock, LW_EXCLUSIVE);
+	for (uint64 position = relay->head; position < relay->tail; position += entry_at(position)->len)
+		if (entry_at(position)->database == database && entry_at(position)->state != RELAY_PENDING)
+			entry_at(position)->state = RELAY_SKIP;
+	advance_head();
+	LWLockRelease(relay->lock);
 }
 
 /*
@@ -353,18 +456,14 @@ inbox_notify_relay_adopt(void)
 
 PG_FUNCTION_INFO_V1(inbox_notify_relay_queue);
 
-/* inbox.notify_relay_queue(): notifications of this database not yet sent by the worker */
+/*
+ * inbox.notify_relay_queue(): notifications of this database not yet sent
+ * by the worker (of transactions committing, committed, or being sent)
+ */
 Datum
 inbox_notify_relay_queue(PG_FUNCTION_ARGS)
 {
-	int64		waiting = 0;
-
 	if (relay == NULL)
 		PG_RETURN_INT64(0);
-	LWLockAcquire(relay->lock, LW_SHARED);
-	for (uint64 position = relay->head; position < relay->tail; position += entry_at(position)->len)
-		if (entry_at(position)->state != RELAY_SKIP && entry_at(position)->database == MyDatabaseId)
-			waiting++;
-	LWLockRelease(relay->lock);
-	PG_RETURN_INT64(waiting);
+	PG_RETURN_INT64(waiting());
 }

@@ -79,6 +79,7 @@
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
+#include "port/atomics.h"
 #include "storage/shmem.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
@@ -122,8 +123,9 @@ typedef struct SnoozeSlot
 	SnoozeExit	exit;			/* why the last worker exited */
 	pid_t		pid;			/* the worker connected here, 0 if none */
 	Latch	   *latch;			/* and its latch */
-	bool		snooze_pending; /* a snooze was set or moved: look again */
-	bool		relay_pending;	/* notifications to send (notify_relay.c) */
+	bool		serving;		/* the worker takes notifications (notify_relay.c) */
+	pg_atomic_uint32 snooze_pending;	/* a snooze was set or moved: look again */
+	pg_atomic_uint32 relay_pending; /* notifications to send */
 } SnoozeSlot;
 
 typedef struct SnoozeShared
@@ -212,8 +214,24 @@ find_or_add_slot(Oid database)
 	{
 		memset(&shared->slots[i], 0, sizeof(SnoozeSlot));
 		shared->slots[i].database = database;
+		pg_atomic_init_u32(&shared->slots[i].snooze_pending, 0);
+		pg_atomic_init_u32(&shared->slots[i].relay_pending, 0);
 	}
 	return i;
+}
+
+/*
+ * The slot of this backend's database, -1 if none; remembered, since a
+ * database keeps its slot while it has inbox.  Caller holds the lock.
+ */
+static int
+my_database_slot(void)
+{
+	static int	cached = -1;
+
+	if (cached < 0 || shared->slots[cached].database != MyDatabaseId)
+		cached = find_slot(MyDatabaseId);
+	return cached;
 }
 
 /*
@@ -227,31 +245,43 @@ inbox_snooze_worker_wake(void)
 
 	if (shared == NULL || !OidIsValid(MyDatabaseId))
 		return;
-	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	i = find_slot(MyDatabaseId);
+	LWLockAcquire(shared->lock, LW_SHARED);
+	i = my_database_slot();
 	if (i >= 0 && shared->slots[i].latch != NULL)
 	{
-		shared->slots[i].snooze_pending = true;
+		pg_atomic_write_u32(&shared->slots[i].snooze_pending, 1);
 		SetLatch(shared->slots[i].latch);
 	}
 	LWLockRelease(shared->lock);
 }
 
-/* whether a worker serves this database now (notify_relay.c hands it notifications) */
+/*
+ * Whether a worker serves this database and takes its notifications
+ * (notify_relay.c).  When it does, the lock stays held (shared) until
+ * inbox_snooze_worker_unlock(), so that the worker cannot stop serving
+ * while the caller hands it notifications: it clears "serving" under the
+ * lock held exclusively, then sends what it was handed.  Lock order: this
+ * lock before the relay's.
+ */
 bool
-inbox_snooze_worker_serves_database(void)
+inbox_snooze_worker_lock_serving(void)
 {
 	int			i;
-	bool		serves;
 
 	if (shared == NULL || !OidIsValid(MyDatabaseId))
 		return false;
 	LWLockAcquire(shared->lock, LW_SHARED);
-	i = find_slot(MyDatabaseId);
-	serves = i >= 0 && shared->slots[i].pid != 0 && shared->slots[i].latch != NULL &&
-		!shared->slots[i].stop && shared->slots[i].paused == 0;
+	i = my_database_slot();
+	if (i >= 0 && shared->slots[i].serving && shared->slots[i].latch != NULL)
+		return true;
 	LWLockRelease(shared->lock);
-	return serves;
+	return false;
+}
+
+void
+inbox_snooze_worker_unlock(void)
+{
+	LWLockRelease(shared->lock);
 }
 
 /* notifications of a committed transaction are in the relay: the worker sends them */
@@ -262,11 +292,11 @@ inbox_snooze_worker_relay_wake(void)
 
 	if (shared == NULL || !OidIsValid(MyDatabaseId))
 		return;
-	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	i = find_slot(MyDatabaseId);
+	LWLockAcquire(shared->lock, LW_SHARED);
+	i = my_database_slot();
 	if (i >= 0 && shared->slots[i].latch != NULL)
 	{
-		shared->slots[i].relay_pending = true;
+		pg_atomic_write_u32(&shared->slots[i].relay_pending, 1);
 		SetLatch(shared->slots[i].latch);
 	}
 	LWLockRelease(shared->lock);
@@ -439,7 +469,10 @@ worker_exit(SnoozeExit why)
 {
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	shared->slots[my_slot].exit = why;
+	shared->slots[my_slot].serving = false;
 	LWLockRelease(shared->lock);
+	/* no one hands us notifications now: send those we have (NOTIFY needs no inbox) */
+	inbox_notify_relay_flush();
 	proc_exit(0);
 }
 
@@ -452,6 +485,7 @@ worker_release_slot(int code, Datum arg)
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	shared->slots[my_slot].pid = 0;
 	shared->slots[my_slot].latch = NULL;
+	shared->slots[my_slot].serving = false;
 	/* a launcher started after this worker gets no exit notice from the postmaster */
 	if (shared->launcher_latch != NULL)
 		SetLatch(shared->launcher_latch);
@@ -565,6 +599,7 @@ inbox_snooze_worker_main(Datum main_arg)
 	{
 		shared->slots[my_slot].pid = MyProcPid;
 		shared->slots[my_slot].latch = MyLatch;
+		shared->slots[my_slot].serving = true;
 		shared->slots[my_slot].exit = SNOOZE_EXIT_FAILED;
 		generation = shared->slots[my_slot].generation;
 	}
@@ -595,12 +630,8 @@ inbox_snooze_worker_main(Datum main_arg)
 		}
 		worker_check_stop();
 
-		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-		relay_wake = shared->slots[my_slot].relay_pending;
-		snooze_wake = shared->slots[my_slot].snooze_pending;
-		shared->slots[my_slot].relay_pending = false;
-		shared->slots[my_slot].snooze_pending = false;
-		LWLockRelease(shared->lock);
+		relay_wake = pg_atomic_exchange_u32(&shared->slots[my_slot].relay_pending, 0) != 0;
+		snooze_wake = pg_atomic_exchange_u32(&shared->slots[my_slot].snooze_pending, 0) != 0;
 
 		if (relay_wake)
 			(void) inbox_notify_relay_drain();
@@ -748,6 +779,7 @@ launcher_scan(MemoryContext context)
 		}
 		else if (slot->paused == 0 && slot->pid == 0)
 		{
+			inbox_notify_relay_forget(slot->database);	/* left by a worker that failed */
 			slot->database = InvalidOid;
 			retry_at[i] = 0;
 		}

@@ -148,6 +148,8 @@ declare -A rate
 run() {	# name clients pgbench-script-args...
 	local name=$1 clients=$2; shift 2
 	local tps
+	# every variant starts from the same state: no dead rows of the one before
+	PGOPTIONS= sql -c 'VACUUM' -c 'CHECKPOINT'
 	tps=$(cd "$s" && "$bindir/pgbench" -n -h "$work" -p "$port" -U postgres -c "$clients" -j "$clients" \
 		-T "$seconds" "$@" bench 2>&1 | tee -a "$work/pgbench.log" | awk '/^tps = / {print int($3)}')
 	rate[$name,$clients]=${tps:-0}

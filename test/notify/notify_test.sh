@@ -465,6 +465,26 @@ wpid=$(worker_pid)
 check "the worker back: it sends them again" "$wpid " "$sent_by"
 step >/dev/null				# the messages of this part are not the next step's
 
+# none lost: 4 writers x 150 calls while the worker is stopped and started
+# again; every committed message is announced, none is left in the relay
+first=$(max_id message)
+for w in 1 2 3 4; do
+	(for g in $(seq 1 150); do echo "SELECT inbox.receive_message(1, 'load$w-$((g % 7))', 'SECRETBODY load');"; done) |
+		PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -h "$work" -p "$port" -U postgres -d inbox >/dev/null 2>&1 &
+	session_pids+=($!)
+done
+sleep 0.3
+sql -c "ALTER SYSTEM SET inbox.snooze_worker = off" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 0.5
+sql -c "ALTER SYSTEM RESET inbox.snooze_worker" -c "SELECT pg_reload_conf()" >/dev/null
+wait "${session_pids[@]: -4}" 2>/dev/null
+for i in $(seq 1 200); do [ -n "$(worker_pid)" ] && [ "$(sql -c 'SELECT inbox.notify_relay_queue()')" = 0 ] && break; sleep 0.05; done
+check "the relay is empty after the load" 0 "$(sql -c 'SELECT inbox.notify_relay_queue()')"
+committed=$(sql -c "SELECT string_agg(id::text, ' ' ORDER BY id) FROM inbox.message WHERE id > $first")
+announced=$(step | awk '$1 == "message" { sub("message=", "", $3); gsub(",", " ", $3); print $3 }' | tr ' ' '\n' | sort -n | tr '\n' ' ' | sed 's/ $//')
+check "every one of the $(wc -w <<<"$committed") messages committed under load (worker stopped and started meanwhile) was announced once" \
+	"$committed" "$announced"
+
 # -------------------------------------------------------------------------
 # the server goes away and comes back
 
