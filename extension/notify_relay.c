@@ -16,8 +16,8 @@
  * An aborted transaction's entries are dropped.
  *
  * Listeners see the same notifications on the same channels, in commit
- * order, a fraction of a millisecond later; the sending process is the
- * worker.  When the ring is full, the relay is off (inbox.notify_relay)
+ * order, a few milliseconds later (the worker gathers the commits of
+ * RELAY_GATHER_US before it sends); the sending process is the worker.  When the ring is full, the relay is off (inbox.notify_relay)
  * or no worker serves the database (inbox not preloaded, the worker
  * stopped), the backend notifies itself as before.
  *

@@ -101,6 +101,8 @@ PGDLLEXPORT void inbox_snooze_worker_main(Datum main_arg);
 #define SNOOZE_RESTART_MS 10000
 /* longest sleep of a worker with a snooze due far ahead */
 #define SNOOZE_MAX_SLEEP_MS 3600000L
+/* how long a busy worker gathers notifications after a commit wakes it */
+#define RELAY_GATHER_US 1000L
 /* how long a command waits for a worker to leave its database */
 #define SNOOZE_PAUSE_WAIT_MS 30000
 
@@ -234,12 +236,9 @@ my_database_slot(void)
 	return cached;
 }
 
-/*
- * Called by snooze.c when a transaction that set or moved a snooze has
- * committed: the worker of this database reads the next due time again.
- */
-void
-inbox_snooze_worker_wake(void)
+/* set a wake flag of this database's worker and its latch */
+static void
+wake_worker(bool relay)
 {
 	int			i;
 
@@ -249,10 +248,20 @@ inbox_snooze_worker_wake(void)
 	i = my_database_slot();
 	if (i >= 0 && shared->slots[i].latch != NULL)
 	{
-		pg_atomic_write_u32(&shared->slots[i].snooze_pending, 1);
+		pg_atomic_write_u32(relay ? &shared->slots[i].relay_pending : &shared->slots[i].snooze_pending, 1);
 		SetLatch(shared->slots[i].latch);
 	}
 	LWLockRelease(shared->lock);
+}
+
+/*
+ * Called by snooze.c when a transaction that set or moved a snooze has
+ * committed: the worker of this database reads the next due time again.
+ */
+void
+inbox_snooze_worker_wake(void)
+{
+	wake_worker(false);
 }
 
 /*
@@ -288,18 +297,7 @@ inbox_snooze_worker_unlock(void)
 void
 inbox_snooze_worker_relay_wake(void)
 {
-	int			i;
-
-	if (shared == NULL || !OidIsValid(MyDatabaseId))
-		return;
-	LWLockAcquire(shared->lock, LW_SHARED);
-	i = my_database_slot();
-	if (i >= 0 && shared->slots[i].latch != NULL)
-	{
-		pg_atomic_write_u32(&shared->slots[i].relay_pending, 1);
-		SetLatch(shared->slots[i].latch);
-	}
-	LWLockRelease(shared->lock);
+	wake_worker(true);
 }
 
 /*
@@ -576,6 +574,7 @@ inbox_snooze_worker_main(Datum main_arg)
 	uint32		generation = 0;
 	bool		go;
 	TimestampTz look_at = 0;	/* when to look for due snoozes; 0 = at once, DT_NOEND = none due */
+	TimestampTz last_send = 0;	/* when notifications were last sent */
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -634,7 +633,18 @@ inbox_snooze_worker_main(Datum main_arg)
 		snooze_wake = pg_atomic_exchange_u32(&shared->slots[my_slot].snooze_pending, 0) != 0;
 
 		if (relay_wake)
+		{
+			/*
+			 * Busy (the last send was a moment ago): let the commits of the
+			 * next moment join this one's, so that one transaction of ours
+			 * sends them all; meanwhile they only set the latch, which costs
+			 * them nothing while we do not wait on it.  Quiet: send at once.
+			 */
+			if (!TimestampDifferenceExceeds(last_send, GetCurrentTimestamp(), RELAY_GATHER_US / 1000))
+				pg_usleep(RELAY_GATHER_US);
 			(void) inbox_notify_relay_drain();
+			last_send = GetCurrentTimestamp();
+		}
 
 		/* a wake only to send notifications does not look at snoozes before their time */
 		now = GetCurrentTimestamp();

@@ -28,16 +28,9 @@ port=${INBOX_DUMP_PORT:-5475}
 bindir=$(pg_config --bindir)
 work=$(mktemp -d /tmp/inbox-dump.XXXXXX)
 data=$work/data
-passed=0
-failed=0
 
-psql_in() { local db=$1; shift; PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning" psql -X -q -At -h "$work" -p "$port" -U postgres -d "$db" -v ON_ERROR_STOP=1 "$@"; }
 cleanup() { as_pg "$bindir/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1; [ -n "${INBOX_TEST_KEEP:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
-
-pass() { echo "ok: $1"; passed=$((passed + 1)); }
-fail() { echo "FAILED: $1"; failed=$((failed + 1)); }
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got '$2', wanted '$3'"; fi; }
 
 cluster_init "$data" || { echo "0 passed, 1 failed"; exit 1; }
 cat >>"$data/postgresql.conf" <<CONF

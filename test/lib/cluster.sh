@@ -17,3 +17,14 @@ unix_socket_directories = '$work'
 listen_addresses = ''
 CONF
 }
+
+# psql_in DB ARGS...: psql on database DB of the cluster, quiet, unaligned, stop on error
+psql_in() { local db=$1; shift; PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning" psql -X -q -At -h "$work" -p "$port" -U postgres -d "$db" -v ON_ERROR_STOP=1 "$@"; }
+
+# one line per check, counted; the caller ends with: echo "$passed passed, $failed failed"
+passed=0
+failed=0
+pass() { echo "ok: $1"; passed=$((passed + 1)); }
+fail() { echo "FAILED: $1"; failed=$((failed + 1)); }
+# check NAME GOT WANTED
+check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got '$2', wanted '$3'"; fi; }

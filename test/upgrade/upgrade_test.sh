@@ -26,16 +26,9 @@ port=${INBOX_UPGRADE_PORT:-5476}
 bindir=$(pg_config --bindir)
 work=$(mktemp -d /tmp/inbox-upgrade.XXXXXX)
 data=$work/data
-passed=0
-failed=0
 
-psql_in() { local db=$1; shift; PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -h "$work" -p "$port" -U postgres -d "$db" -v ON_ERROR_STOP=1 "$@"; }
 cleanup() { as_pg "$bindir/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1; [ -n "${INBOX_TEST_KEEP:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
-
-pass() { echo "ok: $1"; passed=$((passed + 1)); }
-fail() { echo "FAILED: $1"; failed=$((failed + 1)); }
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got '$2', wanted '$3'"; fi; }
 
 newest=$(sed -n "s/^default_version = '\(.*\)'/\1/p" inbox.control)
 mapfile -t versions < <(ls extension/inbox--*.sql | sed -n 's/^extension\/inbox--\([^-]*\)\.sql$/\1/p' | sort -V)
