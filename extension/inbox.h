@@ -112,6 +112,7 @@ extern int64 inbox_write_event(int64 contact, int64 conversation, const char *ki
 extern int64 inbox_lock_contact(int64 contact);
 extern void inbox_check_not_merged(int64 contact, int col);
 extern int64 inbox_open_conversation_of(int64 contact, bool lock);
+extern bool inbox_agent_exists(int64 agent);
 extern void inbox_check_agent_in_space(int64 agent, int64 space);
 extern void inbox_require_space(int64 space);
 

@@ -145,6 +145,13 @@ inbox_notify_relay_init(void)
 	shmem_startup_hook = relay_shmem_startup;
 }
 
+/* bytes an entry for a channel and payload takes in the ring */
+static Size
+entry_size(size_t channel_len, size_t payload_len)
+{
+	return TYPEALIGN(RELAY_ALIGN, offsetof(RelayEntry, text) + channel_len + payload_len + 2);
+}
+
 /* skip the entries at the head that are done with; caller holds the lock exclusively */
 static void
 advance_head(void)
@@ -168,7 +175,7 @@ inbox_notify_relay_reserve(int n, char **channels, char **payloads)
 	if (relay == NULL || !relay_enabled || n == 0)
 		return false;
 	for (int i = 0; i < n; i++)
-		needed += TYPEALIGN(RELAY_ALIGN, offsetof(RelayEntry, text) + strlen(channels[i]) + strlen(payloads[i]) + 2);
+		needed += entry_size(strlen(channels[i]), strlen(payloads[i]));
 	if (needed > RELAY_BYTES / 4)
 		return false;			/* a bulk change: leave room for the others */
 	reserved = MemoryContextAlloc(TopTransactionContext, n * sizeof(uint64));
@@ -203,7 +210,7 @@ inbox_notify_relay_reserve(int n, char **channels, char **payloads)
 		size_t		channel_len = strlen(channels[i]);
 		size_t		payload_len = strlen(payloads[i]);
 
-		entry->len = TYPEALIGN(RELAY_ALIGN, offsetof(RelayEntry, text) + channel_len + payload_len + 2);
+		entry->len = entry_size(channel_len, payload_len);
 		entry->state = RELAY_PENDING;
 		entry->database = MyDatabaseId;
 		entry->channel_len = channel_len;

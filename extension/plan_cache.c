@@ -173,7 +173,6 @@ bool
 inbox_only_agents_cleared(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc,
 						  const char *const *agent_columns)
 {
-	static InboxQuery q = {"SELECT 1 FROM inbox.agent WHERE id = $1", 1, {INT8OID}};
 	bool		cleared = false;
 
 	for (int i = 0; i < desc->natts; i++)
@@ -181,7 +180,6 @@ inbox_only_agents_cleared(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		const char *const *agent_column = agent_columns;
 		bool		isnull;
-		Datum		agent;
 
 		if (att->attisdropped || !inbox_column_changed(oldtuple, newtuple, desc, NameStr(att->attname)))
 			continue;
@@ -192,8 +190,7 @@ inbox_only_agents_cleared(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc
 		(void) SPI_getbinval(newtuple, desc, i + 1, &isnull);
 		if (!isnull)
 			return false;
-		agent = SPI_getbinval(oldtuple, desc, i + 1, &isnull);
-		if (inbox_exec(&q, &agent, NULL, 1) != 0)
+		if (inbox_agent_exists(DatumGetInt64(SPI_getbinval(oldtuple, desc, i + 1, &isnull))))
 			return false;
 		cleared = true;
 	}

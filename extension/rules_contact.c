@@ -112,6 +112,16 @@ inbox_require_space(int64 space)
 				 errmsg("space %lld does not exist", (long long) space)));
 }
 
+/* whether an agent exists (a deleted one is cleared from rows that named it) */
+bool
+inbox_agent_exists(int64 agent)
+{
+	static InboxQuery q = {"SELECT 1 FROM inbox.agent WHERE id = $1", 1, {INT8OID}};
+	Datum		values[1] = {Int64GetDatum(agent)};
+
+	return inbox_exec(&q, values, NULL, 1) != 0;
+}
+
 void
 inbox_check_agent_in_space(int64 agent, int64 space)
 {
@@ -246,7 +256,6 @@ record_assignment(int64 contact, int64 space, int64 old_assignee, int64 new_assi
 		" VALUES ($1, $2, $3, $4) RETURNING id",
 		4, {INT8OID, INT8OID, TEXTOID, INT8OID}
 	};
-	static InboxQuery q_agent = {"SELECT 1 FROM inbox.agent WHERE id = $1", 1, {INT8OID}};
 	InboxActor	actor = inbox_current_actor();
 	int64		conversation = actor.conversation;
 
@@ -268,13 +277,8 @@ record_assignment(int64 contact, int64 space, int64 old_assignee, int64 new_assi
 	}
 
 	/* an assignee deleted (ON DELETE SET NULL): the event names no agent */
-	if (new_assignee == 0)
-	{
-		Datum		values[1] = {Int64GetDatum(old_assignee)};
-
-		if (inbox_exec(&q_agent, values, NULL, 1) == 0)
-			old_assignee = 0;
-	}
+	if (new_assignee == 0 && !inbox_agent_exists(old_assignee))
+		old_assignee = 0;
 
 	inbox_write_event(contact, conversation, new_assignee ? "assigned" : "unassigned",
 					  &actor, new_assignee ? new_assignee : old_assignee, NULL, NULL, 0);

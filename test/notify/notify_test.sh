@@ -38,8 +38,6 @@ worker=./worker/inbox-worker
 work=$(mktemp -d /tmp/inbox-notify.XXXXXX)
 data=$work/data
 out=$work/listen.out
-passed=0
-failed=0
 listener=
 session_pids=()
 
@@ -52,9 +50,6 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-
-pass() { echo "ok: $1"; passed=$((passed + 1)); }
-fail() { echo "FAILED: $1"; failed=$((failed + 1)); }
 
 # check NAME EXPECTED ACTUAL: both are lines; equal as sets (sorted) unless
 # ORDERED=1

@@ -28,8 +28,6 @@ worker=$PWD/worker/inbox-worker
 work=$(mktemp -d /tmp/inbox-worker.XXXXXX)
 data=$work/data
 conn="host=$work port=$port dbname=inbox user=postgres"
-passed=0
-failed=0
 children=()
 
 sql() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -h "$work" -p "$port" -U postgres -d inbox -v ON_ERROR_STOP=1 "$@"; }
@@ -40,9 +38,6 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-
-pass() { echo "ok: $1"; passed=$((passed + 1)); }
-fail() { echo "FAILED: $1"; failed=$((failed + 1)); }
 
 # expect_exit NAME CODE PATTERN ARGS...: run inbox-worker, check its exit
 # status and that stdout+stderr match PATTERN
