@@ -15,6 +15,9 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
@@ -388,10 +391,32 @@ fill_profile(int64 contact, Datum profile)
 	inbox_exec(&q, values, NULL, 0);
 }
 
+/* advisory locks of inbox's own class: SQL's pg_advisory_lock() uses 1 and 2 */
+#define INBOX_ADVISORY_CLASS 0x6962
+
+/*
+ * Deliveries of one platform message id take turns, whatever contact they
+ * name: after another one committed, a delivery finds its message (the
+ * same contact: a retry; another contact: 22023), never a unique
+ * violation.  A transaction-level lock on (channel, hash of the id).
+ */
+static void
+lock_external_id(int64 channel, Datum external_id)
+{
+	text	   *id = DatumGetTextPP(external_id);
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) channel,
+						 DatumGetUInt32(hash_any((unsigned char *) VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id))),
+						 INBOX_ADVISORY_CLASS);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
 /*
  * A platform that retries a webhook sends the same message id again: the
  * message is recorded once.  Checked with the contact locked (in the
- * order of inbox.h), so two deliveries at once also give one message.
+ * order of inbox.h) and the id locked, so two deliveries at once also
+ * give one message.
  */
 static int64
 already_received(int64 channel, int64 contact, Datum external_id)
@@ -406,6 +431,7 @@ already_received(int64 channel, int64 contact, Datum external_id)
 
 	(void) inbox_open_conversation_of(contact, true);
 	(void) inbox_lock_contact(contact);
+	lock_external_id(channel, external_id);
 	inbox_exec(&q, values, NULL, 1);
 	if (!inbox_int8(1, &id))
 		return 0;
