@@ -10,6 +10,7 @@ OBJS = \
 	extension/inbox.o \
 	extension/actor.o \
 	extension/plan_cache.o \
+	extension/channel_cache.o \
 	extension/rules_contact.o \
 	extension/rules_conversation.o \
 	extension/rules_message.o \
@@ -36,7 +37,8 @@ REGRESS_OPTS = --inputdir=. --load-extension=pg_trgm --load-extension=inbox
 
 # isolation specs, named after the race they stage (test/isolation/specs)
 ISOLATION = first_message_same_sender second_message_opens_once two_agents_reply \
-	close_vs_incoming assign_vs_close status_reports_race same_external_id_two_contacts
+	close_vs_incoming assign_vs_close status_reports_race same_external_id_two_contacts \
+	channel_cache
 ISOLATION_OPTS = --inputdir=test/isolation
 
 PG_CONFIG ?= pg_config

@@ -447,7 +447,6 @@ already_received(int64 channel, int64 contact, Datum external_id)
 Datum
 inbox_receive_message(PG_FUNCTION_ARGS)
 {
-	static InboxQuery q_channel = {"SELECT space_id FROM inbox.channel WHERE id = $1", 1, {INT8OID}};
 	static InboxQuery q_insert = {
 		"INSERT INTO inbox.message (contact_id, channel_id, direction, sender_kind, body, content,"
 		" external_id, reply_to_external_id, created_at)"
@@ -480,12 +479,7 @@ inbox_receive_message(PG_FUNCTION_ARGS)
 	spi_connect();
 	check_profile(fcinfo, 7);
 
-	values[0] = Int64GetDatum(channel);
-	inbox_exec(&q_channel, values, NULL, 1);
-	if (!inbox_int8(1, &space))
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("channel %lld does not exist", (long long) channel)));
+	space = inbox_channel_facts(channel, NULL).space;
 	access = inbox_space_access(space, "channel", channel);
 	inbox_require_admin(&access, "receive messages");
 

@@ -127,43 +127,40 @@ apply_difference(const Membership *old, const Membership *new)
 }
 
 /*
- * AFTER INSERT OR DELETE, and AFTER UPDATE when a column that decides
- * membership changed (see the trigger's WHEN), on inbox.contact.
+ * A contact row changed from oldtuple to newtuple (either NULL for an
+ * insert or a delete): the counts of the views it left and joined follow.
  */
-Datum
-inbox_contact_counts(PG_FUNCTION_ARGS)
+void
+inbox_count_contact_change(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	TupleDesc	desc;
-	Membership	old,
-				new;
-
-	inbox_check_trigger(fcinfo, "contact_counts");
-	desc = trigdata->tg_relation->rd_att;
-
-	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-	{
-		old = membership_of(NULL, desc);
-		new = membership_of(trigdata->tg_trigtuple, desc);
-	}
-	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
-	{
-		old = membership_of(trigdata->tg_trigtuple, desc);
-		new = membership_of(NULL, desc);
-	}
-	else
-	{
-		old = membership_of(trigdata->tg_trigtuple, desc);
-		new = membership_of(trigdata->tg_newtuple, desc);
-	}
+	Membership	old = membership_of(oldtuple, desc),
+				new = membership_of(newtuple, desc);
 
 	if (!old.all && !new.all)
-		return PointerGetDatum(NULL);
+		return;
+	if (old.space == new.space && old.all == new.all && old.unassigned == new.unassigned &&
+		old.mine == new.mine && old.unread == new.unread)
+		return;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inbox: SPI_connect failed");
 	apply_difference(&old, &new);
 	SPI_finish();
+}
 
+/* AFTER INSERT OR DELETE on inbox.contact (updates: contact_after_update) */
+Datum
+inbox_contact_counts(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	inbox_check_trigger(fcinfo, "contact_counts");
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		inbox_count_contact_change(NULL, trigdata->tg_trigtuple, trigdata->tg_relation->rd_att);
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		inbox_count_contact_change(trigdata->tg_trigtuple, NULL, trigdata->tg_relation->rd_att);
+	else
+		inbox_count_contact_change(trigdata->tg_trigtuple, trigdata->tg_newtuple,
+								   trigdata->tg_relation->rd_att);
 	return PointerGetDatum(NULL);
 }

@@ -40,6 +40,8 @@ typedef struct InboxQuery
 
 /* plan_cache.c */
 extern int	inbox_exec(InboxQuery *query, Datum *values, const char *nulls, long limit);
+extern int	inbox_exec_snapshot(InboxQuery *query, Datum *values, const char *nulls, long limit,
+								Snapshot snapshot);
 extern Datum inbox_value(int col, bool *isnull);
 extern bool inbox_int8(int col, int64 *value);
 extern char *inbox_text(int col);
@@ -68,6 +70,17 @@ extern void inbox_check_actor_kind(const char *kind);
 extern bool inbox_is_outgoing_sender_kind(const char *kind);
 
 /* notify.c */
+/* a channel as the rules see it (channel_cache.c) */
+typedef struct InboxChannelFacts
+{
+	int64		space;
+	char	   *kind;
+	bool		reply_to;		/* the kind shows quoted messages */
+	bool		reports_status; /* the kind reports the status asked about */
+} InboxChannelFacts;
+
+extern InboxChannelFacts inbox_channel_facts(int64 channel, const char *status);
+
 extern void inbox_define_notify_gucs(void);
 extern void inbox_register_notify_callbacks(void);
 
@@ -100,6 +113,8 @@ extern void inbox_notify_relay_forget(Oid database);
 #define INBOX_MERGING() (inbox_current_actor().merging)
 
 /* rules_message.c */
+extern void inbox_count_contact_change(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc);
+
 extern void inbox_recount_contact(const InboxActor *actor, int64 contact);
 
 /* events.c */
@@ -152,6 +167,7 @@ extern void inbox_edit_set(InboxTupleEdit *edit, TupleDesc desc, const char *col
 extern HeapTuple inbox_edit_apply(InboxTupleEdit *edit, HeapTuple tuple, TupleDesc desc);
 
 extern void inbox_check_trigger(FunctionCallInfo fcinfo, const char *name);
+extern bool inbox_has_trigger(Relation rel, const char *name);
 extern int64 inbox_get_int8(HeapTuple tuple, TupleDesc desc, const char *column, bool *isnull);
 extern char *inbox_get_text(HeapTuple tuple, TupleDesc desc, const char *column);
 extern bool inbox_column_changed(HeapTuple oldtuple, HeapTuple newtuple,

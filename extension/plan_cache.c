@@ -67,6 +67,24 @@ inbox_exec(InboxQuery *query, Datum *values, const char *nulls, long limit)
 	return (int) SPI_processed;
 }
 
+/*
+ * Run a read-only query with the given snapshot (the channel cache reads
+ * with the latest one, as catalog caches do).
+ */
+int
+inbox_exec_snapshot(InboxQuery *query, Datum *values, const char *nulls, long limit,
+					Snapshot snapshot)
+{
+	SPIPlanPtr	plan = prepared_plan(query);
+	int			rc;
+
+	rc = SPI_execute_snapshot(plan, values, nulls, snapshot, InvalidSnapshot, true, false, limit);
+	if (rc < 0)
+		elog(ERROR, "inbox: SPI_execute_snapshot failed for \"%s\": %s",
+			 query->sql, SPI_result_code_string(rc));
+	return (int) SPI_processed;
+}
+
 /* column col (1-based) of the first row of the last query's result */
 Datum
 inbox_value(int col, bool *isnull)
@@ -117,6 +135,22 @@ inbox_check_trigger(FunctionCallInfo fcinfo, const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("function \"%s\" must be fired for each row", name)));
+}
+
+/*
+ * Whether a table has a trigger of that name: the C code of a newer
+ * release runs on the schema of an older one until ALTER EXTENSION inbox
+ * UPDATE, and must then do what that schema expects of it.
+ */
+bool
+inbox_has_trigger(Relation rel, const char *name)
+{
+	TriggerDesc *triggers = rel->trigdesc;
+
+	for (int i = 0; triggers != NULL && i < triggers->numtriggers; i++)
+		if (strcmp(triggers->triggers[i].tgname, name) == 0)
+			return true;
+	return false;
 }
 
 static int

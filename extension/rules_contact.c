@@ -11,11 +11,20 @@
  *   the actor of the change; assigning a contact with no open
  *   conversation opens one first (rule 4).
  * - Changing snoozed_until follows the snooze rule of snooze.c (rule 8).
+ * - search_text and phone_digits follow the name, e-mail and phone.  They
+ *   are kept here rather than as generated columns, which PostgreSQL
+ *   parses again for every UPDATE statement of a contact, and a message
+ *   updates its contact.
+ * - After an UPDATE, one trigger does what the change calls for; the
+ *   conditions are tested here rather than in a WHEN clause, which
+ *   PostgreSQL also parses again for every statement.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "catalog/pg_collation.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 
 #include "inbox.h"
@@ -211,15 +220,69 @@ check_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc)
 	inbox_check_snooze_write(contact, oldtuple, newtuple, desc);
 }
 
+/* the search columns and what they are made of */
+static const char *const search_sources[] = {
+	"first_name", "last_name", "email", "phone", "search_text", "phone_digits", NULL
+};
+
+/*
+ * search_text: lower(first_name || ' ' || last_name || ' ' || email), each
+ * missing one as ''; phone_digits: the ASCII digits of phone (NULL without
+ * a phone).  Computed when a source changes, or when a write tried to set
+ * them (they are always what their sources say).
+ */
+static void
+maintain_search_columns(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, InboxTupleEdit *edit)
+{
+	StringInfoData text;
+	char	   *part;
+	char	   *phone;
+	bool		changed = (oldtuple == NULL);
+
+	/* a 1.0 schema: PostgreSQL generates them */
+	if (TupleDescAttr(desc, SPI_fnumber(desc, "search_text") - 1)->attgenerated)
+		return;
+
+	for (const char *const *column = search_sources; !changed && *column != NULL; column++)
+		changed = inbox_column_changed(oldtuple, newtuple, desc, *column);
+	if (!changed)
+		return;
+
+	initStringInfo(&text);
+	part = inbox_get_text(newtuple, desc, "first_name");
+	appendStringInfo(&text, "%s ", part ? part : "");
+	part = inbox_get_text(newtuple, desc, "last_name");
+	appendStringInfo(&text, "%s ", part ? part : "");
+	part = inbox_get_text(newtuple, desc, "email");
+	appendStringInfoString(&text, part ? part : "");
+	inbox_edit_set(edit, desc, "search_text",
+				   DirectFunctionCall1Coll(lower, DEFAULT_COLLATION_OID, CStringGetTextDatum(text.data)),
+				   false);
+
+	phone = inbox_get_text(newtuple, desc, "phone");
+	if (phone != NULL)
+	{
+		char	   *to = phone;
+
+		for (const char *from = phone; *from != '\0'; from++)
+			if (*from >= '0' && *from <= '9')
+				*to++ = *from;
+		*to = '\0';
+	}
+	inbox_edit_set(edit, desc, "phone_digits", phone ? CStringGetTextDatum(phone) : (Datum) 0, phone == NULL);
+}
+
 Datum
 inbox_contact_before_write(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
 	HeapTuple	result;
+	InboxTupleEdit edit;
 
 	inbox_check_trigger(fcinfo, "contact_before_write");
 	desc = trigdata->tg_relation->rd_att;
+	inbox_edit_init(&edit);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inbox: SPI_connect failed");
@@ -233,15 +296,17 @@ inbox_contact_before_write(PG_FUNCTION_ARGS)
 		inbox_check_snooze_write(inbox_get_int8(trigdata->tg_trigtuple, desc, "id", &isnull),
 								 NULL, trigdata->tg_trigtuple, desc);
 		result = trigdata->tg_trigtuple;
+		maintain_search_columns(NULL, result, desc, &edit);
 	}
 	else
 	{
 		check_update(trigdata->tg_trigtuple, trigdata->tg_newtuple, desc);
 		result = trigdata->tg_newtuple;
+		maintain_search_columns(trigdata->tg_trigtuple, result, desc, &edit);
 	}
 
 	SPI_finish();
-	return PointerGetDatum(result);
+	return PointerGetDatum(inbox_edit_apply(&edit, result, desc));
 }
 
 /*
@@ -313,6 +378,7 @@ inbox_contact_after_update(PG_FUNCTION_ARGS)
 				new_assignee;
 	int			old_unread,
 				new_unread;
+	bool		snooze_changed;
 
 	inbox_check_trigger(fcinfo, "contact_after_update");
 	desc = trigdata->tg_relation->rd_att;
@@ -326,17 +392,24 @@ inbox_contact_after_update(PG_FUNCTION_ARGS)
 	old_unread = DatumGetInt32(SPI_getbinval(oldtuple, desc, SPI_fnumber(desc, "unread_count"), &isnull));
 	new_unread = DatumGetInt32(SPI_getbinval(newtuple, desc, SPI_fnumber(desc, "unread_count"), &isnull));
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inbox: SPI_connect failed");
+	snooze_changed = inbox_column_changed(oldtuple, newtuple, desc, "snoozed_until");
 
-	if (old_assignee != new_assignee)
-		record_assignment(contact, space, old_assignee, new_assignee);
-	if (old_unread > 0 && new_unread == 0)
-		mark_messages_read(contact);
-	if (inbox_column_changed(oldtuple, newtuple, desc, "snoozed_until"))
-		inbox_record_snooze_change(contact, oldtuple, newtuple, desc);
+	if (old_assignee != new_assignee || (old_unread > 0 && new_unread == 0) || snooze_changed)
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "inbox: SPI_connect failed");
+		if (old_assignee != new_assignee)
+			record_assignment(contact, space, old_assignee, new_assignee);
+		if (old_unread > 0 && new_unread == 0)
+			mark_messages_read(contact);
+		if (snooze_changed)
+			inbox_record_snooze_change(contact, oldtuple, newtuple, desc);
+		SPI_finish();
+	}
 
-	SPI_finish();
+	/* then the view counts (a 1.0 schema still counts in a trigger of its own) */
+	if (!inbox_has_trigger(trigdata->tg_relation, "contact_counts_update"))
+		inbox_count_contact_change(oldtuple, newtuple, desc);
 	return PointerGetDatum(NULL);
 }
 

@@ -91,37 +91,6 @@ status_column(const char *status)
 	}
 }
 
-typedef struct ChannelFacts
-{
-	int64		space;
-	char	   *kind;
-	bool		reply_to;
-	bool		reports_status;
-} ChannelFacts;
-
-static ChannelFacts
-channel_facts(int64 channel, const char *status)
-{
-	static InboxQuery q = {
-		"SELECT c.space_id, c.kind, k.reply_to, $2 = ANY (k.statuses)"
-		" FROM inbox.channel c JOIN inbox.channel_kind k ON k.kind = c.kind WHERE c.id = $1",
-		2, {INT8OID, TEXTOID}
-	};
-	Datum		values[2] = {Int64GetDatum(channel), CStringGetTextDatum(status)};
-	ChannelFacts facts;
-	bool		isnull;
-
-	if (inbox_exec(&q, values, NULL, 1) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("channel %lld does not exist", (long long) channel)));
-	(void) inbox_int8(1, &facts.space);
-	facts.kind = inbox_text(2);
-	facts.reply_to = DatumGetBool(inbox_value(3, &isnull));
-	facts.reports_status = !isnull && DatumGetBool(inbox_value(4, &isnull));
-	return facts;
-}
-
 static void
 no_identity(int64 contact, int64 channel)
 {
@@ -297,7 +266,7 @@ before_insert(HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit)
 	bool		isnull_at = isnull;
 	Datum		content = SPI_getbinval(tuple, desc, SPI_fnumber(desc, "content"), &isnull);
 	bool		content_null = isnull;
-	ChannelFacts channel_kind;
+	InboxChannelFacts channel_kind;
 
 	/* a time the window arithmetic and the lists can work with */
 	if (isnull_at || TIMESTAMP_NOT_FINITE(at) || at >= INBOX_END_OF_TIME)
@@ -366,7 +335,7 @@ before_insert(HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("contact %lld is not in space %lld", (long long) contact, (long long) given)));
 
-	channel_kind = channel_facts(channel, status);
+	channel_kind = inbox_channel_facts(channel, status);
 	if (channel_kind.space != space)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
@@ -465,7 +434,7 @@ before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, InboxTuple
 
 	if (new_rank != 0)
 	{
-		ChannelFacts facts = channel_facts(inbox_get_int8(newtuple, desc, "channel_id", &isnull), new_status);
+		InboxChannelFacts facts = inbox_channel_facts(inbox_get_int8(newtuple, desc, "channel_id", &isnull), new_status);
 
 		if (!facts.reports_status)
 			ereport(ERROR,

@@ -13,7 +13,8 @@
 --    of a later page receives a message between pages;
 --  * search: case-insensitive partial names and e-mails; phone numbers in any
 --    formatting, matched at the start or the end of the number's digits;
---    inside a view; LIKE wildcards in the search are literal;
+--    inside a view; LIKE wildcards in the search are literal; what is
+--    searched follows edits of the name, e-mail and phone;
 --  * custom views: filters over conversation, assignee, channels, tags,
 --    unread and custom fields; owned views are private; a bad filter is
 --    refused naming the bad key or value;
@@ -144,6 +145,16 @@ SELECT pg_temp.list(:space, :ana, 'all', '_') AS "underscore";         -- _ is l
 SELECT pg_temp.list(:space, :ana, 'all', 'nobody') AS "nobody";
 SELECT pg_temp.list(:space, :ana, 'all', '') AS "empty = all";
 SELECT pg_temp.list(:space, :ben, 'mine', 'john') AS "john in mine", pg_temp.list(:space, :ana, 'mine', 'john') AS "john not in Ana's";
+-- what is searched follows an edit of the name, e-mail and phone
+UPDATE inbox.contact SET last_name = 'Gómez', phone = NULL WHERE id = :c1;
+SELECT pg_temp.list(:space, :ana, 'all', 'garcía') AS "old name: no", pg_temp.list(:space, :ana, 'all', 'GÓMEZ') AS "new name",
+       pg_temp.list(:space, :ana, 'all', '555 0100') AS "no phone: no";
+-- and a direct write of the search columns is undone
+UPDATE inbox.contact SET search_text = 'nobody', phone_digits = '999' WHERE id = :c1;
+SELECT search_text, phone_digits FROM inbox.contact WHERE id = :c1;
+UPDATE inbox.contact SET last_name = 'García', phone = '+1 (415) 555-0100' WHERE id = :c1;
+SELECT search_text, phone_digits FROM inbox.contact WHERE id = :c1;
+SELECT pg_temp.list(:space, :ana, 'all', '555 0100') AS "phone again";
 
 --
 -- Custom views

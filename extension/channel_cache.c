@@ -1,0 +1,223 @@
+/*-------------------------------------------------------------------------
+ *
+ * channel_cache.c
+ *	  What the rules need to know about a channel (its space, its kind and
+ *	  what the kind supports), kept per backend.
+ *
+ * Every message written looks up its channel, and channels change
+ * rarely: a backend keeps each channel it has read in a hash table, the
+ * way pg_cron keeps its jobs.  A statement trigger on inbox.channel and
+ * inbox.channel_kind (channel_cache_invalidate, enabled ALWAYS) sends a
+ * relcache invalidation of the table it changed; every backend empties
+ * its cache when it processes that invalidation: the writing backend at
+ * its next command, the others at their next transaction or lock.  An
+ * aborted write empties the writer's cache again, so nothing the
+ * rollback undid stays.
+ *
+ * Until ALTER EXTENSION inbox UPDATE has added those triggers to a 1.0
+ * schema, nothing is kept.
+ *
+ * A channel is read with the latest snapshot, as the catalog caches do,
+ * so that a transaction with an older snapshot (REPEATABLE READ) never
+ * leaves an outdated entry for the backend's later transactions.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "inbox.h"
+
+PG_FUNCTION_INFO_V1(inbox_channel_cache_invalidate);
+
+typedef struct CachedChannel
+{
+	int64		id;				/* hash key */
+	int64		space;
+	char	   *kind;
+	bool		reply_to;
+	int			nstatuses;
+	char	  **statuses;		/* the statuses the kind reports */
+} CachedChannel;
+
+static MemoryContext cache_context = NULL;
+static HTAB *cache = NULL;
+static bool cache_valid = false;
+static bool cache_enabled = false;	/* the invalidation triggers exist */
+
+/* the tables whose invalidation empties the cache, as of its last reset */
+static Oid	channel_relid = InvalidOid;
+static Oid	kind_relid = InvalidOid;
+
+static void
+invalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == channel_relid || relid == kind_relid)
+		cache_valid = false;
+}
+
+static void
+reset_cache(void)
+{
+	HASHCTL		ctl;
+
+	if (cache_context == NULL)
+	{
+		cache_context = AllocSetContextCreate(CacheMemoryContext, "inbox channel cache",
+											  ALLOCSET_SMALL_SIZES);
+		CacheRegisterRelcacheCallback(invalidate, (Datum) 0);
+	}
+	else
+		MemoryContextReset(cache_context);
+
+	channel_relid = get_relname_relid("channel", get_namespace_oid("inbox", false));
+	kind_relid = get_relname_relid("channel_kind", get_namespace_oid("inbox", false));
+
+	/* a 1.0 schema, until ALTER EXTENSION inbox UPDATE: nothing is kept */
+	cache_enabled = false;
+	if (OidIsValid(channel_relid) && OidIsValid(kind_relid))
+	{
+		Relation	channel = table_open(channel_relid, AccessShareLock);
+		Relation	kind = table_open(kind_relid, AccessShareLock);
+
+		cache_enabled = inbox_has_trigger(channel, "channel_cache_invalidate") &&
+			inbox_has_trigger(kind, "channel_cache_invalidate");
+		table_close(kind, AccessShareLock);
+		table_close(channel, AccessShareLock);
+	}
+
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(CachedChannel);
+	ctl.hcxt = cache_context;
+	cache = hash_create("inbox channel cache", 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	cache_valid = true;
+}
+
+/* read a channel, in the caller's memory context; false when it does not exist */
+static bool
+load(int64 channel, CachedChannel *entry)
+{
+	static InboxQuery q = {
+		"SELECT c.space_id, c.kind, k.reply_to, k.statuses"
+		" FROM inbox.channel c JOIN inbox.channel_kind k ON k.kind = c.kind WHERE c.id = $1",
+		1, {INT8OID}
+	};
+	Datum		values[1] = {Int64GetDatum(channel)};
+	bool		isnull;
+	Datum		statuses;
+	Datum	   *elems;
+	bool	   *elem_nulls;
+	int			nelems;
+
+	if (inbox_exec_snapshot(&q, values, NULL, 1, GetLatestSnapshot()) == 0)
+		return false;
+
+	entry->id = channel;
+	(void) inbox_int8(1, &entry->space);
+	entry->kind = inbox_text(2);
+	entry->reply_to = DatumGetBool(inbox_value(3, &isnull)) && !isnull;
+	entry->nstatuses = 0;
+	entry->statuses = NULL;
+	statuses = inbox_value(4, &isnull);
+	if (!isnull)
+	{
+		deconstruct_array(DatumGetArrayTypeP(statuses), TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &elem_nulls, &nelems);
+		entry->statuses = palloc(sizeof(char *) * Max(nelems, 1));
+		for (int i = 0; i < nelems; i++)
+			if (!elem_nulls[i])
+				entry->statuses[entry->nstatuses++] = TextDatumGetCString(elems[i]);
+	}
+	return true;
+}
+
+/* keep a loaded channel: a copy in the cache's memory */
+static CachedChannel *
+store(const CachedChannel *loaded)
+{
+	CachedChannel copy = *loaded;
+	CachedChannel *entry;
+	MemoryContext old;
+
+	/* the load took locks: an invalidation may have come meanwhile */
+	if (!cache_valid)
+		reset_cache();
+	old = MemoryContextSwitchTo(cache_context);
+	copy.kind = pstrdup(loaded->kind);
+	copy.statuses = palloc(sizeof(char *) * Max(loaded->nstatuses, 1));
+	for (int i = 0; i < loaded->nstatuses; i++)
+		copy.statuses[i] = pstrdup(loaded->statuses[i]);
+	MemoryContextSwitchTo(old);
+
+	entry = hash_search(cache, &copy.id, HASH_ENTER, NULL);
+	*entry = copy;
+	return entry;
+}
+
+/*
+ * The facts of a channel, with whether its kind reports the given status
+ * (NULL: none asked).  The kind is copied into the caller's memory
+ * context: the cache may be emptied by any later lock or command.
+ * Errors with P0002 when the channel does not exist.  The caller is
+ * connected to SPI.
+ */
+InboxChannelFacts
+inbox_channel_facts(int64 channel, const char *status)
+{
+	CachedChannel *entry;
+	InboxChannelFacts facts;
+
+	if (!cache_valid)
+		reset_cache();
+	entry = hash_search(cache, &channel, HASH_FIND, NULL);
+	if (entry == NULL)
+	{
+		CachedChannel loaded;
+
+		if (!load(channel, &loaded))
+			ereport(ERROR,
+					(errcode(ERRCODE_NO_DATA_FOUND),
+					 errmsg("channel %lld does not exist", (long long) channel)));
+		if (!cache_enabled)
+			entry = &loaded;
+		else
+			entry = store(&loaded);
+	}
+
+	facts.space = entry->space;
+	facts.kind = pstrdup(entry->kind);
+	facts.reply_to = entry->reply_to;
+	facts.reports_status = false;
+	for (int i = 0; status != NULL && i < entry->nstatuses; i++)
+		if (strcmp(entry->statuses[i], status) == 0)
+			facts.reports_status = true;
+	return facts;
+}
+
+/*
+ * Statement trigger of inbox.channel and inbox.channel_kind: every
+ * backend's cache forgets the channels when the change commits (and the
+ * writer's own at once).
+ */
+Datum
+inbox_channel_cache_invalidate(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by the trigger manager",
+						"channel_cache_invalidate")));
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	return PointerGetDatum(NULL);
+}
