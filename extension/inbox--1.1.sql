@@ -10,6 +10,27 @@
 
 /*
  * ------------------------------------------------------------------
+ * Domains: the checks of the columns a message writes.  PostgreSQL checks
+ * a domain when a value is assigned, with expressions it keeps for the
+ * session; a table's CHECK constraints it reads again for every statement,
+ * and every message updates its contact and identity.  (A message's
+ * direction and status, and the contact's maintained columns, are checked
+ * by the rules' triggers, with 22023.)
+ * ------------------------------------------------------------------
+ */
+
+CREATE DOMAIN inbox.platform_id AS text
+	CONSTRAINT platform_id_check CHECK (octet_length(VALUE) <= 1024);
+CREATE DOMAIN inbox.sender_id AS inbox.platform_id
+	CONSTRAINT sender_id_check CHECK (VALUE <> '');
+CREATE DOMAIN inbox.json_object AS jsonb
+	CONSTRAINT json_object_check CHECK (jsonb_typeof(VALUE) = 'object');
+COMMENT ON DOMAIN inbox.platform_id IS 'an id given by a messaging platform, up to 1024 bytes';
+COMMENT ON DOMAIN inbox.sender_id IS 'a non-empty platform id of a sender';
+COMMENT ON DOMAIN inbox.json_object IS 'a JSON object';
+
+/*
+ * ------------------------------------------------------------------
  * Catalogues shipped with the extension (users may edit them)
  * ------------------------------------------------------------------
  */
@@ -207,15 +228,15 @@ CREATE TABLE inbox.contact (
 	last_name				text,
 	email					text,
 	phone					text,
-	custom					jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(custom) = 'object'),
+	custom					inbox.json_object NOT NULL DEFAULT '{}',
 	tags					text[] NOT NULL DEFAULT '{}',
 	assignee_id				bigint,
 	origin_channel_id		bigint,
 	bot_active				boolean NOT NULL DEFAULT false,
 	snoozed_until			timestamptz,
-	unread_count			integer NOT NULL DEFAULT 0 CHECK (unread_count >= 0),
+	unread_count			integer NOT NULL DEFAULT 0,
 	last_message_at			timestamptz,
-	last_message_direction	text CHECK (last_message_direction IN ('incoming', 'outgoing')),
+	last_message_direction	text,
 	last_message_id			bigint,
 	last_channel_id			bigint,
 	merged_into				bigint REFERENCES inbox.contact,
@@ -267,7 +288,7 @@ CREATE TABLE inbox.contact_channel (
 	contact_id			bigint NOT NULL REFERENCES inbox.contact ON DELETE CASCADE,
 	channel_id			bigint NOT NULL REFERENCES inbox.channel ON DELETE CASCADE,
 	space_id			bigint NOT NULL,		/* its contact's space (rules); goes with the contact */
-	external_id			text NOT NULL CHECK (external_id <> '' AND octet_length(external_id) <= 1024),
+	external_id			inbox.sender_id NOT NULL,
 	last_incoming_at	timestamptz,
 	created_at			timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (channel_id, external_id)
@@ -313,15 +334,15 @@ CREATE TABLE inbox.message (
 	contact_id				bigint NOT NULL REFERENCES inbox.contact ON DELETE CASCADE,
 	conversation_id			bigint REFERENCES inbox.conversation,
 	channel_id				bigint NOT NULL REFERENCES inbox.channel ON DELETE CASCADE,
-	direction				text NOT NULL CHECK (direction IN ('incoming', 'outgoing')),
+	direction				text NOT NULL,
 	sender_kind				text NOT NULL,
 	sender_agent_id			bigint REFERENCES inbox.agent ON DELETE SET NULL,
 	body					text,
 	content					jsonb,
-	external_id				text CHECK (octet_length(external_id) <= 1024),
-	reply_to_external_id	text CHECK (octet_length(reply_to_external_id) <= 1024),
+	external_id				inbox.platform_id,
+	reply_to_external_id	inbox.platform_id,
 	reply_to_id				bigint REFERENCES inbox.message ON DELETE SET NULL,
-	status					text NOT NULL CHECK (status IN ('received', 'pending', 'sent', 'delivered', 'read', 'failed')),
+	status					text NOT NULL,
 	sent_at					timestamptz,
 	delivered_at			timestamptz,
 	read_at					timestamptz,

@@ -101,6 +101,14 @@ INSERT INTO inbox.message (contact_id, channel_id, direction, sender_agent_id, b
 VALUES (:tom, :tg, 'outgoing', :alice, 'as you said:', :tom_message);
 -- ... an unknown direction (22023)
 INSERT INTO inbox.message (contact_id, channel_id, direction, body) VALUES (:tom, :tg, 'sideways', 'hi');
+-- ... an unknown status (22023)
+INSERT INTO inbox.message (contact_id, channel_id, direction, body, status) VALUES (:tom, :tg, 'incoming', 'hi', 'bounced');
+-- the checks of the columns' domains (23514): a platform id over 1024 bytes,
+-- an empty sender id, custom fields that are not an object
+INSERT INTO inbox.message (contact_id, channel_id, direction, body, external_id) VALUES (:tom, :tg, 'incoming', 'hi', repeat('x', 1025));
+INSERT INTO inbox.message (contact_id, channel_id, direction, body, reply_to_external_id) VALUES (:tom, :tg, 'incoming', 'hi', repeat('é', 513));
+INSERT INTO inbox.contact_channel (contact_id, channel_id, external_id) VALUES (:tom, :tg, '');
+UPDATE inbox.contact SET custom = '[1, 2]' WHERE id = :tom;
 
 -- assign / open_conversation / close_conversation: NULL contact or actor kind (22023)
 SELECT inbox.assign(NULL, :alice);
