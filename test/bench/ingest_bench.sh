@@ -3,7 +3,8 @@
 # (the limit) and against the same rules done by the client (the alternative).
 #
 # One throwaway cluster, one run, the same settings and data for every variant,
-# pgbench with custom scripts at 1 and 8 clients (INGEST_BENCH_SECONDS each):
+# pgbench with custom scripts at 1 and 8 clients (INGEST_BENCH_SECONDS each, the best
+# of INGEST_BENCH_ROUNDS rounds):
 #   A  receive_message from a known contact with an open conversation
 #   A variants, to show what notifications cost: PostgreSQL serializes every
 #   commit that notifies (one lock until the commit is done), so by default
@@ -22,12 +23,16 @@
 #      framework does them: find the contact, find (lock) its open conversation,
 #      insert the message, update the contact's unread count and last message,
 #      on plain copies of the tables
+#   F  P's statements in one call of a PL/pgSQL function: the work of P without
+#      its round trips, and without any rule, foreign key or notification (the
+#      floor for anything that writes what A writes on these tables)
 # Writes rows/s and the ratios A/L, A/P, B/L, C/L to test/bench/results/ingest.md.
 set -euo pipefail
 source "$(dirname "$(readlink -f "$0")")/../lib/cluster.sh"
 cd "$(dirname "$0")/../.."
 
 seconds=${INGEST_BENCH_SECONDS:-15}
+rounds=${INGEST_BENCH_ROUNDS:-2}
 port=${INBOX_BENCH_PORT:-5463}
 bindir=$(pg_config --bindir)
 work=$(mktemp -d /tmp/inbox-ingest-bench.XXXXXX)
@@ -84,6 +89,19 @@ INSERT INTO p_contact_channel SELECT * FROM inbox.contact_channel;
 CREATE TABLE p_conversation (LIKE inbox.conversation INCLUDING ALL);
 INSERT INTO p_conversation SELECT * FROM inbox.conversation;
 CREATE TABLE p_message (LIKE inbox.message INCLUDING ALL);
+-- F: P's statements on the server, in one call
+CREATE FUNCTION f_receive(k int) RETURNS bigint LANGUAGE plpgsql AS \$\$
+DECLARE c bigint; v bigint; m bigint;
+BEGIN
+	SELECT contact_id INTO c FROM p_contact_channel WHERE channel_id = 3 AND external_id = 'known-' || k;
+	SELECT id INTO v FROM p_conversation WHERE contact_id = c AND closed_at IS NULL FOR UPDATE;
+	INSERT INTO p_message (space_id, contact_id, conversation_id, channel_id, direction, sender_kind, body, status)
+	VALUES (1, c, v, 3, 'incoming', 'contact', 'a message from a known contact', 'received') RETURNING id INTO m;
+	UPDATE p_contact SET unread_count = unread_count + 1, last_message_id = m, last_message_at = now(),
+		last_message_direction = 'incoming', last_channel_id = 3 WHERE id = c;
+	UPDATE p_contact_channel SET last_incoming_at = now() WHERE channel_id = 3 AND external_id = 'known-' || k;
+	RETURN m;
+END \$\$;
 VACUUM ANALYZE;
 SQL
 
@@ -120,6 +138,10 @@ UPDATE p_contact SET unread_count = unread_count + 1, last_message_id = :message
 UPDATE p_contact_channel SET last_incoming_at = now() WHERE channel_id = 3 AND external_id = 'known-' || :k;
 COMMIT;
 Q
+cat >"$s/F.sql" <<Q
+\set k random(1, $known)
+SELECT f_receive(:k);
+Q
 # D: a busy inbox
 cp "$s/A.sql" "$s/D_incoming.sql"
 cp "$s/B.sql" "$s/D_new.sql"
@@ -152,11 +174,13 @@ run() {	# name clients pgbench-script-args...
 	PGOPTIONS= sql -c 'VACUUM' -c 'CHECKPOINT'
 	tps=$(cd "$s" && "$bindir/pgbench" -n -h "$work" -p "$port" -U postgres -c "$clients" -j "$clients" \
 		-T "$seconds" "$@" bench 2>&1 | tee -a "$work/pgbench.log" | awk '/^tps = / {print int($3)}')
-	rate[$name,$clients]=${tps:-0}
-	echo "$name at $clients clients: ${tps:-0} calls/s"
+	# the best round: another tenant of the machine only ever slows a run down
+	[ "${tps:-0}" -gt "${rate[$name,$clients]:-0}" ] && rate[$name,$clients]=${tps:-0}
+	echo "round $round: $name at $clients clients: ${tps:-0} calls/s"
 }
 
 unassigned=$(sql -c 'SELECT count(*) FROM bench_unassigned')
+for round in $(seq 1 "$rounds"); do
 for c in 1 8; do
 	# C: the 1-client run takes the first half of the unassigned contacts, the 8-client run the second
 	sql -c "SELECT setval('bench_unassigned_seq', CASE WHEN $c = 1 THEN 1 ELSE $unassigned / 2 END, false)" >/dev/null
@@ -167,11 +191,16 @@ for c in 1 8; do
 	PGOPTIONS='-c synchronous_commit=on' run As "$c" -f A.sql
 	PGOPTIONS='-c synchronous_commit=on -c inbox.notify_relay=off' run Asd "$c" -f A.sql
 	run P "$c" -f P.sql
+	run F "$c" -f F.sql
 	run B "$c" -f B.sql
-	run C "$c" -f C.sql
-	[ "$(sql -c 'SELECT last_value FROM bench_unassigned_seq')" -lt $((unassigned / (c == 1 ? 2 : 1))) ] ||
-		echo "warning: C ran out of unassigned contacts ($unassigned)"
+	# C assigns the contacts it writes to: one round only
+	if [ "$round" = 1 ]; then
+		run C "$c" -f C.sql
+		[ "$(sql -c 'SELECT last_value FROM bench_unassigned_seq')" -lt $((unassigned / (c == 1 ? 2 : 1))) ] ||
+			echo "warning: C ran out of unassigned contacts ($unassigned)"
+	fi
 	run D "$c" -f D_incoming.sql@60 -f D_new.sql@10 -f D_reply.sql@15 -f D_status.sql@10 -f D_close.sql@3 -f D_read.sql@2
+done
 done
 bad=$(sql -c 'SELECT count(*) FROM inbox.check_integrity()')
 
@@ -180,13 +209,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 	echo "# Ingest benchmark"
 	echo
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, PostgreSQL $(pg_config --version | awk '{print $2}')."
-	echo "One cluster, one run: shared_buffers 1GB, synchronous_commit off, fsync on; pgbench -T $seconds per variant;"
+	echo "One cluster, one run: shared_buffers 1GB, synchronous_commit off, fsync on; pgbench -T $seconds per variant,"
+	echo "the best of $rounds rounds (C: one round, it assigns the contacts it writes to);"
 	echo "$known known contacts (web chat), 300,000 generated contacts, messaging windows off (C writes to any channel)."
 	echo "check_integrity() after the run: $bad violations."
 	echo
 	echo "| variant | 1 client (calls/s) | 8 clients (calls/s) |"
 	echo "|---|---|---|"
-	for v in L A Ad An As Asd P B C D; do
+	for v in L A Ad An As Asd P F B C D; do
 		echo "| $v | ${rate[$v,1]} | ${rate[$v,8]} |"
 	done
 	echo
@@ -197,6 +227,9 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 	echo "| A/Ad (relay) | $(ratio "${rate[A,1]}" "${rate[Ad,1]}") | $(ratio "${rate[A,8]}" "${rate[Ad,8]}") | |"
 	echo "| As/Asd (relay, synchronous_commit on) | $(ratio "${rate[As,1]}" "${rate[Asd,1]}") | $(ratio "${rate[As,8]}" "${rate[Asd,8]}") | |"
 	echo "| A/P | $(ratio "${rate[A,1]}" "${rate[P,1]}") | $(ratio "${rate[A,8]}" "${rate[P,8]}") | >= 3 |"
+	echo "| F/L (the floor) | $(ratio "${rate[F,1]}" "${rate[L,1]}") | $(ratio "${rate[F,8]}" "${rate[L,8]}") | |"
+	echo "| F/P (the floor) | $(ratio "${rate[F,1]}" "${rate[P,1]}") | $(ratio "${rate[F,8]}" "${rate[P,8]}") | |"
+	echo "| A/F | $(ratio "${rate[A,1]}" "${rate[F,1]}") | $(ratio "${rate[A,8]}" "${rate[F,8]}") | |"
 	echo "| B/L | $(ratio "${rate[B,1]}" "${rate[L,1]}") | $(ratio "${rate[B,8]}" "${rate[L,8]}") | |"
 	echo "| C/L | $(ratio "${rate[C,1]}" "${rate[L,1]}") | $(ratio "${rate[C,8]}" "${rate[L,8]}") | |"
 	echo
@@ -205,7 +238,9 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 	echo "As, Asd: A and Ad with synchronous_commit = on (PostgreSQL's default)."
 	echo "L: bare INSERT of the message row into a plain copy of inbox.message. P: A's rules as client"
 	echo "statements in one transaction (find contact, lock open conversation, insert message, update"
-	echo "contact and identity) on plain copies of the tables. D: 60% incoming, 10% new senders,"
+	echo "contact and identity) on plain copies of the tables. F: P's statements in one PL/pgSQL call,"
+	echo "without rules, foreign keys or notifications: the floor for anything that writes what A writes."
+	echo "D: 60% incoming, 10% new senders,"
 	echo "15% replies, 10% status reports, 3% closes, 2% mark_read."
 } >"$out"
 cat "$out"
