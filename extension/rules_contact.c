@@ -421,20 +421,18 @@ Datum
 inbox_contact_channel_before_write(PG_FUNCTION_ARGS)
 {
 	static InboxQuery q = {
-		"SELECT ct.space_id, ch.space_id, ct.merged_into FROM inbox.contact ct, inbox.channel ch"
-		" WHERE ct.id = $1 AND ch.id = $2",
-		2, {INT8OID, INT8OID}
+		"SELECT space_id, merged_into FROM inbox.contact WHERE id = $1", 1, {INT8OID}
 	};
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
 	HeapTuple	tuple;
 	InboxTupleEdit edit;
 	bool		isnull;
-	Datum		values[2];
+	Datum		values[1];
 	int64		contact,
 				channel,
 				contact_space = 0,
-				channel_space = 0,
+				channel_space,
 				given;
 
 	inbox_check_trigger(fcinfo, "contact_channel_before_write");
@@ -453,22 +451,21 @@ inbox_contact_channel_before_write(PG_FUNCTION_ARGS)
 	contact = inbox_get_int8(tuple, desc, "contact_id", &isnull);
 	channel = inbox_get_int8(tuple, desc, "channel_id", &isnull);
 	values[0] = Int64GetDatum(contact);
-	values[1] = Int64GetDatum(channel);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inbox: SPI_connect failed");
 	if (inbox_exec(&q, values, NULL, 1) == 1)
 	{
 		(void) inbox_int8(1, &contact_space);
-		(void) inbox_int8(2, &channel_space);
-		inbox_check_not_merged(contact, 3);	/* a merged contact has no identity */
+		inbox_check_not_merged(contact, 2);	/* a merged contact has no identity */
 	}
-	SPI_finish();
-
-	if (contact_space == 0 || channel_space == 0)
+	if (contact_space == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("contact %lld or channel %lld does not exist", (long long) contact, (long long) channel)));
+				 errmsg("contact %lld does not exist", (long long) contact)));
+	channel_space = inbox_channel_facts(channel, NULL).space;
+	SPI_finish();
+
 	if (contact_space != channel_space)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),

@@ -125,6 +125,9 @@ SELECT inbox.close_conversation(:tom, 'user', :mallory);
 SELECT inbox.assign(:uma, :alice);
 -- ... an identity of a contact on a channel of another space (P0002)
 INSERT INTO inbox.contact_channel (contact_id, channel_id, external_id) VALUES (:tom, :other_tg, 'tg-tom');
+-- ... an identity on an unknown channel, or of an unknown contact (P0002)
+INSERT INTO inbox.contact_channel (contact_id, channel_id, external_id) VALUES (:tom, -1, 'tg-tom');
+INSERT INTO inbox.contact_channel (contact_id, channel_id, external_id) VALUES (-1, :tg, 'tg-nobody');
 
 SELECT regress.fingerprint() = :'before' AS nothing_written;
 
