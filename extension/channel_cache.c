@@ -7,19 +7,22 @@
  * Every message written looks up its channel, and channels change
  * rarely: a backend keeps each channel it has read in a hash table, the
  * way pg_cron keeps its jobs.  A statement trigger on inbox.channel and
- * inbox.channel_kind (channel_cache_invalidate, enabled ALWAYS) sends a
- * relcache invalidation of the table it changed; every backend empties
- * its cache when it processes that invalidation: the writing backend at
- * its next command, the others at their next transaction or lock.  An
- * aborted write empties the writer's cache again, so nothing the
- * rollback undid stays.
+ * inbox.channel_kind (channel_cache_invalidate, enabled ALWAYS, per row so
+ * that a logical replication subscriber runs it too, and per TRUNCATE)
+ * sends a relcache invalidation of the table it changed; every backend
+ * empties its cache when it processes that invalidation: the writing
+ * backend at its next command, the others at their next look-up, which
+ * first accepts the invalidations that have arrived.  An aborted write
+ * empties the writer's cache again, so nothing the rollback undid stays.
  *
  * Until ALTER EXTENSION inbox UPDATE has added those triggers to a 1.0
- * schema, nothing is kept.
+ * schema, or while one is not enabled ALWAYS, nothing is kept.
  *
  * A channel is read with the latest snapshot, as the catalog caches do,
  * so that a transaction with an older snapshot (REPEATABLE READ) never
- * leaves an outdated entry for the backend's later transactions.
+ * leaves an outdated entry for the backend's later transactions; and a
+ * read during which an invalidation arrived (taking the tables' locks
+ * accepts them) is used once and not kept, as it may predate the change.
  *
  *-------------------------------------------------------------------------
  */
@@ -52,7 +55,8 @@ typedef struct CachedChannel
 static MemoryContext cache_context = NULL;
 static HTAB *cache = NULL;
 static bool cache_valid = false;
-static bool cache_enabled = false;	/* the invalidation triggers exist */
+static bool cache_enabled = false;	/* the invalidation triggers fire always */
+static uint64 invalidations = 0;	/* counts the invalidations that concern us */
 
 /* the tables whose invalidation empties the cache, as of its last reset */
 static Oid	channel_relid = InvalidOid;
@@ -62,7 +66,10 @@ static void
 invalidate(Datum arg, Oid relid)
 {
 	if (relid == InvalidOid || relid == channel_relid || relid == kind_relid)
+	{
 		cache_valid = false;
+		invalidations++;
+	}
 }
 
 static void
@@ -89,8 +96,11 @@ reset_cache(void)
 		Relation	channel = table_open(channel_relid, AccessShareLock);
 		Relation	kind = table_open(kind_relid, AccessShareLock);
 
-		cache_enabled = inbox_has_trigger(channel, "channel_cache_invalidate") &&
-			inbox_has_trigger(kind, "channel_cache_invalidate");
+		cache_enabled =
+			inbox_trigger_state(channel, "channel_cache_invalidate") == TRIGGER_FIRES_ALWAYS &&
+			inbox_trigger_state(channel, "channel_cache_invalidate_truncate") == TRIGGER_FIRES_ALWAYS &&
+			inbox_trigger_state(kind, "channel_cache_invalidate") == TRIGGER_FIRES_ALWAYS &&
+			inbox_trigger_state(kind, "channel_cache_invalidate_truncate") == TRIGGER_FIRES_ALWAYS;
 		table_close(kind, AccessShareLock);
 		table_close(channel, AccessShareLock);
 	}
@@ -148,9 +158,6 @@ store(const CachedChannel *loaded)
 	CachedChannel *entry;
 	MemoryContext old;
 
-	/* the load took locks: an invalidation may have come meanwhile */
-	if (!cache_valid)
-		reset_cache();
 	old = MemoryContextSwitchTo(cache_context);
 	copy.kind = pstrdup(loaded->kind);
 	copy.statuses = palloc(sizeof(char *) * Max(loaded->nstatuses, 1));
@@ -174,23 +181,26 @@ InboxChannelFacts
 inbox_channel_facts(int64 channel, const char *status)
 {
 	CachedChannel *entry;
+	CachedChannel loaded;
 	InboxChannelFacts facts;
+	uint64		seen;
 
+	/* a change another session committed is seen from its next statement on */
+	AcceptInvalidationMessages();
 	if (!cache_valid)
 		reset_cache();
 	entry = hash_search(cache, &channel, HASH_FIND, NULL);
 	if (entry == NULL)
 	{
-		CachedChannel loaded;
-
+		seen = invalidations;
 		if (!load(channel, &loaded))
 			ereport(ERROR,
 					(errcode(ERRCODE_NO_DATA_FOUND),
 					 errmsg("channel %lld does not exist", (long long) channel)));
-		if (!cache_enabled)
-			entry = &loaded;
-		else
+		if (cache_enabled && invalidations == seen)
 			entry = store(&loaded);
+		else
+			entry = &loaded;
 	}
 
 	facts.space = entry->space;
@@ -204,7 +214,7 @@ inbox_channel_facts(int64 channel, const char *status)
 }
 
 /*
- * Statement trigger of inbox.channel and inbox.channel_kind: every
+ * Row and TRUNCATE trigger of inbox.channel and inbox.channel_kind: every
  * backend's cache forgets the channels when the change commits (and the
  * writer's own at once).
  */

@@ -531,15 +531,30 @@ CREATE TRIGGER notify_change AFTER INSERT OR UPDATE OR DELETE ON inbox.event
 	FOR EACH ROW EXECUTE FUNCTION inbox.notify_change('event');
 
 -- every backend keeps the channels it has read (channel_cache.c); a change
--- of a channel or channel kind empties the caches, even during a restore
+-- of a channel or channel kind empties the caches, even during a restore or
+-- on a logical replication subscriber
 CREATE FUNCTION inbox.channel_cache_invalidate() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'inbox_channel_cache_invalidate' LANGUAGE C;
-CREATE TRIGGER channel_cache_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON inbox.channel
+CREATE TRIGGER channel_cache_invalidate AFTER INSERT OR UPDATE OR DELETE ON inbox.channel
+	FOR EACH ROW EXECUTE FUNCTION inbox.channel_cache_invalidate();
+CREATE TRIGGER channel_cache_invalidate_truncate AFTER TRUNCATE ON inbox.channel
 	FOR EACH STATEMENT EXECUTE FUNCTION inbox.channel_cache_invalidate();
-CREATE TRIGGER channel_cache_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON inbox.channel_kind
+CREATE TRIGGER channel_cache_invalidate AFTER INSERT OR UPDATE OR DELETE ON inbox.channel_kind
+	FOR EACH ROW EXECUTE FUNCTION inbox.channel_cache_invalidate();
+CREATE TRIGGER channel_cache_invalidate_truncate AFTER TRUNCATE ON inbox.channel_kind
 	FOR EACH STATEMENT EXECUTE FUNCTION inbox.channel_cache_invalidate();
 ALTER TABLE inbox.channel ENABLE ALWAYS TRIGGER channel_cache_invalidate;
+ALTER TABLE inbox.channel ENABLE ALWAYS TRIGGER channel_cache_invalidate_truncate;
 ALTER TABLE inbox.channel_kind ENABLE ALWAYS TRIGGER channel_cache_invalidate;
+ALTER TABLE inbox.channel_kind ENABLE ALWAYS TRIGGER channel_cache_invalidate_truncate;
+
+-- search_text and phone_digits follow the name, e-mail and phone, also in a
+-- restore (of a dump of 1.0, which has no data for them)
+CREATE FUNCTION inbox.contact_search_columns() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_contact_search_columns' LANGUAGE C;
+CREATE TRIGGER contact_search_columns BEFORE INSERT OR UPDATE ON inbox.contact
+	FOR EACH ROW EXECUTE FUNCTION inbox.contact_search_columns();
+ALTER TABLE inbox.contact ENABLE ALWAYS TRIGGER contact_search_columns;
 
 /*
  * ------------------------------------------------------------------
@@ -779,6 +794,11 @@ AS $$
 			   OR EXISTS (SELECT FROM inbox.conversation x WHERE x.contact_id = ct.id)
 			   OR EXISTS (SELECT FROM inbox.message x WHERE x.contact_id = ct.id)
 			   OR EXISTS (SELECT FROM inbox.event x WHERE x.contact_id = ct.id))
+	UNION ALL
+		SELECT 'search columns follow the name, e-mail and phone', 'contact ' || id
+		FROM inbox.contact
+		WHERE search_text IS DISTINCT FROM lower(coalesce(first_name, '') || ' ' || coalesce(last_name, '') || ' ' || coalesce(email, ''))
+		   OR phone_digits IS DISTINCT FROM regexp_replace(phone, '[^0-9]', '', 'g')
 	UNION ALL
 		SELECT 'open_conversation_id is the open conversation', 'contact ' || ct.id
 		FROM inbox.contact ct
@@ -1222,7 +1242,7 @@ COMMENT ON SEQUENCE inbox.contact_merge_id_seq IS 'Ids of inbox.contact_merge';
  */
 
 COMMENT ON FUNCTION inbox.contact_before_write() IS
-	'Trigger BEFORE INSERT OR UPDATE on inbox.contact: a contact is inserted unassigned, id and space_id never change, maintained columns are refused (22023; unread_count may be reset to 0), an assignee must be of the space (P0002), a snooze set by UPDATE must be in the future (22023); search_text and phone_digits follow the name, e-mail and phone';
+	'Trigger BEFORE INSERT OR UPDATE on inbox.contact: a contact is inserted unassigned, id and space_id never change, maintained columns are refused (22023; unread_count may be reset to 0), an assignee must be of the space (P0002), a snooze set by UPDATE must be in the future (22023)';
 COMMENT ON FUNCTION inbox.contact_after_update() IS
 	'Trigger AFTER UPDATE on inbox.contact: a new assignee writes assigned or unassigned (opening a conversation first if none), a reset of unread_count marks the incoming messages read, a snooze change writes contact_snoozed or contact_unsnoozed; then the change of the contact''s view membership is added to inbox.view_count';
 COMMENT ON FUNCTION inbox.conversation_before_write() IS
@@ -1244,7 +1264,9 @@ COMMENT ON FUNCTION inbox.contact_channel_before_write() IS
 COMMENT ON FUNCTION inbox.contact_channel_after_insert() IS
 	'Trigger AFTER INSERT on inbox.contact_channel: an identity added to a contact that already has one writes channel_added ({"channel": id}) for the current actor';
 COMMENT ON FUNCTION inbox.channel_cache_invalidate() IS
-	'Trigger AFTER each statement writing inbox.channel or inbox.channel_kind (enabled always): every session forgets the channels it keeps in memory, when the change commits';
+	'Trigger AFTER each row written and each TRUNCATE of inbox.channel or inbox.channel_kind (enabled always): every session forgets the channels it keeps in memory, when the change commits';
+COMMENT ON FUNCTION inbox.contact_search_columns() IS
+	'Trigger BEFORE INSERT OR UPDATE on inbox.contact (enabled always): search_text and phone_digits follow the name, e-mail and phone; a direct write of them is replaced';
 COMMENT ON FUNCTION inbox.contact_counts() IS
 	'Trigger AFTER INSERT OR DELETE on inbox.contact: adds the change of the contact''s view membership to inbox.view_count (contact_after_update does it for an UPDATE)';
 COMMENT ON FUNCTION inbox.view_before_write() IS

@@ -167,7 +167,7 @@ extern void inbox_edit_set(InboxTupleEdit *edit, TupleDesc desc, const char *col
 extern HeapTuple inbox_edit_apply(InboxTupleEdit *edit, HeapTuple tuple, TupleDesc desc);
 
 extern void inbox_check_trigger(FunctionCallInfo fcinfo, const char *name);
-extern bool inbox_has_trigger(Relation rel, const char *name);
+extern char inbox_trigger_state(Relation rel, const char *name);
 extern int64 inbox_get_int8(HeapTuple tuple, TupleDesc desc, const char *column, bool *isnull);
 extern char *inbox_get_text(HeapTuple tuple, TupleDesc desc, const char *column);
 extern bool inbox_column_changed(HeapTuple oldtuple, HeapTuple newtuple,

@@ -138,19 +138,21 @@ inbox_check_trigger(FunctionCallInfo fcinfo, const char *name)
 }
 
 /*
- * Whether a table has a trigger of that name: the C code of a newer
- * release runs on the schema of an older one until ALTER EXTENSION inbox
- * UPDATE, and must then do what that schema expects of it.
+ * How a table's trigger of that name fires (pg_trigger.tgenabled: 'O'
+ * origin, 'A' always, 'R' replica, 'D' disabled), '\0' when there is
+ * none: the C code of a newer release runs on the schema of an older one
+ * until ALTER EXTENSION inbox UPDATE, and must then do what that schema
+ * expects of it.
  */
-bool
-inbox_has_trigger(Relation rel, const char *name)
+char
+inbox_trigger_state(Relation rel, const char *name)
 {
 	TriggerDesc *triggers = rel->trigdesc;
 
 	for (int i = 0; triggers != NULL && i < triggers->numtriggers; i++)
 		if (strcmp(triggers->triggers[i].tgname, name) == 0)
-			return true;
-	return false;
+			return triggers->triggers[i].tgenabled;
+	return '\0';
 }
 
 static int

@@ -12,9 +12,10 @@
  *   conversation opens one first (rule 4).
  * - Changing snoozed_until follows the snooze rule of snooze.c (rule 8).
  * - search_text and phone_digits follow the name, e-mail and phone.  They
- *   are kept here rather than as generated columns, which PostgreSQL
- *   parses again for every UPDATE statement of a contact, and a message
- *   updates its contact.
+ *   are kept by a trigger of their own (contact_search_columns, enabled
+ *   ALWAYS, so that a restore computes them too) rather than as generated
+ *   columns, which PostgreSQL parses again for every UPDATE statement of a
+ *   contact, and a message updates its contact.
  * - After an UPDATE, one trigger does what the change calls for; the
  *   conditions are tested here rather than in a WHEN clause, which
  *   PostgreSQL also parses again for every statement.
@@ -30,6 +31,7 @@
 #include "inbox.h"
 
 PG_FUNCTION_INFO_V1(inbox_contact_before_write);
+PG_FUNCTION_INFO_V1(inbox_contact_search_columns);
 PG_FUNCTION_INFO_V1(inbox_contact_after_update);
 PG_FUNCTION_INFO_V1(inbox_contact_channel_before_write);
 PG_FUNCTION_INFO_V1(inbox_contact_channel_after_insert);
@@ -228,8 +230,10 @@ static const char *const search_sources[] = {
 /*
  * search_text: lower(first_name || ' ' || last_name || ' ' || email), each
  * missing one as ''; phone_digits: the ASCII digits of phone (NULL without
- * a phone).  Computed when a source changes, or when a write tried to set
- * them (they are always what their sources say).
+ * a phone).  Computed when a source changes, when a write tried to set
+ * them (they are always what their sources say), and when search_text is
+ * missing (a contact restored from a dump of 1.0, whose generated columns
+ * pg_dump leaves out).
  */
 static void
 maintain_search_columns(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, InboxTupleEdit *edit)
@@ -245,6 +249,8 @@ maintain_search_columns(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, 
 
 	for (const char *const *column = search_sources; !changed && *column != NULL; column++)
 		changed = inbox_column_changed(oldtuple, newtuple, desc, *column);
+	if (!changed)
+		(void) SPI_getbinval(newtuple, desc, SPI_fnumber(desc, "search_text"), &changed);
 	if (!changed)
 		return;
 
@@ -272,17 +278,40 @@ maintain_search_columns(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, 
 	inbox_edit_set(edit, desc, "phone_digits", phone ? CStringGetTextDatum(phone) : (Datum) 0, phone == NULL);
 }
 
+/* BEFORE INSERT OR UPDATE on inbox.contact, enabled ALWAYS */
+Datum
+inbox_contact_search_columns(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	tuple;
+	InboxTupleEdit edit;
+
+	inbox_check_trigger(fcinfo, "contact_search_columns");
+	desc = trigdata->tg_relation->rd_att;
+	inbox_edit_init(&edit);
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		tuple = trigdata->tg_trigtuple;
+		maintain_search_columns(NULL, tuple, desc, &edit);
+	}
+	else
+	{
+		tuple = trigdata->tg_newtuple;
+		maintain_search_columns(trigdata->tg_trigtuple, tuple, desc, &edit);
+	}
+	return PointerGetDatum(inbox_edit_apply(&edit, tuple, desc));
+}
+
 Datum
 inbox_contact_before_write(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
 	HeapTuple	result;
-	InboxTupleEdit edit;
 
 	inbox_check_trigger(fcinfo, "contact_before_write");
 	desc = trigdata->tg_relation->rd_att;
-	inbox_edit_init(&edit);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inbox: SPI_connect failed");
@@ -296,17 +325,15 @@ inbox_contact_before_write(PG_FUNCTION_ARGS)
 		inbox_check_snooze_write(inbox_get_int8(trigdata->tg_trigtuple, desc, "id", &isnull),
 								 NULL, trigdata->tg_trigtuple, desc);
 		result = trigdata->tg_trigtuple;
-		maintain_search_columns(NULL, result, desc, &edit);
 	}
 	else
 	{
 		check_update(trigdata->tg_trigtuple, trigdata->tg_newtuple, desc);
 		result = trigdata->tg_newtuple;
-		maintain_search_columns(trigdata->tg_trigtuple, result, desc, &edit);
 	}
 
 	SPI_finish();
-	return PointerGetDatum(inbox_edit_apply(&edit, result, desc));
+	return PointerGetDatum(result);
 }
 
 /*
@@ -408,7 +435,7 @@ inbox_contact_after_update(PG_FUNCTION_ARGS)
 	}
 
 	/* then the view counts (a 1.0 schema still counts in a trigger of its own) */
-	if (!inbox_has_trigger(trigdata->tg_relation, "contact_counts_update"))
+	if (inbox_trigger_state(trigdata->tg_relation, "contact_counts_update") == '\0')
 		inbox_count_contact_change(oldtuple, newtuple, desc);
 	return PointerGetDatum(NULL);
 }
