@@ -6,13 +6,14 @@
  *
  * Every message written looks up its channel, and channels change
  * rarely: a backend keeps each channel it has read in a hash table, the
- * way pg_cron keeps its jobs.  A statement trigger on inbox.channel and
- * inbox.channel_kind (channel_cache_invalidate, enabled ALWAYS, per row so
- * that a logical replication subscriber runs it too, and per TRUNCATE)
- * sends a relcache invalidation of the table it changed; every backend
- * empties its cache when it processes that invalidation: the writing
- * backend at its next command, the others at their next look-up, which
- * first accepts the invalidations that have arrived.  An aborted write
+ * way pg_cron keeps its jobs.  Triggers on inbox.channel and
+ * inbox.channel_kind, enabled ALWAYS (channel_cache_invalidate per row, so
+ * that a logical replication subscriber runs it too, and
+ * channel_cache_invalidate_truncate), send a relcache invalidation of the
+ * table they changed; every backend empties its cache when it processes
+ * that invalidation: the writing backend at its next command, the others
+ * at their next look-up, which first accepts the invalidations that have
+ * arrived.  An aborted write
  * empties the writer's cache again, so nothing the rollback undid stays.
  *
  * Until ALTER EXTENSION inbox UPDATE has added those triggers to a 1.0
@@ -76,6 +77,7 @@ static void
 reset_cache(void)
 {
 	HASHCTL		ctl;
+	Oid			schema;
 
 	if (cache_context == NULL)
 	{
@@ -86,8 +88,9 @@ reset_cache(void)
 	else
 		MemoryContextReset(cache_context);
 
-	channel_relid = get_relname_relid("channel", get_namespace_oid("inbox", false));
-	kind_relid = get_relname_relid("channel_kind", get_namespace_oid("inbox", false));
+	schema = get_namespace_oid("inbox", false);
+	channel_relid = get_relname_relid("channel", schema);
+	kind_relid = get_relname_relid("channel_kind", schema);
 
 	/* a 1.0 schema, until ALTER EXTENSION inbox UPDATE: nothing is kept */
 	cache_enabled = false;
@@ -221,13 +224,7 @@ inbox_channel_facts(int64 channel, const char *status)
 Datum
 inbox_channel_cache_invalidate(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" was not called by the trigger manager",
-						"channel_cache_invalidate")));
-	CacheInvalidateRelcache(trigdata->tg_relation);
+	inbox_check_called_as_trigger(fcinfo, "channel_cache_invalidate");
+	CacheInvalidateRelcache(((TriggerData *) fcinfo->context)->tg_relation);
 	return PointerGetDatum(NULL);
 }

@@ -148,7 +148,10 @@ inbox_count_contact_change(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc des
 	SPI_finish();
 }
 
-/* AFTER INSERT OR DELETE on inbox.contact (updates: contact_after_update) */
+/*
+ * AFTER INSERT OR DELETE on inbox.contact; an UPDATE is counted by
+ * contact_after_update, or on a 1.0 schema by contact_counts_update here.
+ */
 Datum
 inbox_contact_counts(PG_FUNCTION_ARGS)
 {

@@ -69,8 +69,7 @@ extern bool inbox_is_actor_kind(const char *kind);
 extern void inbox_check_actor_kind(const char *kind);
 extern bool inbox_is_outgoing_sender_kind(const char *kind);
 
-/* notify.c */
-/* a channel as the rules see it (channel_cache.c) */
+/* channel_cache.c: a channel as the rules see it */
 typedef struct InboxChannelFacts
 {
 	int64		space;
@@ -81,6 +80,7 @@ typedef struct InboxChannelFacts
 
 extern InboxChannelFacts inbox_channel_facts(int64 channel, const char *status);
 
+/* notify.c */
 extern void inbox_define_notify_gucs(void);
 extern void inbox_register_notify_callbacks(void);
 
@@ -112,9 +112,10 @@ extern void inbox_notify_relay_forget(Oid database);
 /* merge.c: conversations and messages may change contact, no side events */
 #define INBOX_MERGING() (inbox_current_actor().merging)
 
-/* rules_message.c */
+/* counts.c */
 extern void inbox_count_contact_change(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc);
 
+/* rules_message.c */
 extern void inbox_recount_contact(const InboxActor *actor, int64 contact);
 
 /* events.c */
@@ -166,6 +167,7 @@ extern void inbox_edit_set(InboxTupleEdit *edit, TupleDesc desc, const char *col
 						   Datum value, bool isnull);
 extern HeapTuple inbox_edit_apply(InboxTupleEdit *edit, HeapTuple tuple, TupleDesc desc);
 
+extern void inbox_check_called_as_trigger(FunctionCallInfo fcinfo, const char *name);
 extern void inbox_check_trigger(FunctionCallInfo fcinfo, const char *name);
 extern char inbox_trigger_state(Relation rel, const char *name);
 extern int64 inbox_get_int8(HeapTuple tuple, TupleDesc desc, const char *column, bool *isnull);
