@@ -15,6 +15,8 @@
 #   - per contact, notifications arrive in commit order (two sessions);
 #   - they are sent by the database's background worker (inbox.notify_relay),
 #     by the committing backend itself with the relay off or no worker;
+#     none is lost while the worker stops and starts under load; a contact
+#     snoozed while writers keep the worker polling comes back on time;
 #   - a bulk INSERT ... SELECT of 100,000 events, and one of 20,000 messages,
 #     for 25 contacts send a few notifications per contact, each under 8000
 #     bytes, whose ids and "more" counts account for every row;
@@ -479,6 +481,28 @@ committed=$(sql -c "SELECT string_agg(id::text, ' ' ORDER BY id) FROM inbox.mess
 announced=$(step | awk '$1 == "message" { sub("message=", "", $3); gsub(",", " ", $3); print $3 }' | tr ' ' '\n' | sort -n | tr '\n' ' ' | sed 's/ $//')
 check "every one of the $(wc -w <<<"$committed") messages committed under load (worker stopped and started meanwhile) was announced once" \
 	"$committed" "$announced"
+
+# while writers keep committing, the worker polls for their notifications
+# instead of being woken by each commit; a snooze set meanwhile still wakes
+# it, and the contact comes back on time
+for w in 1 2; do
+	(for g in $(seq 1 1500); do echo "SELECT inbox.receive_message(1, 'poll$w', 'SECRETBODY poll');"; done) |
+		PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -h "$work" -p "$port" -U postgres -d inbox >/dev/null 2>&1 &
+	session_pids+=($!)
+done
+sleep 0.5
+snoozed=$(sql -c "SELECT contact_id FROM inbox.contact_channel WHERE channel_id = 1 AND external_id = 'alice'")
+sql -c "SELECT inbox.snooze($snoozed, now() + interval '1 s', 1)" >/dev/null
+back=no
+for i in $(seq 1 25); do
+	sleep 0.1
+	[ "$(sql -c "SELECT snoozed_until IS NULL FROM inbox.contact WHERE id = $snoozed")" = t ] && { back=yes; break; }
+done
+busy=0
+for p in "${session_pids[@]: -2}"; do kill -0 "$p" 2>/dev/null && busy=$((busy + 1)); done
+wait "${session_pids[@]: -2}" 2>/dev/null
+check "a contact snoozed for 1 s while writers keep committing is back within 2.5 s (writers still running then: $busy of 2)" yes "$back"
+step >/dev/null
 
 # -------------------------------------------------------------------------
 # the server goes away and comes back
