@@ -10,9 +10,10 @@
  * many writers, all of which notify, commits queue behind each other and
  * group commit is lost.  So a backend does not NOTIFY itself: just before
  * commit it copies its payloads into a ring in shared memory (pending),
- * at commit marks them committed with the next commit number and wakes
- * the worker of its database, which sends them in commit-number order in
- * a transaction of its own, many transactions' notifications at once.
+ * at commit marks them committed with the next commit number and tells
+ * the worker of its database (a flag, and its latch unless the worker is
+ * polling), which sends them in commit-number order in a transaction of
+ * its own, many transactions' notifications at once.
  * An aborted transaction's entries are dropped.
  *
  * Listeners see the same notifications on the same channels, in commit

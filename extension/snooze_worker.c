@@ -241,7 +241,7 @@ my_database_slot(void)
 	return cached;
 }
 
-/* set a wake flag of this database's worker and its latch */
+/* set a wake flag of this database's worker, and its latch unless it polls for this flag */
 static void
 wake_worker(bool relay)
 {
@@ -635,7 +635,7 @@ inbox_snooze_worker_main(Datum main_arg)
 					snooze_wake;
 		long		timeout = -1;
 
-		/* reset before reading, so that a commit after the read wakes the sleep */
+		/* reset before reading, so that a commit after the read wakes the sleep (or the poll finds it) */
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)

@@ -484,9 +484,10 @@ check "every one of the $(wc -w <<<"$committed") messages committed under load (
 
 # while writers keep committing, the worker polls for their notifications
 # instead of being woken by each commit; a snooze set meanwhile still wakes
-# it, and the contact comes back on time
+# it, and the contact comes back on time; when the writers stop, the last
+# notifications go out with no later commit to wake the worker
 for w in 1 2; do
-	(for g in $(seq 1 1500); do echo "SELECT inbox.receive_message(1, 'poll$w', 'SECRETBODY poll');"; done) |
+	(for g in $(seq 1 100000); do echo "SELECT inbox.receive_message(1, 'poll$w', 'SECRETBODY poll');"; done) |
 		PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -h "$work" -p "$port" -U postgres -d inbox >/dev/null 2>&1 &
 	session_pids+=($!)
 done
@@ -498,10 +499,21 @@ for i in $(seq 1 25); do
 	sleep 0.1
 	[ "$(sql -c "SELECT snoozed_until IS NULL FROM inbox.contact WHERE id = $snoozed")" = t ] && { back=yes; break; }
 done
-busy=0
-for p in "${session_pids[@]: -2}"; do kill -0 "$p" 2>/dev/null && busy=$((busy + 1)); done
+running=0
+for p in "${session_pids[@]: -2}"; do kill -0 "$p" 2>/dev/null && running=$((running + 1)); done
+check "a contact snoozed for 1 s while 2 writers keep committing is back within 2.5 s (writers running, back)" \
+	"2 yes" "$running $back"
+# the writers' psql processes and their backends stop (the pipeline's subshell goes with them)
+for p in "${session_pids[@]: -2}"; do kill "$p" 2>/dev/null; done
 wait "${session_pids[@]: -2}" 2>/dev/null
-check "a contact snoozed for 1 s while writers keep committing is back within 2.5 s (writers still running then: $busy of 2)" yes "$back"
+sql -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%''poll%' AND pid <> pg_backend_pid()" >/dev/null
+left=-1
+for i in $(seq 1 20); do
+	sleep 0.1
+	left=$(sql -c 'SELECT inbox.notify_relay_queue()')
+	[ "$left" = 0 ] && break
+done
+check "the writers stopped: their last notifications are sent within 2 s, with no later commit" 0 "$left"
 step >/dev/null
 
 # -------------------------------------------------------------------------
