@@ -10,19 +10,16 @@
  * many writers, all of which notify, commits queue behind each other and
  * group commit is lost.  So a backend does not NOTIFY itself: just before
  * commit it copies its payloads into a ring in shared memory (pending),
- * at commit marks them committed with the next commit number and tells
- * the worker of its database (a flag, and its latch unless the worker is
- * polling), which sends them in commit-number order in a transaction of
- * its own, many transactions' notifications at once.
+ * at commit marks them committed with the next commit number and wakes
+ * the worker of its database, which sends them in commit-number order in
+ * a transaction of its own, many transactions' notifications at once.
  * An aborted transaction's entries are dropped.
  *
  * Listeners see the same notifications on the same channels, in commit
- * order, a few milliseconds later (a busy worker polls every
- * RELAY_POLL_MS instead of being woken by each commit: see
- * snooze_worker.c); the sending process is the worker.  When the ring is
- * full, the relay is off (inbox.notify_relay) or no worker serves the
- * database (inbox not preloaded, the worker stopped), the backend
- * notifies itself as before.
+ * order, a few milliseconds later (the worker gathers the commits of
+ * RELAY_GATHER_US before it sends); the sending process is the worker.  When the ring is full, the relay is off (inbox.notify_relay)
+ * or no worker serves the database (inbox not preloaded, the worker
+ * stopped), the backend notifies itself as before.
  *
  * Nothing is lost on the way: a backend hands over its entries only while
  * the worker is "serving" (checked under the snooze lock, which the

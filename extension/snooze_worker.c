@@ -101,11 +101,8 @@ PGDLLEXPORT void inbox_snooze_worker_main(Datum main_arg);
 #define SNOOZE_RESTART_MS 10000
 /* longest sleep of a worker with a snooze due far ahead */
 #define SNOOZE_MAX_SLEEP_MS 3600000L
-/*
- * While notifications keep coming, the worker looks for them this often
- * instead of being woken by each commit (see the worker's loop).
- */
-#define RELAY_POLL_MS 2
+/* how long a busy worker gathers notifications after a commit wakes it */
+#define RELAY_GATHER_US 1000L
 /* how long a command waits for a worker to leave its database */
 #define SNOOZE_PAUSE_WAIT_MS 30000
 
@@ -131,7 +128,6 @@ typedef struct SnoozeSlot
 	bool		serving;		/* the worker takes notifications (notify_relay.c) */
 	pg_atomic_uint32 snooze_pending;	/* a snooze was set or moved: look again */
 	pg_atomic_uint32 relay_pending; /* notifications to send */
-	pg_atomic_uint32 relay_polling; /* the worker looks for them by itself */
 } SnoozeSlot;
 
 typedef struct SnoozeShared
@@ -222,7 +218,6 @@ find_or_add_slot(Oid database)
 		shared->slots[i].database = database;
 		pg_atomic_init_u32(&shared->slots[i].snooze_pending, 0);
 		pg_atomic_init_u32(&shared->slots[i].relay_pending, 0);
-		pg_atomic_init_u32(&shared->slots[i].relay_polling, 0);
 	}
 	return i;
 }
@@ -241,7 +236,7 @@ my_database_slot(void)
 	return cached;
 }
 
-/* set a wake flag of this database's worker, and its latch unless it polls for this flag */
+/* set a wake flag of this database's worker and its latch */
 static void
 wake_worker(bool relay)
 {
@@ -253,16 +248,8 @@ wake_worker(bool relay)
 	i = my_database_slot();
 	if (i >= 0 && shared->slots[i].latch != NULL)
 	{
-		SnoozeSlot *slot = &shared->slots[i];
-
-		/*
-		 * A polling worker finds the flag by itself: no latch, no signal.
-		 * The exchange is a full barrier: either the worker reads the flag
-		 * after it stopped polling, or we read that it stopped.
-		 */
-		(void) pg_atomic_exchange_u32(relay ? &slot->relay_pending : &slot->snooze_pending, 1);
-		if (!relay || pg_atomic_read_u32(&slot->relay_polling) == 0)
-			SetLatch(slot->latch);
+		pg_atomic_write_u32(relay ? &shared->slots[i].relay_pending : &shared->slots[i].snooze_pending, 1);
+		SetLatch(shared->slots[i].latch);
 	}
 	LWLockRelease(shared->lock);
 }
@@ -496,7 +483,6 @@ worker_release_slot(int code, Datum arg)
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	shared->slots[my_slot].pid = 0;
 	shared->slots[my_slot].latch = NULL;
-	pg_atomic_write_u32(&shared->slots[my_slot].relay_polling, 0);
 	shared->slots[my_slot].serving = false;
 	/* a launcher started after this worker gets no exit notice from the postmaster */
 	if (shared->launcher_latch != NULL)
@@ -588,8 +574,7 @@ inbox_snooze_worker_main(Datum main_arg)
 	uint32		generation = 0;
 	bool		go;
 	TimestampTz look_at = 0;	/* when to look for due snoozes; 0 = at once, DT_NOEND = none due */
-	bool		polling = false;	/* looking for notifications every RELAY_POLL_MS */
-	bool		polled = false;	/* the last wait was a poll's */
+	TimestampTz last_send = 0;	/* when notifications were last sent */
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -613,7 +598,6 @@ inbox_snooze_worker_main(Datum main_arg)
 	{
 		shared->slots[my_slot].pid = MyProcPid;
 		shared->slots[my_slot].latch = MyLatch;
-		pg_atomic_write_u32(&shared->slots[my_slot].relay_polling, 0);
 		shared->slots[my_slot].serving = true;
 		shared->slots[my_slot].exit = SNOOZE_EXIT_FAILED;
 		generation = shared->slots[my_slot].generation;
@@ -635,7 +619,7 @@ inbox_snooze_worker_main(Datum main_arg)
 					snooze_wake;
 		long		timeout = -1;
 
-		/* reset before reading, so that a commit after the read wakes the sleep (or the poll finds it) */
+		/* reset before reading, so that a commit after the read wakes the sleep */
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -648,39 +632,23 @@ inbox_snooze_worker_main(Datum main_arg)
 		relay_wake = pg_atomic_exchange_u32(&shared->slots[my_slot].relay_pending, 0) != 0;
 		snooze_wake = pg_atomic_exchange_u32(&shared->slots[my_slot].snooze_pending, 0) != 0;
 
-		/*
-		 * Notifications.  A quiet database's commit wakes us and we send at
-		 * once.  While they keep coming, we poll every RELAY_POLL_MS, and
-		 * commits only raise the flag: no signal, no wake of ours per
-		 * commit, and one transaction of ours sends what the commits of a
-		 * poll period handed over.  The first poll that finds nothing ends
-		 * polling; the flag is read again after that, as a commit in
-		 * between saw us polling and did not set the latch.
-		 */
 		if (relay_wake)
 		{
+			/*
+			 * Busy (the last send was a moment ago): let the commits of the
+			 * next moment join this one's, so that one transaction of ours
+			 * sends them all; meanwhile they only set the latch, which costs
+			 * them nothing while we do not wait on it.  Quiet: send at once.
+			 */
+			if (!TimestampDifferenceExceeds(last_send, GetCurrentTimestamp(), RELAY_GATHER_US / 1000))
+				pg_usleep(RELAY_GATHER_US);
 			(void) inbox_notify_relay_drain();
-			if (!polling)
-			{
-				pg_atomic_write_u32(&shared->slots[my_slot].relay_polling, 1);
-				polling = true;
-			}
-		}
-		else if (polling)
-		{
-			(void) pg_atomic_exchange_u32(&shared->slots[my_slot].relay_polling, 0);
-			if (pg_atomic_exchange_u32(&shared->slots[my_slot].relay_pending, 0) != 0)
-			{
-				(void) inbox_notify_relay_drain();
-				pg_atomic_write_u32(&shared->slots[my_slot].relay_polling, 1);
-			}
-			else
-				polling = false;
+			last_send = GetCurrentTimestamp();
 		}
 
 		/* a wake only to send notifications does not look at snoozes before their time */
 		now = GetCurrentTimestamp();
-		if ((!relay_wake && !polled) || snooze_wake || look_at == 0 || now >= look_at)
+		if (!relay_wake || snooze_wake || look_at == 0 || now >= look_at)
 		{
 			if (worker_wake_due(generation, &next, &woken))
 			{
@@ -700,9 +668,6 @@ inbox_snooze_worker_main(Datum main_arg)
 		}
 		if (look_at != DT_NOEND)
 			timeout = Min(Max(TimestampDifferenceMilliseconds(now, look_at), 0), SNOOZE_MAX_SLEEP_MS);
-		if (polling)
-			timeout = timeout >= 0 ? Min(timeout, RELAY_POLL_MS) : RELAY_POLL_MS;
-		polled = polling;
 
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | (timeout >= 0 ? WL_TIMEOUT : 0),
