@@ -25,6 +25,13 @@
 #define INBOX_MAX_ARGS 12
 
 /*
+ * 10000-01-01 00:00 UTC, in microseconds since 2000-01-01: the times of
+ * messages (and so of an identity's last incoming message) are before it,
+ * so that a messaging window or a tag's age added to them cannot overflow.
+ */
+#define INBOX_END_OF_TIME INT64CONST(252455616000000000)
+
+/*
  * A query run through SPI, prepared once per backend and kept (as the RI
  * triggers of PostgreSQL do).  Each call site owns one as a static
  * variable; plan is NULL until the first call.

@@ -27,6 +27,7 @@
 #include "catalog/pg_collation.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 
 #include "inbox.h"
 
@@ -461,10 +462,20 @@ inbox_contact_channel_before_write(PG_FUNCTION_ARGS)
 				contact_space = 0,
 				channel_space,
 				given;
+	TimestampTz last_incoming;
 
 	inbox_check_trigger(fcinfo, "contact_channel_before_write");
 	desc = trigdata->tg_relation->rd_att;
 	tuple = TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ? trigdata->tg_trigtuple : trigdata->tg_newtuple;
+
+	/* a time the messaging window can be added to, as a message's (rules_message.c) */
+	last_incoming = DatumGetTimestampTz(SPI_getbinval(tuple, desc, SPI_fnumber(desc, "last_incoming_at"), &isnull));
+	if (!isnull && (TIMESTAMP_NOT_FINITE(last_incoming) || last_incoming >= INBOX_END_OF_TIME) &&
+		(TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ||
+		 inbox_column_changed(trigdata->tg_trigtuple, tuple, desc, "last_incoming_at")))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an identity's last incoming time must be a finite time before the year 10000")));
 
 	/* an identity that stays with its contact, channel and space (last_incoming_at moves on) */
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&

@@ -36,8 +36,6 @@
 
 PG_FUNCTION_INFO_V1(inbox_message_before_write);
 
-/* 10000-01-01 00:00 UTC, in microseconds since 2000-01-01 */
-#define INBOX_END_OF_TIME INT64CONST(252455616000000000)
 PG_FUNCTION_INFO_V1(inbox_message_after_write);
 
 /* columns of a message that no UPDATE may change */
@@ -566,10 +564,19 @@ after_insert(HeapTuple tuple, TupleDesc desc)
  * Every maintained column of a contact, computed again from its messages
  * and conversations, as the given actor (after a delete, a merge, an
  * unmerge: when the changes cannot be followed one by one).
+ *
+ * The contact is locked first, in the order of inbox.h, by a statement of
+ * its own: the recount's snapshot is then taken after any wait for a
+ * writer of the contact, and sees that writer's message.  Were the UPDATE
+ * to wait for the contact row itself, READ COMMITTED would read again only
+ * that row and compute it from messages seen before the wait.
  */
 void
 inbox_recount_contact(const InboxActor *actor, int64 contact)
 {
+	static InboxQuery q_lock = {
+		"SELECT FROM inbox.contact WHERE id = $1 FOR NO KEY UPDATE", 1, {INT8OID}
+	};
 	static InboxQuery q = {
 		"UPDATE inbox.contact c SET"
 		"  (last_message_id, last_message_at, last_message_direction, last_channel_id) ="
@@ -585,6 +592,8 @@ inbox_recount_contact(const InboxActor *actor, int64 contact)
 	Datum		values[1] = {Int64GetDatum(contact)};
 	InboxActor	maintaining = *actor;
 
+	(void) inbox_open_conversation_of(contact, true);
+	inbox_exec(&q_lock, values, NULL, 0);
 	maintaining.maintaining = true;
 	inbox_exec_as(&maintaining, &q, values, NULL, 0);
 }

@@ -142,6 +142,10 @@ SELECT inbox.receive_message(:tg, 'long-ids', 'too long a message id', external_
 SELECT inbox.receive_message(:tg, 'long-ids', 'too long a quote', reply_to => repeat('x', 1025));
 SELECT inbox.receive_message(:tg, 'far-future', 'from the end of time', at => '294276-12-31 23:59:59+00');
 SELECT inbox.receive_message(:tg, 'far-future', 'from infinity', at => 'infinity');
+-- ... nor an identity's last incoming time written directly (the messaging window is added to it)
+UPDATE inbox.contact_channel SET last_incoming_at = '294276-12-31 23:59:59+00' WHERE contact_id = :tom AND channel_id = :tg;
+UPDATE inbox.contact_channel SET last_incoming_at = 'infinity' WHERE contact_id = :tom AND channel_id = :tg;
+INSERT INTO inbox.contact_channel (contact_id, channel_id, external_id, last_incoming_at) VALUES (:tom, :sms, 'sms-tom', '-infinity');
 SELECT regress.fingerprint() = :'before' AS nothing_written;
 
 SELECT * FROM inbox.check_integrity();
