@@ -19,6 +19,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "datatype/timestamp.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 
@@ -30,6 +31,7 @@
  * so that a messaging window or a tag's age added to them cannot overflow.
  */
 #define INBOX_END_OF_TIME INT64CONST(252455616000000000)
+#define INBOX_TIME_IN_RANGE(t) (!TIMESTAMP_NOT_FINITE(t) && (t) < INBOX_END_OF_TIME)
 
 /*
  * A query run through SPI, prepared once per backend and kept (as the RI
@@ -133,6 +135,7 @@ extern int64 inbox_write_event(int64 contact, int64 conversation, const char *ki
 
 /* shared lookups (rules_contact.c) */
 extern int64 inbox_lock_contact(int64 contact);
+extern void inbox_lock_contact_row(int64 contact);
 extern void inbox_check_not_merged(int64 contact, int col);
 extern int64 inbox_open_conversation_of(int64 contact, bool lock);
 extern bool inbox_agent_exists(int64 agent);

@@ -56,16 +56,6 @@ typedef struct MergePair
 	int64		space;
 } MergePair;
 
-/* lock a contact row, merged or not (inbox_lock_contact refuses merged ones) */
-static void
-lock_contact_row(int64 contact)
-{
-	static InboxQuery q = {"SELECT 1 FROM inbox.contact WHERE id = $1 FOR NO KEY UPDATE", 1, {INT8OID}};
-	Datum		values[1] = {Int64GetDatum(contact)};
-
-	inbox_exec(&q, values, NULL, 1);
-}
-
 /*
  * Check the two contacts and lock them.  merged_into of the second must be
  * 0 for a merge, keep for an unmerge.
@@ -99,8 +89,8 @@ lock_pair(FunctionCallInfo fcinfo, bool unmerge)
 	/* lock in the order of inbox.h: open conversations, then contacts, lower id first */
 	(void) inbox_open_conversation_of(Min(pair.keep, pair.merged), true);
 	(void) inbox_open_conversation_of(Max(pair.keep, pair.merged), true);
-	lock_contact_row(Min(pair.keep, pair.merged));
-	lock_contact_row(Max(pair.keep, pair.merged));
+	inbox_lock_contact_row(Min(pair.keep, pair.merged));
+	inbox_lock_contact_row(Max(pair.keep, pair.merged));
 
 	values[0] = Int64GetDatum(pair.keep);
 	values[1] = Int64GetDatum(pair.merged);

@@ -43,6 +43,16 @@ static const char *const maintained_columns[] = {
 	"last_channel_id", "open_conversation_id", "merged_into", NULL
 };
 
+/* lock a contact row, merged or not (inbox_lock_contact refuses merged ones) */
+void
+inbox_lock_contact_row(int64 contact)
+{
+	static InboxQuery q = {"SELECT 1 FROM inbox.contact WHERE id = $1 FOR NO KEY UPDATE", 1, {INT8OID}};
+	Datum		values[1] = {Int64GetDatum(contact)};
+
+	inbox_exec(&q, values, NULL, 1);
+}
+
 /*
  * Lock a contact row for the rules that change it or its conversations;
  * returns its space.  FOR NO KEY UPDATE, so that rows referencing the
@@ -470,7 +480,7 @@ inbox_contact_channel_before_write(PG_FUNCTION_ARGS)
 
 	/* a time the messaging window can be added to, as a message's (rules_message.c) */
 	last_incoming = DatumGetTimestampTz(SPI_getbinval(tuple, desc, SPI_fnumber(desc, "last_incoming_at"), &isnull));
-	if (!isnull && (TIMESTAMP_NOT_FINITE(last_incoming) || last_incoming >= INBOX_END_OF_TIME) &&
+	if (!isnull && !INBOX_TIME_IN_RANGE(last_incoming) &&
 		(TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ||
 		 inbox_column_changed(trigdata->tg_trigtuple, tuple, desc, "last_incoming_at")))
 		ereport(ERROR,

@@ -35,7 +35,6 @@
 #include "inbox.h"
 
 PG_FUNCTION_INFO_V1(inbox_message_before_write);
-
 PG_FUNCTION_INFO_V1(inbox_message_after_write);
 
 /* columns of a message that no UPDATE may change */
@@ -267,7 +266,7 @@ before_insert(HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit)
 	InboxChannelFacts channel_kind;
 
 	/* a time the window arithmetic and the lists can work with */
-	if (isnull_at || TIMESTAMP_NOT_FINITE(at) || at >= INBOX_END_OF_TIME)
+	if (isnull_at || !INBOX_TIME_IN_RANGE(at))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a message's time must be a finite time before the year 10000")));
@@ -574,9 +573,6 @@ after_insert(HeapTuple tuple, TupleDesc desc)
 void
 inbox_recount_contact(const InboxActor *actor, int64 contact)
 {
-	static InboxQuery q_lock = {
-		"SELECT FROM inbox.contact WHERE id = $1 FOR NO KEY UPDATE", 1, {INT8OID}
-	};
 	static InboxQuery q = {
 		"UPDATE inbox.contact c SET"
 		"  (last_message_id, last_message_at, last_message_direction, last_channel_id) ="
@@ -593,7 +589,7 @@ inbox_recount_contact(const InboxActor *actor, int64 contact)
 	InboxActor	maintaining = *actor;
 
 	(void) inbox_open_conversation_of(contact, true);
-	inbox_exec(&q_lock, values, NULL, 0);
+	inbox_lock_contact_row(contact);
 	maintaining.maintaining = true;
 	inbox_exec_as(&maintaining, &q, values, NULL, 0);
 }

@@ -197,11 +197,14 @@ run() {	# name clients [-t calls-per-client] pgbench-script-args...
 }
 
 unassigned=$(sql -c 'SELECT count(*) FROM bench_unassigned')
+# C's calls per client: the 1-client run assigns the first fifth of the unassigned
+# contacts, the 8-client run (from there on) the rest
+c_calls_1=$((unassigned / 5))
+c_calls_8=$((unassigned * 4 / 5 / 8 - 1))
 for round in $(seq 1 "$rounds"); do
 for c in 1 8; do
-	# C: a fixed number of calls, each to a contact of its own: the 1-client run
-	# assigns the first fifth of the unassigned contacts, the 8-client run the rest
-	sql -c "SELECT setval('bench_unassigned_seq', CASE WHEN $c = 1 THEN 1 ELSE $unassigned / 5 + 1 END, false)" >/dev/null
+	# C: a fixed number of calls, each to a contact of its own
+	sql -c "SELECT setval('bench_unassigned_seq', CASE WHEN $c = 1 THEN 1 ELSE $c_calls_1 + 1 END, false)" >/dev/null
 	run L "$c" -f L.sql
 	run A "$c" -f A.sql
 	PGOPTIONS='-c inbox.notify_relay=off' run Ad "$c" -f A.sql
@@ -213,7 +216,7 @@ for c in 1 8; do
 	run B "$c" -f B.sql
 	# C assigns the contacts it writes to: one round only
 	if [ "$round" = 1 ]; then
-		run C "$c" -t $((c == 1 ? unassigned / 5 : unassigned * 4 / 5 / 8 - 1)) -f C.sql
+		run C "$c" -t $((c == 1 ? c_calls_1 : c_calls_8)) -f C.sql
 		[ "$(sql -c 'SELECT last_value FROM bench_unassigned_seq')" -le "$unassigned" ] ||
 			echo "warning: C ran out of unassigned contacts ($unassigned)"
 	fi
@@ -228,7 +231,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 	echo
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, PostgreSQL $(pg_config --version | awk '{print $2}')."
 	echo "One cluster, one run: shared_buffers 1GB, synchronous_commit off, fsync on; pgbench -T $seconds per variant,"
-	echo "the best of $rounds rounds (C: one round of a fixed number of calls, $((unassigned / 5)) at 1 client and $((unassigned * 4 / 5 / 8 - 1)) per client at 8: each assigns a contact of its own);"
+	echo "the best of $rounds rounds (C: one round of a fixed number of calls, $c_calls_1 at 1 client and $c_calls_8 per client at 8: each assigns a contact of its own);"
 	echo "$known known contacts (web chat), 300,000 generated contacts, messaging windows off (C writes to any channel)."
 	echo "check_integrity() after the run: $bad violations."
 	echo

@@ -16,7 +16,8 @@
 #   - they are sent by the database's background worker (inbox.notify_relay),
 #     by the committing backend itself with the relay off or no worker;
 #     none is lost while the worker stops and starts under load; a contact
-#     snoozed while writers keep the worker polling comes back on time;
+#     snoozed while writers keep the worker busy comes back on time, and the
+#     last notifications of a burst go out with no later commit;
 #   - a bulk INSERT ... SELECT of 100,000 events, and one of 20,000 messages,
 #     for 25 contacts send a few notifications per contact, each under 8000
 #     bytes, whose ids and "more" counts account for every row;
@@ -482,10 +483,10 @@ announced=$(step | awk '$1 == "message" { sub("message=", "", $3); gsub(",", " "
 check "every one of the $(wc -w <<<"$committed") messages committed under load (worker stopped and started meanwhile) was announced once" \
 	"$committed" "$announced"
 
-# while writers keep committing, the worker polls for their notifications
-# instead of being woken by each commit; a snooze set meanwhile still wakes
-# it, and the contact comes back on time; when the writers stop, the last
-# notifications go out with no later commit to wake the worker
+# while writers keep committing, the worker is busy sending their
+# notifications; a snooze set meanwhile still wakes it, and the contact comes
+# back on time; when the writers stop, their last notifications go out with
+# no later commit to wake the worker
 for w in 1 2; do
 	(for g in $(seq 1 100000); do echo "SELECT inbox.receive_message(1, 'poll$w', 'SECRETBODY poll');"; done) |
 		PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -h "$work" -p "$port" -U postgres -d inbox >/dev/null 2>&1 &
