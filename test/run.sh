@@ -3,6 +3,7 @@
 #
 #   regress     pg_regress files sql/*.sql against expected/*.out
 #   isolation   isolation specs test/isolation/specs/*.spec
+#   layers      test/layers.sh: the C files of inbox.so call each other without circles
 #   <suites>    scripts under test/ that start their own cluster (crash, snooze, ...)
 #
 # regress and isolation run against a throwaway cluster made by pg_virtualenv
@@ -15,8 +16,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# suites that start their own server; each prints "N passed, N failed" last
+# script suites; each prints "N passed, N failed" last (all but layers start their own server)
 script_suites=(
+	"layers:test/layers.sh"
 	"crash:test/crash/crash_test.sh 3"
 	"snooze:test/snooze/snooze_test.sh"
 	"notify:test/notify/notify_test.sh"
