@@ -6,25 +6,34 @@
 
 EXTENSION = inbox
 MODULE_big = inbox
+# the C files of inbox.so, layer by layer from the bottom (see extension/inbox.h;
+# test/layers.sh checks that no file needs one above it)
 OBJS = \
-	extension/inbox.o \
-	extension/actor.o \
 	extension/plan_cache.o \
+	extension/tuple.o \
+	extension/message_enums.o \
+	extension/arguments.o \
+	extension/actor.o \
+	extension/lookups.o \
 	extension/channel_cache.o \
-	extension/rules_contact.o \
-	extension/rules_conversation.o \
-	extension/rules_message.o \
-	extension/events.o \
-	extension/notify.o \
+	extension/security.o \
 	extension/notify_relay.o \
-	extension/api.o \
-	extension/snooze.o \
-	extension/snooze_worker.o \
+	extension/worker_shmem.o \
+	extension/worker_pause.o \
+	extension/events.o \
 	extension/counts.o \
+	extension/rules_conversation.o \
+	extension/snooze.o \
+	extension/rules_contact.o \
+	extension/rules_message.o \
+	extension/notify.o \
+	extension/api.o \
 	extension/views.o \
 	extension/history.o \
 	extension/merge.o \
-	extension/security.o
+	extension/worker_loop.o \
+	extension/worker_launcher.o \
+	extension/inbox.o
 
 DATA = $(wildcard extension/inbox--*.sql)
 PGFILEDESC = "inbox - team messaging inbox rules in C"

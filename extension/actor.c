@@ -35,7 +35,6 @@ static char *actor_agent_setting = NULL;
 
 /* the actor set by the innermost API function or rule, if any */
 static const InboxActor *current_actor = NULL;
-static bool callback_registered = false;
 
 static bool
 in_list(const char *const *list, const char *value)
@@ -106,11 +105,11 @@ check_actor_agent_setting(char **newval, void **extra, GucSource source)
 }
 
 /*
- * An error inside an API function skips the code that restores the actor;
- * forget it when the (sub)transaction aborts.
+ * At the end of a transaction (inbox.c calls it): an aborted one forgets
+ * its actor, whatever an error skipped.
  */
-static void
-reset_actor_on_abort(XactEvent event, void *arg)
+void
+inbox_actor_xact_event(XactEvent event)
 {
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 		current_actor = NULL;
@@ -133,11 +132,6 @@ inbox_define_actor_gucs(void)
 							   "",
 							   PGC_USERSET, 0,
 							   check_actor_agent_setting, NULL, NULL);
-	if (!callback_registered)
-	{
-		RegisterXactCallback(reset_actor_on_abort, NULL);
-		callback_registered = true;
-	}
 }
 
 InboxActor

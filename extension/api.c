@@ -1,14 +1,18 @@
 /*-------------------------------------------------------------------------
  *
  * api.c
- *	  The SQL API of inbox (schema inbox).
+ *	  The SQL API of inbox (schema inbox): spaces, agents and channels,
+ *	  messages, assignment, conversations, reading, events, snoozing.
+ *	  Lists and counts are views.c's, history history.c's, merging
+ *	  merge.c's.
  *
- * Each function checks its arguments, naming the bad one with SQLSTATE
- * 22023 (bad value) or P0002 (unknown id), then writes rows; the rules
- * those writes must follow are the triggers' (rules_*.c, events.c), so
- * they hold for plain INSERT/UPDATE as well.  Any error rolls back the
- * whole call.  No SQL text is built from arguments: every query is a
- * constant, prepared once per backend.
+ * Each function checks its arguments (arguments.c), naming the bad one
+ * with SQLSTATE 22023 (bad value) or P0002 (unknown id), and what the
+ * caller may do (security.c), then writes rows; the rules those writes
+ * must follow are the triggers' (rules_*.c, events.c, snooze.c), so they
+ * hold for plain INSERT/UPDATE as well.  Any error rolls back the whole
+ * call.  No SQL text is built from arguments: every query is a constant,
+ * prepared once per backend.
  *
  *-------------------------------------------------------------------------
  */
@@ -35,6 +39,10 @@ PG_FUNCTION_INFO_V1(inbox_open_conversation);
 PG_FUNCTION_INFO_V1(inbox_close_conversation);
 PG_FUNCTION_INFO_V1(inbox_mark_read);
 PG_FUNCTION_INFO_V1(inbox_record_event);
+PG_FUNCTION_INFO_V1(inbox_snooze);
+PG_FUNCTION_INFO_V1(inbox_unsnooze);
+PG_FUNCTION_INFO_V1(inbox_wake_due_snoozes);
+PG_FUNCTION_INFO_V1(inbox_next_snooze_due);
 
 /* events only the function that causes them writes, and that function */
 static const char *const caused_events[][2] = {
@@ -49,81 +57,6 @@ static const char *const caused_events[][2] = {
 	{NULL, NULL}
 };
 
-static void
-spi_connect(void)
-{
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inbox: SPI_connect failed");
-}
-
-/* a text argument that must be given and not empty */
-static char *
-required_text(FunctionCallInfo fcinfo, int n, const char *name)
-{
-	char	   *value;
-
-	INBOX_NOT_NULL(fcinfo, n, name);
-	value = TextDatumGetCString(PG_GETARG_DATUM(n));
-	if (value[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be empty", name)));
-	return value;
-}
-
-/*
- * A platform id (a sender's id, a message id): given, not empty, and short
- * enough to be a key (the index would refuse a long one less clearly).
- */
-#define INBOX_MAX_ID_BYTES 1024
-
-static char *
-required_id(FunctionCallInfo fcinfo, int n, const char *name)
-{
-	char	   *value = required_text(fcinfo, n, name);
-
-	if (strlen(value) > INBOX_MAX_ID_BYTES)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s is longer than %d bytes", name, INBOX_MAX_ID_BYTES)));
-	return value;
-}
-
-static int64
-optional_int8(FunctionCallInfo fcinfo, int n)
-{
-	return PG_ARGISNULL(n) ? 0 : PG_GETARG_INT64(n);
-}
-
-static void
-require_object(FunctionCallInfo fcinfo, int n, const char *name)
-{
-	Jsonb	   *value;
-
-	if (PG_ARGISNULL(n))
-		return;
-	value = PG_GETARG_JSONB_P(n);
-	if (!JB_ROOT_IS_OBJECT(value) || JB_ROOT_IS_SCALAR(value))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be a JSON object", name)));
-}
-
-static int64
-space_of_contact(int64 contact)
-{
-	static InboxQuery q = {"SELECT space_id FROM inbox.contact WHERE id = $1", 1, {INT8OID}};
-	Datum		values[1] = {Int64GetDatum(contact)};
-	int64		space;
-
-	inbox_exec(&q, values, NULL, 1);
-	if (!inbox_int8(1, &space))
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("contact %lld does not exist", (long long) contact)));
-	return space;
-}
-
 /* the actor arguments of an API call, checked */
 static InboxActor
 actor_argument(FunctionCallInfo fcinfo, int kind_arg, int agent_arg, int64 space)
@@ -131,9 +64,9 @@ actor_argument(FunctionCallInfo fcinfo, int kind_arg, int agent_arg, int64 space
 	InboxActor	actor;
 
 	memset(&actor, 0, sizeof(actor));
-	actor.kind = required_text(fcinfo, kind_arg, "actor_kind");
+	actor.kind = inbox_required_text(fcinfo, kind_arg, "actor_kind");
 	inbox_check_actor_kind(actor.kind);
-	actor.agent = optional_int8(fcinfo, agent_arg);
+	actor.agent = inbox_optional_int8(fcinfo, agent_arg);
 	if (actor.agent != 0)
 		inbox_check_agent_in_space(actor.agent, space);
 	return actor;
@@ -155,10 +88,10 @@ inbox_create_space(PG_FUNCTION_ARGS)
 	Datum		values[1];
 	int64		id;
 
-	(void) required_text(fcinfo, 0, "name");
+	(void) inbox_required_text(fcinfo, 0, "name");
 	values[0] = PG_GETARG_DATUM(0);
 
-	spi_connect();
+	inbox_spi_connect();
 	inbox_exec(&q, values, NULL, 1);
 	id = returned_id();
 	SPI_finish();
@@ -178,12 +111,12 @@ inbox_create_agent(PG_FUNCTION_ARGS)
 	InboxAccess access;
 
 	INBOX_NOT_NULL(fcinfo, 0, "space");
-	(void) required_text(fcinfo, 1, "name");
+	(void) inbox_required_text(fcinfo, 1, "name");
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = PG_GETARG_DATUM(1);
 	values[2] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
 
-	spi_connect();
+	inbox_spi_connect();
 	access = inbox_space_access(PG_GETARG_INT64(0), "space", PG_GETARG_INT64(0));
 	inbox_require_admin(&access, "add agents");
 	inbox_require_space(PG_GETARG_INT64(0));
@@ -207,13 +140,13 @@ inbox_create_channel(PG_FUNCTION_ARGS)
 	InboxAccess access;
 
 	INBOX_NOT_NULL(fcinfo, 0, "space");
-	kind = required_text(fcinfo, 1, "kind");
-	(void) required_text(fcinfo, 2, "name");
+	kind = inbox_required_text(fcinfo, 1, "kind");
+	(void) inbox_required_text(fcinfo, 2, "name");
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = PG_GETARG_DATUM(1);
 	values[2] = PG_GETARG_DATUM(2);
 
-	spi_connect();
+	inbox_spi_connect();
 	access = inbox_space_access(PG_GETARG_INT64(0), "space", PG_GETARG_INT64(0));
 	inbox_require_admin(&access, "connect channels");
 	inbox_require_space(PG_GETARG_INT64(0));
@@ -243,7 +176,7 @@ check_profile(FunctionCallInfo fcinfo, int n)
 
 	if (PG_ARGISNULL(n))
 		return;
-	require_object(fcinfo, n, "profile");
+	inbox_require_object(fcinfo, n, "profile");
 	values[0] = PG_GETARG_DATUM(n);
 	inbox_exec(&q, values, NULL, 1);
 	bad = inbox_text(1);
@@ -386,8 +319,7 @@ fill_profile(int64 contact, Datum profile)
 	Datum		values[2] = {Int64GetDatum(contact), profile};
 
 	/* the message rules lock these next: take them now, in the order of inbox.h */
-	(void) inbox_open_conversation_of(contact, true);
-	(void) inbox_lock_contact(contact);
+	(void) inbox_lock_contact_in_order(contact, NULL);
 	inbox_exec(&q, values, NULL, 0);
 }
 
@@ -429,8 +361,7 @@ already_received(int64 channel, int64 contact, Datum external_id)
 	int64		id = 0,
 				owner = 0;
 
-	(void) inbox_open_conversation_of(contact, true);
-	(void) inbox_lock_contact(contact);
+	(void) inbox_lock_contact_in_order(contact, NULL);
 	lock_external_id(channel, external_id);
 	inbox_exec(&q, values, NULL, 1);
 	if (!inbox_int8(1, &id))
@@ -463,23 +394,23 @@ inbox_receive_message(PG_FUNCTION_ARGS)
 	InboxAccess access;
 
 	INBOX_NOT_NULL(fcinfo, 0, "channel");
-	(void) required_id(fcinfo, 1, "contact_ref");
+	(void) inbox_required_id(fcinfo, 1, "contact_ref");
 	if (PG_ARGISNULL(2) && PG_ARGISNULL(5))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a message needs a body or content")));
 	if (!PG_ARGISNULL(3))
-		(void) required_id(fcinfo, 3, "external_id");
+		(void) inbox_required_id(fcinfo, 3, "external_id");
 	if (!PG_ARGISNULL(4))
-		(void) required_id(fcinfo, 4, "reply_to");
-	require_object(fcinfo, 5, "content");
+		(void) inbox_required_id(fcinfo, 4, "reply_to");
+	inbox_require_object(fcinfo, 5, "content");
 	INBOX_NOT_NULL(fcinfo, 6, "at");
 	channel = PG_GETARG_INT64(0);
 
-	spi_connect();
+	inbox_spi_connect();
 	check_profile(fcinfo, 7);
 
-	space = inbox_channel_facts(channel, NULL).space;
+	space = inbox_channel_facts(channel).space;
 	access = inbox_space_access(space, "channel", channel);
 	inbox_require_admin(&access, "receive messages");
 
@@ -530,7 +461,7 @@ inbox_send_message(PG_FUNCTION_ARGS)
 
 	INBOX_NOT_NULL(fcinfo, 0, "contact");
 	INBOX_NOT_NULL(fcinfo, 1, "channel");
-	sender_kind = required_text(fcinfo, 4, "sender_kind");
+	sender_kind = inbox_required_text(fcinfo, 4, "sender_kind");
 	if (!inbox_is_outgoing_sender_kind(sender_kind))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -544,7 +475,7 @@ inbox_send_message(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a message needs a body or content")));
-	require_object(fcinfo, 5, "content");
+	inbox_require_object(fcinfo, 5, "content");
 
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = PG_GETARG_DATUM(1);
@@ -556,8 +487,8 @@ inbox_send_message(PG_FUNCTION_ARGS)
 	values[5] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
 	nulls[5] = PG_ARGISNULL(5) ? 'n' : ' ';
 
-	spi_connect();
-	(void) inbox_contact_access(PG_GETARG_INT64(0), optional_int8(fcinfo, 3));
+	inbox_spi_connect();
+	(void) inbox_contact_access(PG_GETARG_INT64(0), inbox_optional_int8(fcinfo, 3));
 	inbox_exec(&q, values, nulls, 1);
 	id = returned_id();
 	SPI_finish();
@@ -584,8 +515,9 @@ inbox_set_message_status(PG_FUNCTION_ARGS)
 		"UPDATE inbox.message SET status = 'failed', failed_at = coalesce(failed_at, $2),"
 		" error = coalesce($3, error) WHERE id = $1 RETURNING status", 3, {INT8OID, TIMESTAMPTZOID, TEXTOID}
 	};
-	InboxQuery *q;
-	char	   *status;
+	InboxQuery *q = NULL;
+	char	   *name;
+	InboxStatus status;
 	char	   *result;
 	Datum		values[3];
 	char		nulls[3] = {' ', ' ', ' '};
@@ -593,20 +525,34 @@ inbox_set_message_status(PG_FUNCTION_ARGS)
 	InboxAccess access;
 
 	INBOX_NOT_NULL(fcinfo, 0, "message");
-	status = required_text(fcinfo, 1, "status");
+	name = inbox_required_text(fcinfo, 1, "status");
 	INBOX_NOT_NULL(fcinfo, 2, "at");
-	if (strcmp(status, "sent") == 0)
-		q = &q_sent;
-	else if (strcmp(status, "delivered") == 0)
-		q = &q_delivered;
-	else if (strcmp(status, "read") == 0)
-		q = &q_read;
-	else if (strcmp(status, "failed") == 0)
-		q = &q_failed;
-	else
+	if (inbox_parse_status(name, &status))
+	{
+		switch (status)
+		{
+			case INBOX_STATUS_SENT:
+				q = &q_sent;
+				break;
+			case INBOX_STATUS_DELIVERED:
+				q = &q_delivered;
+				break;
+			case INBOX_STATUS_READ:
+				q = &q_read;
+				break;
+			case INBOX_STATUS_FAILED:
+				q = &q_failed;
+				break;
+			case INBOX_STATUS_PENDING:
+			case INBOX_STATUS_RECEIVED:
+			case INBOX_STATUS_COUNT:
+				break;			/* not reported by a platform */
+		}
+	}
+	if (q == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown message status \"%s\"", status),
+				 errmsg("unknown message status \"%s\"", name),
 				 errhint("Platforms report sent, delivered, read and failed.")));
 	if (!PG_ARGISNULL(3) && q != &q_failed)
 		ereport(ERROR,
@@ -618,7 +564,7 @@ inbox_set_message_status(PG_FUNCTION_ARGS)
 	values[2] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
 	nulls[2] = PG_ARGISNULL(3) ? 'n' : ' ';
 
-	spi_connect();
+	inbox_spi_connect();
 	access = inbox_message_access(PG_GETARG_INT64(0));
 	inbox_require_admin(&access, "report message statuses");
 	if (inbox_exec(q, values, nulls, 1) == 0)
@@ -642,9 +588,9 @@ inbox_assign(PG_FUNCTION_ARGS)
 	INBOX_NOT_NULL(fcinfo, 0, "contact");
 	contact = PG_GETARG_INT64(0);
 
-	spi_connect();
-	(void) inbox_contact_access(contact, optional_int8(fcinfo, 3));
-	actor = actor_argument(fcinfo, 2, 3, space_of_contact(contact));
+	inbox_spi_connect();
+	(void) inbox_contact_access(contact, inbox_optional_int8(fcinfo, 3));
+	actor = actor_argument(fcinfo, 2, 3, inbox_contact_space(contact, false));
 	values[0] = Int64GetDatum(contact);
 	values[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
 	inbox_exec_as(&actor, &q, values, nulls, 0);
@@ -655,23 +601,16 @@ inbox_assign(PG_FUNCTION_ARGS)
 Datum
 inbox_open_conversation(PG_FUNCTION_ARGS)
 {
-	static InboxQuery q = {
-		"INSERT INTO inbox.conversation (contact_id, opened_by_kind, opened_by_agent, reference, source_url)"
-		" VALUES ($1, $2, $3, $4, $5) RETURNING id",
-		5, {INT8OID, TEXTOID, INT8OID, TEXTOID, TEXTOID}
-	};
 	InboxActor	actor;
-	Datum		values[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	int64		contact,
 				conversation;
 
 	INBOX_NOT_NULL(fcinfo, 0, "contact");
 	contact = PG_GETARG_INT64(0);
 
-	spi_connect();
-	(void) inbox_contact_access(contact, optional_int8(fcinfo, 2));
-	actor = actor_argument(fcinfo, 1, 2, space_of_contact(contact));
+	inbox_spi_connect();
+	(void) inbox_contact_access(contact, inbox_optional_int8(fcinfo, 2));
+	actor = actor_argument(fcinfo, 1, 2, inbox_contact_space(contact, false));
 
 	/* already open: nothing to do (retries are harmless) */
 	conversation = inbox_open_conversation_of(contact, true);
@@ -681,18 +620,9 @@ inbox_open_conversation(PG_FUNCTION_ARGS)
 		conversation = inbox_open_conversation_of(contact, false);
 	}
 	if (conversation == 0)
-	{
-		values[0] = Int64GetDatum(contact);
-		values[1] = CStringGetTextDatum(actor.kind);
-		values[2] = Int64GetDatum(actor.agent);
-		nulls[2] = actor.agent ? ' ' : 'n';
-		values[3] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
-		nulls[3] = PG_ARGISNULL(3) ? 'n' : ' ';
-		values[4] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
-		nulls[4] = PG_ARGISNULL(4) ? 'n' : ' ';
-		inbox_exec(&q, values, nulls, 1);
-		conversation = returned_id();
-	}
+		conversation = inbox_insert_conversation(0, contact, NULL, &actor,
+												 PG_ARGISNULL(3) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(3)),
+												 PG_ARGISNULL(4) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(4)));
 	SPI_finish();
 	PG_RETURN_INT64(conversation);
 }
@@ -715,9 +645,9 @@ inbox_close_conversation(PG_FUNCTION_ARGS)
 	INBOX_NOT_NULL(fcinfo, 0, "contact");
 	contact = PG_GETARG_INT64(0);
 
-	spi_connect();
-	(void) inbox_contact_access(contact, optional_int8(fcinfo, 2));
-	actor = actor_argument(fcinfo, 1, 2, space_of_contact(contact));
+	inbox_spi_connect();
+	(void) inbox_contact_access(contact, inbox_optional_int8(fcinfo, 2));
+	actor = actor_argument(fcinfo, 1, 2, inbox_contact_space(contact, false));
 	values[0] = Int64GetDatum(contact);
 	values[1] = CStringGetTextDatum(actor.kind);
 	values[2] = Int64GetDatum(actor.agent);
@@ -754,9 +684,9 @@ inbox_mark_read(PG_FUNCTION_ARGS)
 	contact = PG_GETARG_INT64(0);
 	values[0] = Int64GetDatum(contact);
 
-	spi_connect();
+	inbox_spi_connect();
 	(void) inbox_contact_access(contact, PG_GETARG_INT64(1));
-	inbox_check_agent_in_space(PG_GETARG_INT64(1), space_of_contact(contact));
+	inbox_check_agent_in_space(PG_GETARG_INT64(1), inbox_contact_space(contact, false));
 	inbox_exec(&q_lock, values, NULL, 1);
 	unread = DatumGetInt32(inbox_value(1, &isnull));
 	if (!isnull && unread > 0)
@@ -768,37 +698,149 @@ inbox_mark_read(PG_FUNCTION_ARGS)
 Datum
 inbox_record_event(PG_FUNCTION_ARGS)
 {
-	static InboxQuery q = {
-		"INSERT INTO inbox.event (contact_id, kind, actor_kind, actor_agent_id, reference, source_url, data)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-		7, {INT8OID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, JSONBOID}
-	};
-	char	   *kind;
-	Datum		values[7];
-	char		nulls[7];
+	InboxActor	actor;
+	InboxEvent	event;
 	int64		id;
 
 	INBOX_NOT_NULL(fcinfo, 0, "contact");
-	kind = required_text(fcinfo, 1, "kind");
-	(void) required_text(fcinfo, 2, "actor_kind");
+	memset(&event, 0, sizeof(event));
+	event.contact = PG_GETARG_INT64(0);
+	event.kind = inbox_required_text(fcinfo, 1, "kind");
+	memset(&actor, 0, sizeof(actor));
+	actor.kind = inbox_required_text(fcinfo, 2, "actor_kind");
+	actor.agent = inbox_optional_int8(fcinfo, 3);
 	for (int i = 0; caused_events[i][0] != NULL; i++)
-		if (strcmp(kind, caused_events[i][0]) == 0)
+		if (strcmp(event.kind, caused_events[i][0]) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("event \"%s\" is written by inbox itself", kind),
+					 errmsg("event \"%s\" is written by inbox itself", event.kind),
 					 errhint("Use %s.", caused_events[i][1])));
-	require_object(fcinfo, 6, "data");
+	inbox_require_object(fcinfo, 6, "data");
+	event.actor = &actor;
+	event.reference = PG_ARGISNULL(4) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(4));
+	event.source_url = PG_ARGISNULL(5) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(5));
+	event.data = PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6);
 
-	for (int i = 0; i < 7; i++)
-	{
-		values[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
-		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
-	}
-
-	spi_connect();
-	(void) inbox_contact_access(PG_GETARG_INT64(0), optional_int8(fcinfo, 3));
-	inbox_exec(&q, values, nulls, 1);
-	id = returned_id();
+	inbox_spi_connect();
+	(void) inbox_contact_access(event.contact, actor.agent);
+	/* the writer takes agent 0 for none; as an id given, it names no agent */
+	if (!PG_ARGISNULL(3) && actor.agent == 0)
+		inbox_check_agent_in_space(0, 0);
+	id = inbox_write_event(&event);
 	SPI_finish();
 	PG_RETURN_INT64(id);
+}
+
+/*
+ * ------------------------------------------------------------------
+ * Snoozing (the rule is snooze.c's)
+ * ------------------------------------------------------------------
+ */
+
+/*
+ * Run a snooze change for an agent: the caller may act for the agent on
+ * this contact, the contact is locked in the order of inbox.h (its open
+ * conversation first, so that the event lands in the conversation open
+ * when it happens), the agent is one of its space, and the change runs as
+ * the agent (the contact's trigger writes the event).
+ */
+static void
+change_snooze_as_agent(int64 contact, const InboxActor *actor, InboxQuery *q, Datum *values)
+{
+	inbox_spi_connect();
+	(void) inbox_contact_access(contact, actor->agent);
+	inbox_check_agent_in_space(actor->agent, inbox_lock_contact_in_order(contact, NULL));
+	inbox_exec_as(actor, q, values, NULL, 0);
+	SPI_finish();
+}
+
+/* snooze(contact, until, agent): leave the contact out of lists until then */
+Datum
+inbox_snooze(PG_FUNCTION_ARGS)
+{
+	static InboxQuery q = {
+		"UPDATE inbox.contact SET snoozed_until = $2 WHERE id = $1",
+		2, {INT8OID, TIMESTAMPTZOID}
+	};
+	InboxActor	actor;
+	Datum		values[2];
+	int64		contact;
+
+	INBOX_NOT_NULL(fcinfo, 0, "contact");
+	INBOX_NOT_NULL(fcinfo, 1, "until");
+	INBOX_NOT_NULL(fcinfo, 2, "agent");
+	contact = PG_GETARG_INT64(0);
+	inbox_check_snooze_future(contact, PG_GETARG_TIMESTAMPTZ(1));
+
+	memset(&actor, 0, sizeof(actor));
+	actor.kind = "user";
+	actor.agent = PG_GETARG_INT64(2);
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = PG_GETARG_DATUM(1);
+
+	change_snooze_as_agent(contact, &actor, &q, values);
+	PG_RETURN_VOID();
+}
+
+/*
+ * unsnooze(contact, agent): end a snooze early.  A contact that is not
+ * snoozed is left alone: no change, no event.
+ */
+Datum
+inbox_unsnooze(PG_FUNCTION_ARGS)
+{
+	static InboxQuery q = {
+		"UPDATE inbox.contact SET snoozed_until = NULL WHERE id = $1 AND snoozed_until IS NOT NULL",
+		1, {INT8OID}
+	};
+	InboxActor	actor;
+	Datum		values[1];
+	int64		contact;
+
+	INBOX_NOT_NULL(fcinfo, 0, "contact");
+	INBOX_NOT_NULL(fcinfo, 1, "agent");
+	contact = PG_GETARG_INT64(0);
+
+	memset(&actor, 0, sizeof(actor));
+	actor.kind = "user";
+	actor.agent = PG_GETARG_INT64(1);
+	values[0] = PG_GETARG_DATUM(0);
+
+	change_snooze_as_agent(contact, &actor, &q, values);
+	PG_RETURN_VOID();
+}
+
+/* wake_due_snoozes(max): what the background worker does, for external workers */
+Datum
+inbox_wake_due_snoozes(PG_FUNCTION_ARGS)
+{
+	int32		max;
+	int			woken;
+
+	INBOX_NOT_NULL(fcinfo, 0, "max");
+	max = PG_GETARG_INT32(0);
+	if (max <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max must be positive, not %d", max)));
+
+	inbox_spi_connect();
+	woken = inbox_wake_due(max);
+	SPI_finish();
+	PG_RETURN_INT32(woken);
+}
+
+/* next_snooze_due(): when the next snooze ends; NULL when no contact is snoozed */
+Datum
+inbox_next_snooze_due(PG_FUNCTION_ARGS)
+{
+	TimestampTz due;
+	bool		found;
+
+	inbox_spi_connect();
+	found = inbox_next_due(&due);
+	SPI_finish();
+	if (!found)
+		PG_RETURN_NULL();
+	PG_RETURN_TIMESTAMPTZ(due);
 }

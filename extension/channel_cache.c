@@ -49,8 +49,7 @@ typedef struct CachedChannel
 	int64		space;
 	char	   *kind;
 	bool		reply_to;
-	int			nstatuses;
-	char	  **statuses;		/* the statuses the kind reports */
+	uint32		statuses;		/* the statuses the kind reports, bit per InboxStatus */
 } CachedChannel;
 
 static MemoryContext cache_context = NULL;
@@ -138,17 +137,20 @@ load(int64 channel, CachedChannel *entry)
 	(void) inbox_int8(1, &entry->space);
 	entry->kind = inbox_text(2);
 	entry->reply_to = DatumGetBool(inbox_value(3, &isnull)) && !isnull;
-	entry->nstatuses = 0;
-	entry->statuses = NULL;
+	entry->statuses = 0;
 	statuses = inbox_value(4, &isnull);
 	if (!isnull)
 	{
 		deconstruct_array(DatumGetArrayTypeP(statuses), TEXTOID, -1, false, TYPALIGN_INT,
 						  &elems, &elem_nulls, &nelems);
-		entry->statuses = palloc(sizeof(char *) * Max(nelems, 1));
 		for (int i = 0; i < nelems; i++)
-			if (!elem_nulls[i])
-				entry->statuses[entry->nstatuses++] = TextDatumGetCString(elems[i]);
+		{
+			InboxStatus status;
+
+			/* a name that is no status reports nothing a message can have */
+			if (!elem_nulls[i] && inbox_parse_status(TextDatumGetCString(elems[i]), &status))
+				entry->statuses |= 1u << status;
+		}
 	}
 	return true;
 }
@@ -163,9 +165,6 @@ store(const CachedChannel *loaded)
 
 	old = MemoryContextSwitchTo(cache_context);
 	copy.kind = pstrdup(loaded->kind);
-	copy.statuses = palloc(sizeof(char *) * Max(loaded->nstatuses, 1));
-	for (int i = 0; i < loaded->nstatuses; i++)
-		copy.statuses[i] = pstrdup(loaded->statuses[i]);
 	MemoryContextSwitchTo(old);
 
 	entry = hash_search(cache, &copy.id, HASH_ENTER, NULL);
@@ -174,14 +173,14 @@ store(const CachedChannel *loaded)
 }
 
 /*
- * The facts of a channel, with whether its kind reports the given status
- * (NULL: none asked).  The kind is copied into the caller's memory
+ * The facts of a channel (INBOX_REPORTS_STATUS tells whether its kind
+ * reports a status).  The kind is copied into the caller's memory
  * context: the cache may be emptied by any later lock or command.
  * Errors with P0002 when the channel does not exist.  The caller is
  * connected to SPI.
  */
 InboxChannelFacts
-inbox_channel_facts(int64 channel, const char *status)
+inbox_channel_facts(int64 channel)
 {
 	CachedChannel *entry;
 	CachedChannel loaded;
@@ -209,10 +208,7 @@ inbox_channel_facts(int64 channel, const char *status)
 	facts.space = entry->space;
 	facts.kind = pstrdup(entry->kind);
 	facts.reply_to = entry->reply_to;
-	facts.reports_status = false;
-	for (int i = 0; status != NULL && i < entry->nstatuses; i++)
-		if (strcmp(entry->statuses[i], status) == 0)
-			facts.reports_status = true;
+	facts.statuses = entry->statuses;
 	return facts;
 }
 

@@ -43,33 +43,27 @@ typedef struct Membership
 } Membership;
 
 static Membership
-membership_of(HeapTuple tuple, TupleDesc desc)
+membership_of(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 {
 	Membership	m;
 	bool		isnull;
-	bool		visible;
 	int64		assignee;
 
 	memset(&m, 0, sizeof(m));
 	if (tuple == NULL)
 		return m;
 
-	m.space = inbox_get_int8(tuple, desc, "space_id", &isnull);
-	(void) SPI_getbinval(tuple, desc, SPI_fnumber(desc, "last_message_at"), &isnull);
-	visible = !isnull;
-	(void) SPI_getbinval(tuple, desc, SPI_fnumber(desc, "snoozed_until"), &isnull);
-	visible = visible && isnull;
-	(void) SPI_getbinval(tuple, desc, SPI_fnumber(desc, "merged_into"), &isnull);
-	visible = visible && isnull;
-	if (!visible)
+	m.space = inbox_get_int8(tuple, desc, col[CONTACT_SPACE_ID], &isnull);
+	if (inbox_is_null(tuple, desc, col[CONTACT_LAST_MESSAGE_AT]) ||
+		!inbox_is_null(tuple, desc, col[CONTACT_SNOOZED_UNTIL]) ||
+		!inbox_is_null(tuple, desc, col[CONTACT_MERGED_INTO]))
 		return m;
 
-	assignee = inbox_get_int8(tuple, desc, "assignee_id", &isnull);
+	assignee = inbox_get_int8(tuple, desc, col[CONTACT_ASSIGNEE_ID], &isnull);
 	m.all = true;
 	m.mine = isnull ? 0 : assignee;
-	(void) SPI_getbinval(tuple, desc, SPI_fnumber(desc, "open_conversation_id"), &isnull);
-	m.unassigned = (m.mine == 0 && !isnull);
-	m.unread = DatumGetInt32(SPI_getbinval(tuple, desc, SPI_fnumber(desc, "unread_count"), &isnull)) > 0;
+	m.unassigned = (m.mine == 0 && !inbox_is_null(tuple, desc, col[CONTACT_OPEN_CONVERSATION_ID]));
+	m.unread = inbox_get_int4(tuple, desc, col[CONTACT_UNREAD_COUNT]) > 0;
 	return m;
 }
 
@@ -131,10 +125,12 @@ apply_difference(const Membership *old, const Membership *new)
  * insert or a delete): the counts of the views it left and joined follow.
  */
 void
-inbox_count_contact_change(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc)
+inbox_count_contact_change(Relation rel, HeapTuple oldtuple, HeapTuple newtuple)
 {
-	Membership	old = membership_of(oldtuple, desc),
-				new = membership_of(newtuple, desc);
+	TupleDesc	desc = RelationGetDescr(rel);
+	const AttrNumber *col = inbox_columns(rel, TABLE_CONTACT);
+	Membership	old = membership_of(oldtuple, desc, col),
+				new = membership_of(newtuple, desc, col);
 
 	if (!old.all && !new.all)
 		return;
@@ -142,8 +138,7 @@ inbox_count_contact_change(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc des
 		old.mine == new.mine && old.unread == new.unread)
 		return;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inbox: SPI_connect failed");
+	inbox_spi_connect();
 	apply_difference(&old, &new);
 	SPI_finish();
 }
@@ -159,11 +154,11 @@ inbox_contact_counts(PG_FUNCTION_ARGS)
 
 	inbox_check_trigger(fcinfo, "contact_counts");
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		inbox_count_contact_change(NULL, trigdata->tg_trigtuple, trigdata->tg_relation->rd_att);
+		inbox_count_contact_change(trigdata->tg_relation, NULL, trigdata->tg_trigtuple);
 	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
-		inbox_count_contact_change(trigdata->tg_trigtuple, NULL, trigdata->tg_relation->rd_att);
+		inbox_count_contact_change(trigdata->tg_relation, trigdata->tg_trigtuple, NULL);
 	else
-		inbox_count_contact_change(trigdata->tg_trigtuple, trigdata->tg_newtuple,
-								   trigdata->tg_relation->rd_att);
+		inbox_count_contact_change(trigdata->tg_relation, trigdata->tg_trigtuple,
+								   trigdata->tg_newtuple);
 	return PointerGetDatum(NULL);
 }

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * events.c
- *	  Conversation events: checking and completing every event row, and
- *	  writing the events the rules cause.
+ *	  Conversation events: writing them (every event inbox writes goes
+ *	  through inbox_write_event here), checking and completing every event
+ *	  row, whoever writes it.
  *
  * An event's (kind, actor kind) pair must be in inbox.event_kind; the
  * agents it names must be members of the contact's space; an event
@@ -13,7 +14,11 @@
  */
 #include "postgres.h"
 
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
 #include "utils/timestamp.h"
 
 #include "inbox.h"
@@ -23,44 +28,108 @@ PG_FUNCTION_INFO_V1(inbox_event_after_insert);
 PG_FUNCTION_INFO_V1(inbox_event_before_change);
 
 /*
- * Write an event for the given actor.  conversation 0 = the open one, if
- * any; at 0 = now.
+ * Write an event (the one place that inserts one, but for the snoozes a
+ * mass expiry ends: inbox_write_events).  The rules of event_before_insert
+ * below check and complete it: its space, and its conversation when none
+ * is given.  Returns its id.
  */
 int64
-inbox_write_event(int64 contact, int64 conversation, const char *kind,
-				  const InboxActor *actor, int64 target_agent,
-				  const char *reference, const char *source_url, TimestampTz at)
+inbox_write_event(const InboxEvent *event)
 {
 	static InboxQuery q = {
 		"INSERT INTO inbox.event (contact_id, conversation_id, kind, actor_kind, actor_agent_id,"
-		" target_agent_id, reference, source_url, created_at)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9, now())) RETURNING id",
-		9, {INT8OID, INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID}
+		" target_agent_id, reference, source_url, created_at, data)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9, now()), $10) RETURNING id",
+		10, {INT8OID, INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, JSONBOID}
 	};
-	Datum		values[9];
-	char		nulls[9];
+	Datum		values[10];
+	char		nulls[10];
 	int64		id = 0;
 
 	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(contact);
-	values[1] = Int64GetDatum(conversation);
-	nulls[1] = conversation ? ' ' : 'n';
-	values[2] = CStringGetTextDatum(kind);
-	values[3] = CStringGetTextDatum(actor->kind);
-	values[4] = Int64GetDatum(actor->agent);
-	nulls[4] = actor->agent ? ' ' : 'n';
-	values[5] = Int64GetDatum(target_agent);
-	nulls[5] = target_agent ? ' ' : 'n';
-	values[6] = reference ? CStringGetTextDatum(reference) : (Datum) 0;
-	nulls[6] = reference ? ' ' : 'n';
-	values[7] = source_url ? CStringGetTextDatum(source_url) : (Datum) 0;
-	nulls[7] = source_url ? ' ' : 'n';
-	values[8] = TimestampTzGetDatum(at);
-	nulls[8] = at ? ' ' : 'n';
+	values[0] = Int64GetDatum(event->contact);
+	values[1] = Int64GetDatum(event->conversation);
+	nulls[1] = event->conversation ? ' ' : 'n';
+	values[2] = CStringGetTextDatum(event->kind);
+	values[3] = CStringGetTextDatum(event->actor->kind);
+	values[4] = Int64GetDatum(event->actor->agent);
+	nulls[4] = event->actor->agent ? ' ' : 'n';
+	values[5] = Int64GetDatum(event->target_agent);
+	nulls[5] = event->target_agent ? ' ' : 'n';
+	values[6] = event->reference ? CStringGetTextDatum(event->reference) : (Datum) 0;
+	nulls[6] = event->reference ? ' ' : 'n';
+	values[7] = event->source_url ? CStringGetTextDatum(event->source_url) : (Datum) 0;
+	nulls[7] = event->source_url ? ' ' : 'n';
+	values[8] = TimestampTzGetDatum(event->at);
+	nulls[8] = event->at ? ' ' : 'n';
+	values[9] = event->data;
+	nulls[9] = event->data ? ' ' : 'n';
 
 	inbox_exec(&q, values, nulls, 1);
 	(void) inbox_int8(1, &id);
 	return id;
+}
+
+/*
+ * Write n events of one kind and actor in one statement, for the contacts
+ * (bigint), spaces (bigint) and data (jsonb) given: the snoozes a mass
+ * expiry ends (snooze.c), run as that actor.
+ */
+void
+inbox_write_events(int n, Datum *contacts, Datum *spaces, Datum *data,
+				   const char *kind, const InboxActor *actor)
+{
+	static InboxQuery q = {
+		"INSERT INTO inbox.event (contact_id, space_id, kind, actor_kind, actor_agent_id, data)"
+		" SELECT e.contact_id, e.space_id, $4, $5, $6, e.data"
+		" FROM unnest($1, $2, $3) AS e (contact_id, space_id, data)",
+		6, {INT8ARRAYOID, INT8ARRAYOID, JSONBARRAYOID, TEXTOID, TEXTOID, INT8OID}
+	};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', actor->agent ? ' ' : 'n'};
+
+	values[0] = PointerGetDatum(construct_array(contacts, n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[1] = PointerGetDatum(construct_array(spaces, n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[2] = PointerGetDatum(construct_array(data, n, JSONBOID, -1, false, TYPALIGN_INT));
+	values[3] = CStringGetTextDatum(kind);
+	values[4] = CStringGetTextDatum(actor->kind);
+	values[5] = Int64GetDatum(actor->agent);
+	inbox_exec_as(actor, &q, values, nulls, 0);
+}
+
+/*
+ * An event's data of one key: {"key": value} for a bigint or a timestamptz
+ * value, as jsonb_build_object() makes it (a number; a string in the
+ * format of to_jsonb()).
+ */
+Datum
+inbox_event_data(const char *key, Datum value, Oid type)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue	k,
+				v;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	if (type == INT8OID)
+	{
+		v.type = jbvNumeric;
+		v.val.numeric = int64_to_numeric(DatumGetInt64(value));
+	}
+	else if (type == TIMESTAMPTZOID)
+	{
+		v.type = jbvString;
+		v.val.string.val = JsonEncodeDateTime(NULL, value, TIMESTAMPTZOID, NULL);
+		v.val.string.len = strlen(v.val.string.val);
+	}
+	else
+		elog(ERROR, "inbox: no event data of type %u", type);
+
+	(void) pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	(void) pushJsonbValue(&state, WJB_KEY, &k);
+	(void) pushJsonbValue(&state, WJB_VALUE, &v);
+	return JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
 }
 
 static void
@@ -105,25 +174,6 @@ check_kind_and_actor(const char *kind, const char *actor_kind)
 			 errdetail("Event \"%s\" is caused by: %s.", kind, allowed)));
 }
 
-static int64
-contact_space(int64 contact)
-{
-	static InboxQuery q = {
-		"SELECT space_id, merged_into FROM inbox.contact WHERE id = $1",
-		1, {INT8OID}
-	};
-	Datum		values[1] = {Int64GetDatum(contact)};
-	int64		space;
-
-	inbox_exec(&q, values, NULL, 1);
-	if (!inbox_int8(1, &space))
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("contact %lld does not exist", (long long) contact)));
-	inbox_check_not_merged(contact, 2);
-	return space;
-}
-
 static void
 check_conversation_of(int64 conversation, int64 contact)
 {
@@ -151,53 +201,47 @@ inbox_event_before_insert(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
+	const AttrNumber *col;
 	HeapTuple	tuple;
 	InboxTupleEdit edit;
 	bool		isnull;
 	int64		contact,
 				space,
-				given_space,
 				agent,
 				conversation;
 
 	inbox_check_trigger(fcinfo, "event_before_insert");
 	desc = trigdata->tg_relation->rd_att;
+	col = inbox_columns(trigdata->tg_relation, TABLE_EVENT);
 	tuple = trigdata->tg_trigtuple;
 	inbox_edit_init(&edit);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inbox: SPI_connect failed");
+	inbox_spi_connect();
 
-	check_kind_and_actor(inbox_get_text(tuple, desc, "kind"),
-						 inbox_get_text(tuple, desc, "actor_kind"));
+	check_kind_and_actor(inbox_get_text(tuple, desc, col[EVENT_KIND]),
+						 inbox_get_text(tuple, desc, col[EVENT_ACTOR_KIND]));
 
-	contact = inbox_get_int8(tuple, desc, "contact_id", &isnull);
+	contact = inbox_get_int8(tuple, desc, col[EVENT_CONTACT_ID], &isnull);
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("an event needs a contact")));
-	space = contact_space(contact);
-	given_space = inbox_get_int8(tuple, desc, "space_id", &isnull);
-	if (isnull)
-		inbox_edit_set(&edit, desc, "space_id", Int64GetDatum(space), false);
-	else if (given_space != space)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("contact %lld is not in space %lld", (long long) contact, (long long) given_space)));
+	space = inbox_contact_space(contact, true);
+	inbox_fill_space(tuple, desc, col[EVENT_SPACE_ID], contact, space, &edit);
 
-	agent = inbox_get_int8(tuple, desc, "actor_agent_id", &isnull);
+	agent = inbox_get_int8(tuple, desc, col[EVENT_ACTOR_AGENT_ID], &isnull);
 	if (!isnull)
 		inbox_check_agent_in_space(agent, space);
-	agent = inbox_get_int8(tuple, desc, "target_agent_id", &isnull);
+	agent = inbox_get_int8(tuple, desc, col[EVENT_TARGET_AGENT_ID], &isnull);
 	if (!isnull)
 		inbox_check_agent_in_space(agent, space);
 
-	conversation = inbox_get_int8(tuple, desc, "conversation_id", &isnull);
+	conversation = inbox_get_int8(tuple, desc, col[EVENT_CONVERSATION_ID], &isnull);
 	if (isnull)
 	{
 		conversation = inbox_open_conversation_of(contact, false);
 		if (conversation != 0)
-			inbox_edit_set(&edit, desc, "conversation_id", Int64GetDatum(conversation), false);
+			inbox_edit_set(&edit, desc, col[EVENT_CONVERSATION_ID], Int64GetDatum(conversation), false);
 	}
 	else
 		check_conversation_of(conversation, contact);
@@ -217,6 +261,7 @@ inbox_event_after_insert(PG_FUNCTION_ARGS)
 	};
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
+	const AttrNumber *col;
 	HeapTuple	tuple;
 	bool		isnull;
 	Datum		values[2];
@@ -224,17 +269,17 @@ inbox_event_after_insert(PG_FUNCTION_ARGS)
 
 	inbox_check_trigger(fcinfo, "event_after_insert");
 	desc = trigdata->tg_relation->rd_att;
+	col = inbox_columns(trigdata->tg_relation, TABLE_EVENT);
 	tuple = trigdata->tg_trigtuple;
-	kind = inbox_get_text(tuple, desc, "kind");
+	kind = inbox_get_text(tuple, desc, col[EVENT_KIND]);
 
 	if (strcmp(kind, "bot_status_on") != 0 && strcmp(kind, "bot_status_off") != 0)
 		return PointerGetDatum(NULL);
 
-	values[0] = Int64GetDatum(inbox_get_int8(tuple, desc, "contact_id", &isnull));
+	values[0] = Int64GetDatum(inbox_get_int8(tuple, desc, col[EVENT_CONTACT_ID], &isnull));
 	values[1] = BoolGetDatum(strcmp(kind, "bot_status_on") == 0);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inbox: SPI_connect failed");
+	inbox_spi_connect();
 	inbox_exec(&q, values, NULL, 0);
 	SPI_finish();
 	return PointerGetDatum(NULL);
@@ -250,22 +295,25 @@ inbox_event_after_insert(PG_FUNCTION_ARGS)
 Datum
 inbox_event_before_change(PG_FUNCTION_ARGS)
 {
-	static const char *const agent_columns[] = {"actor_agent_id", "target_agent_id", NULL};
 	static InboxQuery q = {"SELECT pg_trigger_depth()", 0, {InvalidOid}};
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	const AttrNumber *col;
+	AttrNumber	agent_columns[2];
 	bool		isnull;
 	int32		depth;
 
 	inbox_check_trigger(fcinfo, "event_before_change");
-	if (inbox_current_actor().merging)
+	if (INBOX_MERGING())
 		return PointerGetDatum(TRIGGER_FIRED_BY_DELETE(trigdata->tg_event)
 							   ? trigdata->tg_trigtuple : trigdata->tg_newtuple);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inbox: SPI_connect failed");
+	col = inbox_columns(trigdata->tg_relation, TABLE_EVENT);
+	agent_columns[0] = col[EVENT_ACTOR_AGENT_ID];
+	agent_columns[1] = col[EVENT_TARGET_AGENT_ID];
+	inbox_spi_connect();
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
 		inbox_only_agents_cleared(trigdata->tg_trigtuple, trigdata->tg_newtuple,
-								  trigdata->tg_relation->rd_att, agent_columns))
+								  trigdata->tg_relation->rd_att, agent_columns, 2))
 	{
 		SPI_finish();
 		return PointerGetDatum(trigdata->tg_newtuple);	/* its actor was deleted */
@@ -279,7 +327,7 @@ inbox_event_before_change(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("event %lld is history and cannot be %s",
 						(long long) inbox_get_int8(trigdata->tg_trigtuple, trigdata->tg_relation->rd_att,
-												   "id", &isnull),
+												   col[EVENT_ID], &isnull),
 						TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ? "deleted" : "changed"),
 				 errhint("Deleting the contact deletes its history.")));
 	return PointerGetDatum(trigdata->tg_trigtuple);

@@ -30,7 +30,6 @@
 
 PG_FUNCTION_INFO_V1(inbox_history);
 
-#define MAX_PAGE_SIZE 1000
 #define HISTORY_COLUMNS 27
 #define ORDER_EVENT 0
 #define ORDER_MESSAGE 1
@@ -85,23 +84,17 @@ static InboxQuery q_history = {
 static void
 decode_cursor(const char *cursor, TimestampTz *at, int *order, int64 *id)
 {
-	long long	t,
-				i;
-	int			o,
-				consumed = 0;
+	int64		parts[3];
 
-	if (sscanf(cursor, "%lld.%d.%lld%n", &t, &o, &i, &consumed) == 3 &&
-		cursor[consumed] == '\0' && (o == ORDER_EVENT || o == ORDER_MESSAGE) && i > 0)
-	{
-		*at = (TimestampTz) t;
-		*order = o;
-		*id = (int64) i;
-		return;
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid cursor \"%s\"", cursor),
-			 errhint("Pass the cursor column of the first row of the page already shown.")));
+	if (!inbox_parse_cursor(cursor, 3, parts) ||
+		(parts[1] != ORDER_EVENT && parts[1] != ORDER_MESSAGE) || parts[2] <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid cursor \"%s\"", cursor),
+				 errhint("Pass the cursor column of the first row of the page already shown.")));
+	*at = (TimestampTz) parts[0];
+	*order = (int) parts[1];
+	*id = parts[2];
 }
 
 Datum
@@ -121,17 +114,13 @@ inbox_history(PG_FUNCTION_ARGS)
 	INBOX_NOT_NULL(fcinfo, 2, "page_size");
 	contact = PG_GETARG_INT64(0);
 	page_size = PG_GETARG_INT32(2);
-	if (page_size < 1 || page_size > MAX_PAGE_SIZE)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("page_size must be between 1 and %d", MAX_PAGE_SIZE)));
+	inbox_check_page_size(page_size);
 	if (!PG_ARGISNULL(1))
 		decode_cursor(TextDatumGetCString(PG_GETARG_DATUM(1)), &at, &order, &id);
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inbox: SPI_connect failed");
+	inbox_spi_connect();
 	(void) inbox_contact_access(contact, 0);
 	values[0] = Int64GetDatum(contact);
 	if (inbox_exec(&q_contact, values, NULL, 1) == 0)

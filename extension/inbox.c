@@ -1,16 +1,17 @@
 /*-------------------------------------------------------------------------
  *
  * inbox.c
- *	  Module entry point of the inbox extension: settings.
+ *	  Module entry point of the inbox extension: settings, shared memory,
+ *	  the background worker, and the one transaction callback.
  *
- * The rules are in rules_contact.c, rules_conversation.c, rules_message.c,
- * snooze.c and events.c; the SQL API in api.c; the background worker
- * that wakes snoozed contacts in snooze_worker.c.
+ * The files and their layers are listed in inbox.h.  What happens when a
+ * contact writes in: rules_message.c.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "fmgr.h"
 #include "utils/guc.h"
 
@@ -20,14 +21,57 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+/*
+ * Every module's work at the end of a transaction, in this order:
+ *
+ *   1. worker_pause.c  at COMMIT, PREPARE or ABORT: the pauses the
+ *                      transaction took end, news go to the launcher;
+ *   2. snooze.c        before commit, NOTIFY inbox_snooze; after commit,
+ *                      wake the database's worker for its snooze timer;
+ *   3. notify.c        before commit, the transaction's notifications go
+ *                      to the worker (or are queued by the transaction
+ *                      itself); at commit or abort, what went to the
+ *                      worker is marked to be sent, or dropped;
+ *   4. actor.c         at abort, the actor is forgotten.
+ *
+ * Why: before commit, notify.c comes after every module that may still
+ * queue a notification of its own, so that a transaction that notifies
+ * itself queues inbox_snooze before the notifications of its spaces, and
+ * a listener of both learns of the snooze first.  At commit each module
+ * only wakes a process or resets its own state, and none of them needs
+ * another's.  actor.c is last: a module may still look at the actor
+ * until the transaction is over.  This is also the order in which the
+ * four callbacks that 1.1 registered separately ran (PostgreSQL calls the
+ * last registered first).
+ */
+static void
+xact_callback(XactEvent event, void *arg)
+{
+	inbox_worker_pause_xact_event(event);
+	inbox_snooze_xact_event(event);
+	inbox_notify_xact_event(event);
+	inbox_actor_xact_event(event);
+}
+
+/* a rolled-back subtransaction takes its notifications with it (notify.c) */
+static void
+subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+				 SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		inbox_notify_subxact_abort(mySubid);
+}
+
 void
 _PG_init(void)
 {
 	inbox_define_actor_gucs();
 	inbox_define_notify_gucs();
-	inbox_register_notify_callbacks();
 	inbox_notify_relay_init();
-	inbox_register_snooze_callbacks();
-	inbox_snooze_worker_init();
+	inbox_worker_shmem_init();
+	inbox_worker_pause_init();
+	inbox_worker_launcher_init();
+	RegisterXactCallback(xact_callback, NULL);
+	RegisterSubXactCallback(subxact_callback, NULL);
 	MarkGUCPrefixReserved("inbox");
 }

@@ -1,15 +1,40 @@
 /*-------------------------------------------------------------------------
  *
  * inbox.h
- *	  Declarations shared by the C sources of the inbox extension.
+ *	  Declarations shared by the C sources of the inbox extension, layer by
+ *	  layer from the bottom.
  *
- * The rules of the inbox live in trigger functions (rules_*.c, events.c);
- * the API functions (api.c) only validate their arguments and write rows,
- * so that every rule holds for plain INSERT/UPDATE as well.
+ * The rules of the inbox live in trigger functions (rules_*.c, events.c,
+ * counts.c, snooze.c, notify.c); the API functions (api.c, views.c,
+ * history.c, merge.c) only check their arguments and write rows, so that
+ * every rule holds for plain INSERT/UPDATE as well.  What happens when a
+ * contact writes in is told in rules_message.c.
+ *
+ * Layers.  A file calls only into files of its own layer or below, never
+ * up, and no two files need each other (test/layers.sh reads the objects
+ * and fails on any circle).  From the bottom:
+ *
+ *   base     plan_cache.c (queries through SPI, plans kept), tuple.c (trigger
+ *            rows: column numbers cached per table), message_enums.c (message
+ *            direction and status), arguments.c (checks of API arguments)
+ *   lookups  lookups.c (contact, conversation, agent and space lookups, the
+ *            row locks in their order), actor.c (who causes a change),
+ *            channel_cache.c, security.c (who may do what)
+ *   worker   the background worker's shared memory and the calls backends
+ *            make into it: worker_shmem.c (slots, wake calls, handing
+ *            notifications over), notify_relay.c (the ring of notifications),
+ *            worker_pause.c (commands that need a database alone)
+ *   rules    events.c, counts.c, rules_conversation.c, rules_contact.c,
+ *            rules_message.c, snooze.c, notify.c
+ *   API      api.c, views.c, history.c, merge.c
+ *   top      worker_loop.c (the per-database loop and its two tasks, the
+ *            snooze timer and the notification relay), worker_launcher.c,
+ *            inbox.c (module entry: settings, transaction callbacks)
  *
  * Locking order, followed by every rule so that concurrent writers queue
  * instead of deadlocking: the contact's open conversation row first (when
- * there is one), then the contact row, then anything else.
+ * there is one), then the contact row, then anything else
+ * (inbox_lock_contact_in_order in lookups.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -18,12 +43,12 @@
 
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
-
-#define INBOX_MAX_ARGS 12
+#include "utils/rel.h"
 
 /*
  * 10000-01-01 00:00 UTC, in microseconds since 2000-01-01: the times of
@@ -32,6 +57,15 @@
  */
 #define INBOX_END_OF_TIME INT64CONST(252455616000000000)
 #define INBOX_TIME_IN_RANGE(t) (!TIMESTAMP_NOT_FINITE(t) && (t) < INBOX_END_OF_TIME)
+
+/*
+ * ==================================================================
+ * base: plan_cache.c, tuple.c, message_enums.c, arguments.c
+ * ==================================================================
+ */
+
+/* plan_cache.c: queries through SPI */
+#define INBOX_MAX_ARGS 12
 
 /*
  * A query run through SPI, prepared once per backend and kept (as the RI
@@ -47,18 +81,217 @@ typedef struct InboxQuery
 	bool		custom_plan;	/* plan for each call's values (searches) */
 } InboxQuery;
 
-/* plan_cache.c */
+extern void inbox_spi_connect(void);
 extern int	inbox_exec(InboxQuery *query, Datum *values, const char *nulls, long limit);
 extern int	inbox_exec_snapshot(InboxQuery *query, Datum *values, const char *nulls, long limit,
 								Snapshot snapshot);
+extern void inbox_forget_plan(InboxQuery *query);
 extern Datum inbox_value(int col, bool *isnull);
 extern bool inbox_int8(int col, int64 *value);
 extern char *inbox_text(int col);
 
 /*
- * Who causes the changes being made.  API functions and rules that act on
- * behalf of someone set it around the statements they run; plain table
- * writes get the inbox.actor_kind / inbox.actor_agent settings.
+ * tuple.c: the rows trigger functions get.  The columns the C code reads,
+ * per table; inbox_columns() gives their numbers in the trigger's relation,
+ * looked up once per backend and again after a relcache invalidation of
+ * the table: col[CONTACT_SPACE_ID] is the attribute number of space_id.
+ */
+typedef enum InboxTable
+{
+	TABLE_CONTACT,
+	TABLE_CONTACT_CHANNEL,
+	TABLE_CONVERSATION,
+	TABLE_MESSAGE,
+	TABLE_EVENT,
+	TABLE_VIEW,
+	TABLE_COUNT
+} InboxTable;
+
+typedef enum ContactColumn
+{
+	CONTACT_ID,
+	CONTACT_SPACE_ID,
+	CONTACT_FIRST_NAME,
+	CONTACT_LAST_NAME,
+	CONTACT_EMAIL,
+	CONTACT_PHONE,
+	CONTACT_ASSIGNEE_ID,
+	CONTACT_ORIGIN_CHANNEL_ID,
+	CONTACT_SNOOZED_UNTIL,
+	CONTACT_UNREAD_COUNT,
+	CONTACT_LAST_MESSAGE_AT,
+	CONTACT_LAST_MESSAGE_DIRECTION,
+	CONTACT_LAST_MESSAGE_ID,
+	CONTACT_LAST_CHANNEL_ID,
+	CONTACT_MERGED_INTO,
+	CONTACT_OPEN_CONVERSATION_ID,
+	CONTACT_SEARCH_TEXT,
+	CONTACT_PHONE_DIGITS,
+	CONTACT_NCOLUMNS
+} ContactColumn;
+
+typedef enum ContactChannelColumn
+{
+	CONTACT_CHANNEL_CONTACT_ID,
+	CONTACT_CHANNEL_CHANNEL_ID,
+	CONTACT_CHANNEL_SPACE_ID,
+	CONTACT_CHANNEL_EXTERNAL_ID,
+	CONTACT_CHANNEL_LAST_INCOMING_AT,
+	CONTACT_CHANNEL_NCOLUMNS
+} ContactChannelColumn;
+
+typedef enum ConversationColumn
+{
+	CONVERSATION_ID,
+	CONVERSATION_SPACE_ID,
+	CONVERSATION_CONTACT_ID,
+	CONVERSATION_OPENED_AT,
+	CONVERSATION_OPENED_BY_KIND,
+	CONVERSATION_OPENED_BY_AGENT,
+	CONVERSATION_REFERENCE,
+	CONVERSATION_SOURCE_URL,
+	CONVERSATION_CLOSED_AT,
+	CONVERSATION_CLOSED_BY_KIND,
+	CONVERSATION_CLOSED_BY_AGENT,
+	CONVERSATION_CATEGORY,
+	CONVERSATION_SUMMARY,
+	CONVERSATION_NCOLUMNS
+} ConversationColumn;
+
+typedef enum MessageColumn
+{
+	MESSAGE_ID,
+	MESSAGE_SPACE_ID,
+	MESSAGE_CONTACT_ID,
+	MESSAGE_CONVERSATION_ID,
+	MESSAGE_CHANNEL_ID,
+	MESSAGE_DIRECTION,
+	MESSAGE_SENDER_KIND,
+	MESSAGE_SENDER_AGENT_ID,
+	MESSAGE_BODY,
+	MESSAGE_CONTENT,
+	MESSAGE_EXTERNAL_ID,
+	MESSAGE_REPLY_TO_EXTERNAL_ID,
+	MESSAGE_REPLY_TO_ID,
+	MESSAGE_STATUS,
+	MESSAGE_SENT_AT,
+	MESSAGE_DELIVERED_AT,
+	MESSAGE_READ_AT,
+	MESSAGE_FAILED_AT,
+	MESSAGE_CREATED_AT,
+	MESSAGE_NCOLUMNS
+} MessageColumn;
+
+typedef enum EventColumn
+{
+	EVENT_ID,
+	EVENT_SPACE_ID,
+	EVENT_CONTACT_ID,
+	EVENT_CONVERSATION_ID,
+	EVENT_KIND,
+	EVENT_ACTOR_KIND,
+	EVENT_ACTOR_AGENT_ID,
+	EVENT_TARGET_AGENT_ID,
+	EVENT_NCOLUMNS
+} EventColumn;
+
+typedef enum ViewColumn
+{
+	VIEW_SPACE_ID,
+	VIEW_OWNER_AGENT_ID,
+	VIEW_NAME,
+	VIEW_FILTER,
+	VIEW_NCOLUMNS
+} ViewColumn;
+
+extern const AttrNumber *inbox_columns(Relation rel, InboxTable table);
+extern bool inbox_table_named(const char *name, InboxTable *table);
+
+extern Datum inbox_get_datum(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, bool *isnull);
+extern int64 inbox_get_int8(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, bool *isnull);
+extern int32 inbox_get_int4(HeapTuple tuple, TupleDesc desc, AttrNumber attnum);
+extern char *inbox_get_text(HeapTuple tuple, TupleDesc desc, AttrNumber attnum);
+extern bool inbox_is_null(HeapTuple tuple, TupleDesc desc, AttrNumber attnum);
+extern bool inbox_column_changed(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc,
+								 AttrNumber attnum);
+
+/* changes a BEFORE trigger makes to the row it returns */
+#define INBOX_MAX_EDITS 16
+typedef struct InboxTupleEdit
+{
+	MemoryContext context;		/* where the trigger's result row must live */
+	int			count;
+	int			attnums[INBOX_MAX_EDITS];
+	Datum		values[INBOX_MAX_EDITS];
+	bool		nulls[INBOX_MAX_EDITS];
+} InboxTupleEdit;
+
+extern void inbox_edit_init(InboxTupleEdit *edit);
+extern void inbox_edit_set(InboxTupleEdit *edit, TupleDesc desc, AttrNumber attnum,
+						   Datum value, bool isnull);
+extern HeapTuple inbox_edit_apply(InboxTupleEdit *edit, HeapTuple tuple, TupleDesc desc);
+
+extern void inbox_check_called_as_trigger(FunctionCallInfo fcinfo, const char *name);
+extern void inbox_check_trigger(FunctionCallInfo fcinfo, const char *name);
+extern char inbox_trigger_state(Relation rel, const char *name);
+
+/* message_enums.c: a message's direction and status, as C values */
+typedef enum InboxDirection
+{
+	INBOX_INCOMING,
+	INBOX_OUTGOING
+} InboxDirection;
+
+/*
+ * The outgoing statuses in the order a message moves through them, then
+ * failed, which stands apart (after pending or sent, and final), then the
+ * one status of every incoming message.
+ */
+typedef enum InboxStatus
+{
+	INBOX_STATUS_PENDING,
+	INBOX_STATUS_SENT,
+	INBOX_STATUS_DELIVERED,
+	INBOX_STATUS_READ,
+	INBOX_STATUS_FAILED,
+	INBOX_STATUS_RECEIVED,
+	INBOX_STATUS_COUNT
+} InboxStatus;
+
+extern bool inbox_parse_direction(const char *name, InboxDirection *direction);
+extern const char *inbox_direction_name(InboxDirection direction);
+extern bool inbox_parse_status(const char *name, InboxStatus *status);
+extern const char *inbox_status_name(InboxStatus status);
+
+/* arguments.c: every API argument is checked before anything is written */
+#define INBOX_NOT_NULL(fcinfo, n, name) \
+	do { \
+		if (PG_ARGISNULL(n)) \
+			ereport(ERROR, \
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE), \
+					 errmsg("%s must not be null", (name)))); \
+	} while (0)
+
+/* the most rows a page of a list or a history has */
+#define INBOX_MAX_PAGE_SIZE 1000
+
+extern int64 inbox_optional_int8(FunctionCallInfo fcinfo, int n);
+extern char *inbox_required_text(FunctionCallInfo fcinfo, int n, const char *name);
+extern char *inbox_required_id(FunctionCallInfo fcinfo, int n, const char *name);
+extern void inbox_require_object(FunctionCallInfo fcinfo, int n, const char *name);
+extern void inbox_check_page_size(int32 page_size);
+extern bool inbox_parse_cursor(const char *cursor, int nparts, int64 *parts);
+
+/*
+ * ==================================================================
+ * lookups: actor.c, lookups.c, channel_cache.c, security.c
+ * ==================================================================
+ */
+
+/*
+ * actor.c: who causes the changes being made.  API functions and rules
+ * that act on behalf of someone set it around the statements they run;
+ * plain table writes get the inbox.actor_kind / inbox.actor_agent settings.
  */
 typedef struct InboxActor
 {
@@ -69,8 +302,8 @@ typedef struct InboxActor
 	bool		merging;		/* merge/unmerge moves rows between contacts */
 } InboxActor;
 
-/* actor.c */
 extern void inbox_define_actor_gucs(void);
+extern void inbox_actor_xact_event(XactEvent event);
 extern InboxActor inbox_current_actor(void);
 extern int	inbox_exec_as(const InboxActor *actor, InboxQuery *query,
 						  Datum *values, const char *nulls, long limit);
@@ -78,69 +311,35 @@ extern bool inbox_is_actor_kind(const char *kind);
 extern void inbox_check_actor_kind(const char *kind);
 extern bool inbox_is_outgoing_sender_kind(const char *kind);
 
+/* merge.c: conversations and messages may change contact, no side events */
+#define INBOX_MERGING() (inbox_current_actor().merging)
+
+/* lookups.c: the rows every rule looks up, and the locks taken in order */
+extern int64 inbox_lock_contact_in_order(int64 contact, int64 *open_conversation);
+extern int64 inbox_lock_contact(int64 contact);
+extern void inbox_lock_contact_row(int64 contact);
+extern int64 inbox_contact_space(int64 contact, bool refuse_merged);
+extern int64 inbox_open_conversation_of(int64 contact, bool lock);
+extern bool inbox_agent_exists(int64 agent);
+extern void inbox_check_agent_in_space(int64 agent, int64 space);
+extern void inbox_require_space(int64 space);
+extern void inbox_fill_space(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, int64 contact,
+							 int64 space, InboxTupleEdit *edit);
+extern bool inbox_only_agents_cleared(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc,
+									  const AttrNumber *agent_columns, int nagent_columns);
+
 /* channel_cache.c: a channel as the rules see it */
 typedef struct InboxChannelFacts
 {
 	int64		space;
 	char	   *kind;
 	bool		reply_to;		/* the kind shows quoted messages */
-	bool		reports_status; /* the kind reports the status asked about */
+	uint32		statuses;		/* the statuses the kind reports, bit per InboxStatus */
 } InboxChannelFacts;
 
-extern InboxChannelFacts inbox_channel_facts(int64 channel, const char *status);
+#define INBOX_REPORTS_STATUS(facts, status) (((facts).statuses & (1u << (status))) != 0)
 
-/* notify.c */
-extern void inbox_define_notify_gucs(void);
-extern void inbox_register_notify_callbacks(void);
-
-/* snooze.c */
-extern void inbox_register_snooze_callbacks(void);
-extern void inbox_check_snooze_write(int64 contact, HeapTuple oldtuple, HeapTuple newtuple,
-									 TupleDesc desc);
-extern void inbox_record_snooze_change(int64 contact, HeapTuple oldtuple, HeapTuple newtuple,
-									   TupleDesc desc);
-extern int	inbox_wake_due(int max);
-extern bool inbox_next_due(TimestampTz *due);
-
-/* snooze_worker.c */
-extern void inbox_snooze_worker_init(void);
-extern void inbox_snooze_worker_wake(void);
-extern bool inbox_snooze_worker_lock_serving(void);
-extern void inbox_snooze_worker_unlock(void);
-extern void inbox_snooze_worker_relay_wake(void);
-
-/* notify_relay.c */
-extern void inbox_notify_relay_init(void);
-extern bool inbox_notify_relay_reserve(int n, char **channels, char **payloads);
-extern void inbox_notify_relay_end(bool committed);
-extern int	inbox_notify_relay_drain(void);
-extern void inbox_notify_relay_adopt(void);
-extern void inbox_notify_relay_flush(void);
-extern void inbox_notify_relay_forget(Oid database);
-
-/* merge.c: conversations and messages may change contact, no side events */
-#define INBOX_MERGING() (inbox_current_actor().merging)
-
-/* counts.c */
-extern void inbox_count_contact_change(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc);
-
-/* rules_message.c */
-extern void inbox_recount_contact(const InboxActor *actor, int64 contact);
-
-/* events.c */
-extern int64 inbox_write_event(int64 contact, int64 conversation, const char *kind,
-							   const InboxActor *actor, int64 target_agent,
-							   const char *reference, const char *source_url,
-							   TimestampTz at);
-
-/* shared lookups (rules_contact.c) */
-extern int64 inbox_lock_contact(int64 contact);
-extern void inbox_lock_contact_row(int64 contact);
-extern void inbox_check_not_merged(int64 contact, int col);
-extern int64 inbox_open_conversation_of(int64 contact, bool lock);
-extern bool inbox_agent_exists(int64 agent);
-extern void inbox_check_agent_in_space(int64 agent, int64 space);
-extern void inbox_require_space(int64 space);
+extern InboxChannelFacts inbox_channel_facts(int64 channel);
 
 /*
  * security.c: what the caller of an API function may do in a space.  An
@@ -161,39 +360,91 @@ extern InboxAccess inbox_message_access(int64 message);
 extern void inbox_check_acting_agent(const InboxAccess *access, int64 agent);
 extern void inbox_require_admin(const InboxAccess *access, const char *action);
 
-/* small helpers for trigger functions */
-#define INBOX_MAX_EDITS 16
-typedef struct InboxTupleEdit
+/*
+ * ==================================================================
+ * worker: the background worker's shared memory and the calls backends
+ * make into it (worker_shmem.c, notify_relay.c, worker_pause.c)
+ * ==================================================================
+ */
+
+/* worker_shmem.c */
+extern void inbox_worker_shmem_init(void);
+extern void inbox_worker_wake_snooze(void);
+extern bool inbox_worker_hand_over(int n, char **channels, char **payloads);
+extern void inbox_worker_relay_end(bool committed);
+
+/* notify_relay.c: the ring the worker sends notifications from */
+extern void inbox_notify_relay_init(void);
+extern bool inbox_notify_relay_put(int n, char **channels, char **payloads);
+extern bool inbox_notify_relay_end(bool committed);
+extern int	inbox_notify_relay_drain(void);
+extern void inbox_notify_relay_adopt(void);
+extern void inbox_notify_relay_flush(void);
+extern void inbox_notify_relay_forget(Oid database);
+
+/* worker_pause.c */
+extern void inbox_worker_pause_init(void);
+extern void inbox_worker_pause_xact_event(XactEvent event);
+
+/*
+ * ==================================================================
+ * rules: events.c, counts.c, rules_conversation.c, rules_contact.c,
+ * rules_message.c, snooze.c, notify.c
+ * ==================================================================
+ */
+
+/* events.c: the one writer of event rows */
+typedef struct InboxEvent
 {
-	MemoryContext context;		/* where the trigger's result row must live */
-	int			count;
-	int			attnums[INBOX_MAX_EDITS];
-	Datum		values[INBOX_MAX_EDITS];
-	bool		nulls[INBOX_MAX_EDITS];
-} InboxTupleEdit;
+	int64		contact;
+	int64		conversation;	/* 0: the one open when it is written, if any */
+	const char *kind;
+	const InboxActor *actor;	/* who caused it: kind and agent */
+	int64		target_agent;	/* 0: none */
+	const char *reference;		/* NULL: none */
+	const char *source_url;		/* NULL: none */
+	TimestampTz at;				/* 0: now */
+	Datum		data;			/* jsonb, or (Datum) 0 for none */
+} InboxEvent;
 
-extern void inbox_edit_init(InboxTupleEdit *edit);
-extern void inbox_edit_set(InboxTupleEdit *edit, TupleDesc desc, const char *column,
-						   Datum value, bool isnull);
-extern HeapTuple inbox_edit_apply(InboxTupleEdit *edit, HeapTuple tuple, TupleDesc desc);
+extern int64 inbox_write_event(const InboxEvent *event);
+extern void inbox_write_events(int n, Datum *contacts, Datum *spaces, Datum *data,
+							   const char *kind, const InboxActor *actor);
+extern Datum inbox_event_data(const char *key, Datum value, Oid type);
 
-extern void inbox_check_called_as_trigger(FunctionCallInfo fcinfo, const char *name);
-extern void inbox_check_trigger(FunctionCallInfo fcinfo, const char *name);
-extern char inbox_trigger_state(Relation rel, const char *name);
-extern int64 inbox_get_int8(HeapTuple tuple, TupleDesc desc, const char *column, bool *isnull);
-extern char *inbox_get_text(HeapTuple tuple, TupleDesc desc, const char *column);
-extern bool inbox_column_changed(HeapTuple oldtuple, HeapTuple newtuple,
-								 TupleDesc desc, const char *column);
-extern bool inbox_only_agents_cleared(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc,
-									  const char *const *agent_columns);
+/* counts.c */
+extern void inbox_count_contact_change(Relation rel, HeapTuple oldtuple, HeapTuple newtuple);
 
-/* error helpers: every API argument is checked before anything is written */
-#define INBOX_NOT_NULL(fcinfo, n, name) \
-	do { \
-		if (PG_ARGISNULL(n)) \
-			ereport(ERROR, \
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE), \
-					 errmsg("%s must not be null", (name)))); \
-	} while (0)
+/* rules_conversation.c */
+extern int64 inbox_insert_conversation(int64 space, int64 contact, const TimestampTz *opened_at,
+									   const InboxActor *opener, const char *reference,
+									   const char *source_url);
+
+/* rules_message.c */
+extern void inbox_recount_contact(const InboxActor *actor, int64 contact);
+
+/* snooze.c */
+extern void inbox_check_snooze_write(Relation rel, int64 contact, HeapTuple oldtuple,
+									 HeapTuple newtuple);
+extern void inbox_record_snooze_change(Relation rel, int64 contact, HeapTuple oldtuple,
+									   HeapTuple newtuple);
+extern void inbox_check_snooze_future(int64 contact, TimestampTz until);
+extern void inbox_snooze_xact_event(XactEvent event);
+extern int	inbox_wake_due(int max);
+extern bool inbox_next_due(TimestampTz *due);
+
+/* notify.c */
+extern void inbox_define_notify_gucs(void);
+extern void inbox_notify_xact_event(XactEvent event);
+extern void inbox_notify_subxact_abort(SubTransactionId subxact);
+
+/*
+ * ==================================================================
+ * top: worker_loop.c, worker_launcher.c, inbox.c
+ * ==================================================================
+ */
+
+/* worker_launcher.c */
+extern void inbox_worker_launcher_init(void);
 
 #endif							/* INBOX_H */

@@ -32,6 +32,7 @@
 #include "postgres.h"
 
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 
 #include "inbox.h"
 
@@ -178,19 +179,14 @@ actor_of(FunctionCallInfo fcinfo, int64 space)
 static void
 write_merge_event(const InboxActor *actor, int64 keep, int64 merged, const char *kind)
 {
-	static InboxQuery q = {
-		"INSERT INTO inbox.event (contact_id, conversation_id, kind, actor_kind, actor_agent_id, data)"
-		" SELECT $1, (SELECT id FROM inbox.conversation WHERE contact_id = $1 AND closed_at IS NULL),"
-		"        $3, $4, $5, jsonb_build_object('merged', $2)",
-		5, {INT8OID, INT8OID, TEXTOID, TEXTOID, INT8OID}
+	InboxEvent	event = {
+		.contact = keep,
+		.kind = kind,
+		.actor = actor,
+		.data = inbox_event_data("merged", Int64GetDatum(merged), INT8OID),
 	};
-	Datum		values[5] = {
-		Int64GetDatum(keep), Int64GetDatum(merged), CStringGetTextDatum(kind),
-		CStringGetTextDatum(actor->kind), Int64GetDatum(actor->agent)
-	};
-	char		nulls[5] = {' ', ' ', ' ', ' ', actor->agent ? ' ' : 'n'};
 
-	inbox_exec(&q, values, nulls, 0);
+	(void) inbox_write_event(&event);
 }
 
 /*
@@ -268,8 +264,7 @@ inbox_merge_contacts(PG_FUNCTION_ARGS)
 	int64		absorbed = 0;
 	bool		has_absorbed = false;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inbox: SPI_connect failed");
+	inbox_spi_connect();
 	check_access(fcinfo);
 	pair = lock_pair(fcinfo, false);
 	actor = actor_of(fcinfo, pair.space);
@@ -337,12 +332,6 @@ rehome_strays(const InboxActor *actor, int64 keep, int64 merged)
 		" GROUP BY m.contact_id",
 		2, {INT8OID, INT8OID}
 	};
-	static InboxQuery q_open = {
-		"INSERT INTO inbox.conversation (contact_id, opened_at, opened_by_kind)"
-		" SELECT $1, $2, 'contact'"
-		" WHERE NOT EXISTS (SELECT FROM inbox.conversation WHERE contact_id = $1 AND closed_at IS NULL)",
-		2, {INT8OID, TIMESTAMPTZOID}
-	};
 	static InboxQuery q_move = {
 		"UPDATE inbox.message m SET conversation_id ="
 		"  (SELECT o.id FROM inbox.conversation o WHERE o.contact_id = m.contact_id AND o.closed_at IS NULL)"
@@ -365,12 +354,14 @@ rehome_strays(const InboxActor *actor, int64 keep, int64 merged)
 	for (int i = 0; i < n; i++)
 	{
 		bool		isnull;
-		Datum		row[2];
+		Datum		row[1];
+		TimestampTz first;
 
 		row[0] = SPI_getbinval(strays->vals[i], strays->tupdesc, 1, &isnull);
-		row[1] = SPI_getbinval(strays->vals[i], strays->tupdesc, 2, &isnull);
+		first = DatumGetTimestampTz(SPI_getbinval(strays->vals[i], strays->tupdesc, 2, &isnull));
 		/* a new conversation is a real one: opened with its event, as a message opens one */
-		inbox_exec_as(&contact_actor, &q_open, row, NULL, 0);
+		if (inbox_open_conversation_of(DatumGetInt64(row[0]), false) == 0)
+			(void) inbox_insert_conversation(0, DatumGetInt64(row[0]), &first, &contact_actor, NULL, NULL);
 		merge_exec(actor, &q_move, row, NULL);
 	}
 }
@@ -467,8 +458,7 @@ inbox_unmerge_contacts(PG_FUNCTION_ARGS)
 	Datum		values[3];
 	int64		record;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inbox: SPI_connect failed");
+	inbox_spi_connect();
 	check_access(fcinfo);
 	pair = lock_pair(fcinfo, true);
 	actor = actor_of(fcinfo, pair.space);

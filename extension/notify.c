@@ -9,10 +9,10 @@
  * involved, so that a bulk import of 100,000 messages sends one
  * notification per contact rather than one per row.  They are sent on
  * channel inbox_<space> when the transaction commits, by the database's
- * background worker (notify_relay.c) or else by the transaction itself
- * (PostgreSQL delivers them when the commit is done); a rolled-back
- * transaction sends nothing, and a rolled-back subtransaction takes its
- * records with it.
+ * background worker (handed over by worker_shmem.c, sent from the ring of
+ * notify_relay.c) or else by the transaction itself (PostgreSQL delivers
+ * them when the commit is done); a rolled-back transaction sends nothing,
+ * and a rolled-back subtransaction takes its records with it.
  *
  * Payloads carry ids only, never message bodies, names or other text,
  * since any role may LISTEN on any channel:
@@ -226,8 +226,8 @@ send_pending(void)
 		payloads[nsent++] = pstrdup(payload.data);
 	}
 
-	/* through the database's worker if it can (notify_relay.c), else ourselves */
-	if (!inbox_notify_relay_reserve(nsent, channels, payloads))
+	/* through the database's worker if it can (worker_shmem.c), else ourselves */
+	if (!inbox_worker_hand_over(nsent, channels, payloads))
 		for (int i = 0; i < nsent; i++)
 			Async_Notify(channels[i], payloads[i]);
 }
@@ -253,8 +253,13 @@ has_pending(void)
 	return false;
 }
 
-static void
-notify_xact_callback(XactEvent event, void *arg)
+/*
+ * At the end of a transaction (inbox.c calls it): before commit, send or
+ * hand over what is pending; at commit or abort, what was handed over goes
+ * to the worker or away.
+ */
+void
+inbox_notify_xact_event(XactEvent event)
 {
 	switch (event)
 	{
@@ -272,7 +277,7 @@ notify_xact_callback(XactEvent event, void *arg)
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:
-			inbox_notify_relay_end(event == XACT_EVENT_COMMIT);
+			inbox_worker_relay_end(event == XACT_EVENT_COMMIT);
 			/* FALLTHROUGH */
 		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_PARALLEL_COMMIT:
@@ -285,15 +290,17 @@ notify_xact_callback(XactEvent event, void *arg)
 	}
 }
 
-/* a rolled-back subtransaction's records go: they are the ones with its id or later */
-static void
-notify_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-						SubTransactionId parentSubid, void *arg)
+/*
+ * A rolled-back subtransaction (inbox.c calls it): its records go; they
+ * are the ones with its id or later.
+ */
+void
+inbox_notify_subxact_abort(SubTransactionId subxact)
 {
 	HASH_SEQ_STATUS seq;
 	NotifyEntry *entry;
 
-	if (event != SUBXACT_EVENT_ABORT_SUB || pending == NULL)
+	if (pending == NULL)
 		return;
 	hash_seq_init(&seq, pending);
 	while ((entry = hash_seq_search(&seq)) != NULL)
@@ -301,63 +308,56 @@ notify_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		int			kept = 0;
 
 		for (int i = 0; i < entry->count; i++)
-			if (entry->records[i].subxact < mySubid)
+			if (entry->records[i].subxact < subxact)
 				entry->records[kept++] = entry->records[i];
 		entry->count = kept;
 	}
 }
 
-void
-inbox_register_notify_callbacks(void)
-{
-	RegisterXactCallback(notify_xact_callback, NULL);
-	RegisterSubXactCallback(notify_subxact_callback, NULL);
-}
-
 static bool
-changed(TriggerData *trigdata, const char *column)
+changed(TriggerData *trigdata, AttrNumber attnum)
 {
 	return inbox_column_changed(trigdata->tg_trigtuple, trigdata->tg_newtuple,
-								trigdata->tg_relation->rd_att, column);
+								trigdata->tg_relation->rd_att, attnum);
 }
 
 /* what a contact UPDATE means to a listener; several ops may apply */
 static void
-record_contact_update(TriggerData *trigdata, int64 space, int64 contact)
+record_contact_update(TriggerData *trigdata, const AttrNumber *col, int64 space, int64 contact)
 {
+	/*
+	 * Told by their own op, or by "message" (what messages maintain).  And
+	 * last_name, which 1.1 leaves out with the columns named last_*: a
+	 * change of it is told only through the change of search_text it makes
+	 * (none on a 1.0 schema, where search_text is generated).
+	 */
+	const AttrNumber told_otherwise[] = {
+		col[CONTACT_ASSIGNEE_ID], col[CONTACT_SNOOZED_UNTIL], col[CONTACT_UNREAD_COUNT],
+		col[CONTACT_LAST_MESSAGE_AT], col[CONTACT_LAST_MESSAGE_DIRECTION], col[CONTACT_LAST_MESSAGE_ID],
+		col[CONTACT_LAST_CHANNEL_ID], col[CONTACT_ORIGIN_CHANNEL_ID], col[CONTACT_OPEN_CONVERSATION_ID],
+		col[CONTACT_LAST_NAME]
+	};
 	TupleDesc	desc = trigdata->tg_relation->rd_att;
-	bool		isnull;
 	bool		other = false;
-	int32		unread,
-				was_unread;
 
-	if (changed(trigdata, "assignee_id"))
+	if (changed(trigdata, col[CONTACT_ASSIGNEE_ID]))
 		record(space, contact, "assignment", NULL, contact);
-	if (changed(trigdata, "snoozed_until"))
+	if (changed(trigdata, col[CONTACT_SNOOZED_UNTIL]))
 		record(space, contact, "snooze", NULL, contact);
-	unread = DatumGetInt32(SPI_getbinval(trigdata->tg_newtuple, desc,
-										 SPI_fnumber(desc, "unread_count"), &isnull));
-	was_unread = DatumGetInt32(SPI_getbinval(trigdata->tg_trigtuple, desc,
-											 SPI_fnumber(desc, "unread_count"), &isnull));
-	if (unread < was_unread)
+	if (inbox_get_int4(trigdata->tg_newtuple, desc, col[CONTACT_UNREAD_COUNT]) <
+		inbox_get_int4(trigdata->tg_trigtuple, desc, col[CONTACT_UNREAD_COUNT]))
 		record(space, contact, "read", NULL, contact);	/* all, or some, read */
 
-	/* edits of the contact itself; what messages maintain is told by "message" */
-	for (int i = 0; i < desc->natts; i++)
+	/* edits of the contact itself */
+	for (int i = 0; i < desc->natts && !other; i++)
 	{
-		const char *name = NameStr(TupleDescAttr(desc, i)->attname);
+		AttrNumber	attnum = i + 1;
+		bool		skip = TupleDescAttr(desc, i)->attisdropped || TupleDescAttr(desc, i)->attgenerated;
 
-		if (TupleDescAttr(desc, i)->attisdropped ||
-			strcmp(name, "assignee_id") == 0 || strcmp(name, "snoozed_until") == 0 ||
-			strcmp(name, "unread_count") == 0 || strncmp(name, "last_", 5) == 0 ||
-			strcmp(name, "origin_channel_id") == 0 || strcmp(name, "open_conversation_id") == 0 ||
-			TupleDescAttr(desc, i)->attgenerated)
-			continue;		/* told by their own op, or follow other columns */
-		if (changed(trigdata, name))
-		{
+		for (int j = 0; !skip && j < lengthof(told_otherwise); j++)
+			skip = (told_otherwise[j] == attnum);
+		if (!skip && changed(trigdata, attnum))
 			other = true;
-			break;
-		}
 	}
 	if (other)
 		record(space, contact, "contact", NULL, contact);
@@ -373,7 +373,8 @@ inbox_notify_change(PG_FUNCTION_ARGS)
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
 	HeapTuple	tuple;
-	const char *table;
+	InboxTable	table;
+	const AttrNumber *col;
 	bool		isnull;
 	int64		space,
 				contact,
@@ -386,61 +387,79 @@ inbox_notify_change(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);
 	if (trigdata->tg_trigger->tgnargs != 1)
 		elog(ERROR, "inbox: notify_change needs the table name as its argument");
+	if (!inbox_table_named(trigdata->tg_trigger->tgargs[0], &table) ||
+		(table != TABLE_CONTACT && table != TABLE_CONVERSATION && table != TABLE_MESSAGE &&
+		 table != TABLE_EVENT))
+		elog(ERROR, "inbox: notify_change does not know table \"%s\"", trigdata->tg_trigger->tgargs[0]);
 
-	table = trigdata->tg_trigger->tgargs[0];
 	desc = trigdata->tg_relation->rd_att;
+	col = inbox_columns(trigdata->tg_relation, table);
 	inserted = TRIGGER_FIRED_BY_INSERT(trigdata->tg_event);
 	deleted = TRIGGER_FIRED_BY_DELETE(trigdata->tg_event);
 	tuple = (inserted || deleted) ? trigdata->tg_trigtuple : trigdata->tg_newtuple;
 
-	space = inbox_get_int8(tuple, desc, "space_id", &isnull);
-	id = inbox_get_int8(tuple, desc, "id", &isnull);
-	contact = strcmp(table, "contact") == 0 ? id : inbox_get_int8(tuple, desc, "contact_id", &isnull);
+	switch (table)
+	{
+		case TABLE_CONTACT:
+			space = inbox_get_int8(tuple, desc, col[CONTACT_SPACE_ID], &isnull);
+			contact = inbox_get_int8(tuple, desc, col[CONTACT_ID], &isnull);
+			if (inserted)
+				record(space, contact, "contact_created", NULL, contact);
+			else if (deleted)
+				record(space, contact, "contact_deleted", NULL, contact);
+			else
+				record_contact_update(trigdata, col, space, contact);
+			break;
+		case TABLE_CONVERSATION:
+			space = inbox_get_int8(tuple, desc, col[CONVERSATION_SPACE_ID], &isnull);
+			contact = inbox_get_int8(tuple, desc, col[CONVERSATION_CONTACT_ID], &isnull);
+			id = inbox_get_int8(tuple, desc, col[CONVERSATION_ID], &isnull);
+			if (inserted)
+				record(space, contact, "conversation_opened", "conversation", id);
+			else if (deleted)
+				record(space, contact, "conversation_deleted", "conversation", id);
+			else if (changed(trigdata, col[CONVERSATION_CLOSED_AT]))
+				record(space, contact, "conversation_closed", "conversation", id);
+			else if (changed(trigdata, col[CONVERSATION_CATEGORY]) ||
+					 changed(trigdata, col[CONVERSATION_SUMMARY]) ||
+					 changed(trigdata, col[CONVERSATION_REFERENCE]) ||
+					 changed(trigdata, col[CONVERSATION_SOURCE_URL]))
+				record(space, contact, "conversation", "conversation", id);
+			/* first_response_at follows a reply, which "message" tells */
+			break;
+		case TABLE_MESSAGE:
+			space = inbox_get_int8(tuple, desc, col[MESSAGE_SPACE_ID], &isnull);
+			contact = inbox_get_int8(tuple, desc, col[MESSAGE_CONTACT_ID], &isnull);
+			id = inbox_get_int8(tuple, desc, col[MESSAGE_ID], &isnull);
+			if (inserted)
+				record(space, contact, "message", "message", id);
+			else if (deleted)
+				record(space, contact, "message_deleted", "message", id);
+			else if (changed(trigdata, col[MESSAGE_BODY]) || changed(trigdata, col[MESSAGE_CONTENT]) ||
+					 changed(trigdata, col[MESSAGE_EXTERNAL_ID]))
+				record(space, contact, "message_updated", "message", id);
+			else
+			{
+				InboxDirection direction;
 
-	if (strcmp(table, "contact") == 0)
-	{
-		if (inserted)
-			record(space, contact, "contact_created", NULL, contact);
-		else if (deleted)
-			record(space, contact, "contact_deleted", NULL, contact);
-		else
-			record_contact_update(trigdata, space, contact);
+				if (inbox_parse_direction(inbox_get_text(tuple, desc, col[MESSAGE_DIRECTION]), &direction) &&
+					direction == INBOX_OUTGOING)
+					record(space, contact, "message_status", "message", id);
+				/* an incoming message marked read: the contact's "read" tells */
+			}
+			break;
+		case TABLE_EVENT:
+			space = inbox_get_int8(tuple, desc, col[EVENT_SPACE_ID], &isnull);
+			contact = inbox_get_int8(tuple, desc, col[EVENT_CONTACT_ID], &isnull);
+			id = inbox_get_int8(tuple, desc, col[EVENT_ID], &isnull);
+			if (inserted)
+				record(space, contact, "event", "event", id);
+			else
+				record(space, contact, deleted ? "event_deleted" : "event_updated", "event", id);
+			break;
+		default:
+			break;
 	}
-	else if (strcmp(table, "conversation") == 0)
-	{
-		if (inserted)
-			record(space, contact, "conversation_opened", "conversation", id);
-		else if (deleted)
-			record(space, contact, "conversation_deleted", "conversation", id);
-		else if (changed(trigdata, "closed_at"))
-			record(space, contact, "conversation_closed", "conversation", id);
-		else if (changed(trigdata, "category") || changed(trigdata, "summary") ||
-				 changed(trigdata, "reference") || changed(trigdata, "source_url"))
-			record(space, contact, "conversation", "conversation", id);
-		/* first_response_at follows a reply, which "message" tells */
-	}
-	else if (strcmp(table, "message") == 0)
-	{
-		if (inserted)
-			record(space, contact, "message", "message", id);
-		else if (deleted)
-			record(space, contact, "message_deleted", "message", id);
-		else if (changed(trigdata, "body") || changed(trigdata, "content") ||
-				 changed(trigdata, "external_id"))
-			record(space, contact, "message_updated", "message", id);
-		else if (strcmp(inbox_get_text(tuple, desc, "direction"), "outgoing") == 0)
-			record(space, contact, "message_status", "message", id);
-		/* an incoming message marked read: the contact's "read" tells */
-	}
-	else if (strcmp(table, "event") == 0)
-	{
-		if (inserted)
-			record(space, contact, "event", "event", id);
-		else
-			record(space, contact, deleted ? "event_deleted" : "event_updated", "event", id);
-	}
-	else
-		elog(ERROR, "inbox: notify_change does not know table \"%s\"", table);
 
 	return PointerGetDatum(NULL);
 }

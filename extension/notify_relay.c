@@ -2,7 +2,8 @@
  *
  * notify_relay.c
  *	  Notifications sent by the database's background worker, in commit
- *	  order, instead of by each committing backend.
+ *	  order, instead of by each committing backend: the ring in shared
+ *	  memory they pass through.
  *
  * PostgreSQL serializes every commit that sends a notification: the
  * committing backend holds one lock from before its commit record until
@@ -16,19 +17,25 @@
  * An aborted transaction's entries are dropped.
  *
  * Listeners see the same notifications on the same channels, in commit
- * order, a few milliseconds later (the worker gathers the commits of
- * RELAY_GATHER_US before it sends); the sending process is the worker.  When the ring is full, the relay is off (inbox.notify_relay)
+ * order, a few milliseconds later (the worker gathers the commits of a
+ * moment before it sends: worker_loop.c); the sending process is the
+ * worker.  When the ring is full, the relay is off (inbox.notify_relay)
  * or no worker serves the database (inbox not preloaded, the worker
  * stopped), the backend notifies itself as before.
  *
  * Nothing is lost on the way: a backend hands over its entries only while
- * the worker is "serving" (checked under the snooze lock, which the
- * worker takes exclusively to stop serving); a worker that stops sends
- * what it was handed first; an entry leaves the ring only after the
- * worker's transaction that sent it has committed; a worker that failed
- * while sending leaves its entries to the next one (sent again, so a
- * listener may see such a notification twice); and the entries of a
- * database that is no longer served are dropped.
+ * the worker is "serving" (worker_shmem.c checks it, and puts them here,
+ * under the lock of the worker's slots, which the worker takes
+ * exclusively to stop serving); a worker that stops sends what it was
+ * handed first; an entry leaves the ring only after the worker's
+ * transaction that sent it has committed; a worker that failed while
+ * sending leaves its entries to the next one (sent again, so a listener
+ * may see such a notification twice); and the entries of a database that
+ * is no longer served are dropped.
+ *
+ * This file knows nothing of the worker's slots: worker_shmem.c calls
+ * inbox_notify_relay_put() and wakes the worker, the worker's loop
+ * (worker_loop.c) drains the ring.
  *
  *-------------------------------------------------------------------------
  */
@@ -162,11 +169,14 @@ advance_head(void)
 
 /*
  * Just before commit: copy the transaction's notifications into the ring.
- * False when they must be sent the usual way (no room, relay off, no
- * worker); then nothing was copied.
+ * False when they must be sent the usual way (no room, relay off); then
+ * nothing was copied.  The caller (worker_shmem.c) holds the lock of the
+ * worker's slots, shared, and has seen that a worker serves the database:
+ * it cannot stop serving before the entries are in.  Lock order: the
+ * slots' lock before the ring's.
  */
 bool
-inbox_notify_relay_reserve(int n, char **channels, char **payloads)
+inbox_notify_relay_put(int n, char **channels, char **payloads)
 {
 	Size		needed = 0;
 	uint64		position;
@@ -181,9 +191,6 @@ inbox_notify_relay_reserve(int n, char **channels, char **payloads)
 	reserved = MemoryContextAlloc(TopTransactionContext, n * sizeof(uint64));
 	nreserved = 0;
 
-	/* held until the entries are in: the worker does not stop serving meanwhile */
-	if (!inbox_snooze_worker_lock_serving())
-		return false;
 	LWLockAcquire(relay->lock, LW_EXCLUSIVE);
 	position = relay->tail;
 	/* entries do not wrap: a filler takes what is left before the end */
@@ -191,7 +198,6 @@ inbox_notify_relay_reserve(int n, char **channels, char **payloads)
 	if (relay->tail - relay->head + needed + (room < needed ? room : 0) > RELAY_BYTES)
 	{
 		LWLockRelease(relay->lock);
-		inbox_snooze_worker_unlock();
 		ereport(DEBUG1,
 				(errmsg("inbox: the notification relay is full; the transaction notifies itself")));
 		return false;
@@ -222,16 +228,19 @@ inbox_notify_relay_reserve(int n, char **channels, char **payloads)
 	}
 	relay->tail = position;
 	LWLockRelease(relay->lock);
-	inbox_snooze_worker_unlock();
 	return true;
 }
 
-/* at commit (committed true) or abort: the transaction's entries go to the worker or away */
-void
+/*
+ * At commit (committed true) or abort: the transaction's entries go to the
+ * worker or away.  Returns whether the transaction had any (the caller
+ * then wakes the worker, after a commit).
+ */
+bool
 inbox_notify_relay_end(bool committed)
 {
 	if (nreserved == 0)
-		return;
+		return false;
 	LWLockAcquire(relay->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < nreserved; i++)
 	{
@@ -245,8 +254,7 @@ inbox_notify_relay_end(bool committed)
 	LWLockRelease(relay->lock);
 	nreserved = 0;
 	reserved = NULL;			/* freed with TopTransactionContext */
-	if (committed)
-		inbox_snooze_worker_relay_wake();
+	return true;
 }
 
 typedef struct RelayCopy
@@ -429,7 +437,8 @@ inbox_notify_relay_flush(void)
 /*
  * A database no longer served (dropped, or the workers are off): what a
  * failed worker left of its notifications goes, so that the ring does not
- * fill up behind it.  Caller may hold the snooze lock (lock order).
+ * fill up behind it.  The caller (the launcher) may hold the lock of the
+ * worker's slots (lock order).
  */
 void
 inbox_notify_relay_forget(Oid database)

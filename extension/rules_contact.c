@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * rules_contact.c
- *	  Rules on the contact row: maintained columns, assignment and its
- *	  events, reading a contact's messages.
+ *	  Rules on the contact row (maintained columns, assignment and its
+ *	  events, reading a contact's messages) and on its channel identities.
  *
  * - unread_count and last_message_* are maintained by the message rules;
  *   a plain UPDATE may only reset unread_count to 0, which marks the
@@ -19,6 +19,8 @@
  * - After an UPDATE, one trigger does what the change calls for; the
  *   conditions are tested here rather than in a WHEN clause, which
  *   PostgreSQL also parses again for every statement.
+ * - A channel identity (contact_channel) is of its contact's space; a
+ *   further identity of a contact writes `channel_added`.
  *
  *-------------------------------------------------------------------------
  */
@@ -38,204 +40,89 @@ PG_FUNCTION_INFO_V1(inbox_contact_channel_before_write);
 PG_FUNCTION_INFO_V1(inbox_contact_channel_after_insert);
 
 /* the columns only the message rules write */
-static const char *const maintained_columns[] = {
-	"unread_count", "last_message_at", "last_message_direction", "last_message_id",
-	"last_channel_id", "open_conversation_id", "merged_into", NULL
+static const ContactColumn maintained_columns[] = {
+	CONTACT_UNREAD_COUNT, CONTACT_LAST_MESSAGE_AT, CONTACT_LAST_MESSAGE_DIRECTION,
+	CONTACT_LAST_MESSAGE_ID, CONTACT_LAST_CHANNEL_ID, CONTACT_OPEN_CONVERSATION_ID,
+	CONTACT_MERGED_INTO
 };
 
-/* lock a contact row, merged or not (inbox_lock_contact refuses merged ones) */
-void
-inbox_lock_contact_row(int64 contact)
+static const char *
+column_name(TupleDesc desc, AttrNumber attnum)
 {
-	static InboxQuery q = {"SELECT 1 FROM inbox.contact WHERE id = $1 FOR NO KEY UPDATE", 1, {INT8OID}};
-	Datum		values[1] = {Int64GetDatum(contact)};
-
-	inbox_exec(&q, values, NULL, 1);
-}
-
-/*
- * Lock a contact row for the rules that change it or its conversations;
- * returns its space.  FOR NO KEY UPDATE, so that rows referencing the
- * contact can still be inserted by others meanwhile.
- */
-int64
-inbox_lock_contact(int64 contact)
-{
-	static InboxQuery q = {
-		"SELECT space_id, merged_into FROM inbox.contact WHERE id = $1 FOR NO KEY UPDATE",
-		1, {INT8OID}
-	};
-	Datum		values[1] = {Int64GetDatum(contact)};
-	int64		space;
-
-	inbox_exec(&q, values, NULL, 1);
-	if (!inbox_int8(1, &space))
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("contact %lld does not exist", (long long) contact)));
-	inbox_check_not_merged(contact, 2);
-	return space;
-}
-
-/*
- * A contact merged into another owns nothing: no rule may give it a
- * message, conversation or event (merge.c moves rows with `merging` set).
- * col is the column of the last query's first row that holds merged_into.
- */
-void
-inbox_check_not_merged(int64 contact, int col)
-{
-	bool		isnull;
-	Datum		merged_into = inbox_value(col, &isnull);
-
-	if (!isnull && !inbox_current_actor().merging)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("contact %lld is merged into contact %lld", (long long) contact,
-						(long long) DatumGetInt64(merged_into)),
-				 errhint("Act on the contact it was merged into, or unmerge it with inbox.unmerge_contacts().")));
-}
-
-/*
- * The open conversation of a contact, 0 if none.  With lock, the row is
- * locked as the first step of the locking order (see inbox.h); a
- * conversation closed meanwhile by a transaction we waited for is not
- * returned.
- */
-int64
-inbox_open_conversation_of(int64 contact, bool lock)
-{
-	static InboxQuery q_read = {
-		"SELECT id FROM inbox.conversation WHERE contact_id = $1 AND closed_at IS NULL",
-		1, {INT8OID}
-	};
-	static InboxQuery q_lock = {
-		"SELECT id FROM inbox.conversation WHERE contact_id = $1 AND closed_at IS NULL"
-		" FOR NO KEY UPDATE",
-		1, {INT8OID}
-	};
-	Datum		values[1] = {Int64GetDatum(contact)};
-	int64		conversation = 0;
-
-	inbox_exec(lock ? &q_lock : &q_read, values, NULL, 1);
-	(void) inbox_int8(1, &conversation);
-	return conversation;
-}
-
-void
-inbox_require_space(int64 space)
-{
-	static InboxQuery q = {"SELECT 1 FROM inbox.space WHERE id = $1", 1, {INT8OID}};
-	Datum		values[1] = {Int64GetDatum(space)};
-
-	if (inbox_exec(&q, values, NULL, 1) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("space %lld does not exist", (long long) space)));
-}
-
-/* whether an agent exists (a deleted one is cleared from rows that named it) */
-bool
-inbox_agent_exists(int64 agent)
-{
-	static InboxQuery q = {"SELECT 1 FROM inbox.agent WHERE id = $1", 1, {INT8OID}};
-	Datum		values[1] = {Int64GetDatum(agent)};
-
-	return inbox_exec(&q, values, NULL, 1) != 0;
-}
-
-void
-inbox_check_agent_in_space(int64 agent, int64 space)
-{
-	static InboxQuery q = {
-		"SELECT space_id FROM inbox.agent WHERE id = $1",
-		1, {INT8OID}
-	};
-	Datum		values[1] = {Int64GetDatum(agent)};
-	int64		agent_space;
-
-	inbox_exec(&q, values, NULL, 1);
-	if (!inbox_int8(1, &agent_space))
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("agent %lld does not exist", (long long) agent)));
-	if (agent_space != space)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("agent %lld does not exist in space %lld",
-						(long long) agent, (long long) space)));
+	return NameStr(TupleDescAttr(desc, attnum - 1)->attname);
 }
 
 static void
-check_insert_defaults(HeapTuple tuple, TupleDesc desc)
+check_insert_defaults(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 {
-	bool		isnull;
-	int64		value;
-
-	value = inbox_get_int8(tuple, desc, "assignee_id", &isnull);
-	if (!isnull)
+	if (!inbox_is_null(tuple, desc, col[CONTACT_ASSIGNEE_ID]))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a contact is inserted unassigned"),
 				 errhint("Insert the contact, then assign it with inbox.assign() or an UPDATE of assignee_id.")));
-	(void) value;
 
-	for (const char *const *column = maintained_columns; *column != NULL; column++)
+	for (int i = 0; i < lengthof(maintained_columns); i++)
 	{
-		int			attnum = SPI_fnumber(desc, *column);
-		Datum		d = SPI_getbinval(tuple, desc, attnum, &isnull);
+		AttrNumber	attnum = col[maintained_columns[i]];
 
-		if (strcmp(*column, "unread_count") == 0 ? DatumGetInt32(d) != 0 : !isnull)
+		if (maintained_columns[i] == CONTACT_UNREAD_COUNT
+			? inbox_get_int4(tuple, desc, attnum) != 0
+			: !inbox_is_null(tuple, desc, attnum))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("column \"%s\" of a contact is maintained by inbox", *column),
+					 errmsg("column \"%s\" of a contact is maintained by inbox", column_name(desc, attnum)),
 					 errhint("Leave it out of the INSERT; it follows the contact's messages. "
 							 "To restore a dump, run the restore with session_replication_role = replica.")));
 	}
 }
 
 static void
-check_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc)
+check_update(Relation rel, HeapTuple oldtuple, HeapTuple newtuple)
 {
+	TupleDesc	desc = RelationGetDescr(rel);
+	const AttrNumber *col = inbox_columns(rel, TABLE_CONTACT);
 	InboxActor	actor = inbox_current_actor();
 	bool		isnull;
-	int64		contact = inbox_get_int8(newtuple, desc, "id", &isnull);
-	int64		space = inbox_get_int8(newtuple, desc, "space_id", &isnull);
+	int64		contact = inbox_get_int8(newtuple, desc, col[CONTACT_ID], &isnull);
+	int64		space = inbox_get_int8(newtuple, desc, col[CONTACT_SPACE_ID], &isnull);
 	int64		assignee;
 
-	if (inbox_column_changed(oldtuple, newtuple, desc, "id") ||
-		inbox_column_changed(oldtuple, newtuple, desc, "space_id"))
+	if (inbox_column_changed(oldtuple, newtuple, desc, col[CONTACT_ID]) ||
+		inbox_column_changed(oldtuple, newtuple, desc, col[CONTACT_SPACE_ID]))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the id and space of contact %lld cannot be changed", (long long) contact)));
 
 	if (!actor.maintaining)
 	{
-		for (const char *const *column = maintained_columns; *column != NULL; column++)
+		for (int i = 0; i < lengthof(maintained_columns); i++)
 		{
-			if (!inbox_column_changed(oldtuple, newtuple, desc, *column))
+			AttrNumber	attnum = col[maintained_columns[i]];
+
+			if (!inbox_column_changed(oldtuple, newtuple, desc, attnum))
 				continue;
-			if (strcmp(*column, "unread_count") == 0 &&
-				DatumGetInt32(SPI_getbinval(newtuple, desc, SPI_fnumber(desc, *column), &isnull)) == 0)
+			if (maintained_columns[i] == CONTACT_UNREAD_COUNT &&
+				inbox_get_int4(newtuple, desc, attnum) == 0)
 				continue;		/* resetting to 0 = marking read */
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("column \"%s\" of contact %lld is maintained by inbox",
-							*column, (long long) contact),
+							column_name(desc, attnum), (long long) contact),
 					 errhint("unread_count may only be reset to 0 (see inbox.mark_read()); the others follow the messages.")));
 		}
 	}
 
-	assignee = inbox_get_int8(newtuple, desc, "assignee_id", &isnull);
-	if (!isnull && inbox_column_changed(oldtuple, newtuple, desc, "assignee_id"))
+	assignee = inbox_get_int8(newtuple, desc, col[CONTACT_ASSIGNEE_ID], &isnull);
+	if (!isnull && inbox_column_changed(oldtuple, newtuple, desc, col[CONTACT_ASSIGNEE_ID]))
 		inbox_check_agent_in_space(assignee, space);
 
-	inbox_check_snooze_write(contact, oldtuple, newtuple, desc);
+	inbox_check_snooze_write(rel, contact, oldtuple, newtuple);
 }
 
 /* the search columns and what they are made of */
-static const char *const search_sources[] = {
-	"first_name", "last_name", "email", "phone", "search_text", "phone_digits", NULL
+static const ContactColumn search_sources[] = {
+	CONTACT_FIRST_NAME, CONTACT_LAST_NAME, CONTACT_EMAIL, CONTACT_PHONE,
+	CONTACT_SEARCH_TEXT, CONTACT_PHONE_DIGITS
 };
 
 /*
@@ -247,7 +134,8 @@ static const char *const search_sources[] = {
  * pg_dump leaves out).
  */
 static void
-maintain_search_columns(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, InboxTupleEdit *edit)
+maintain_search_columns(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, const AttrNumber *col,
+						InboxTupleEdit *edit)
 {
 	StringInfoData text;
 	char	   *part;
@@ -255,28 +143,28 @@ maintain_search_columns(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, 
 	bool		changed = (oldtuple == NULL);
 
 	/* a 1.0 schema: PostgreSQL generates them */
-	if (TupleDescAttr(desc, SPI_fnumber(desc, "search_text") - 1)->attgenerated)
+	if (TupleDescAttr(desc, col[CONTACT_SEARCH_TEXT] - 1)->attgenerated)
 		return;
 
-	for (const char *const *column = search_sources; !changed && *column != NULL; column++)
-		changed = inbox_column_changed(oldtuple, newtuple, desc, *column);
+	for (int i = 0; !changed && i < lengthof(search_sources); i++)
+		changed = inbox_column_changed(oldtuple, newtuple, desc, col[search_sources[i]]);
 	if (!changed)
-		(void) SPI_getbinval(newtuple, desc, SPI_fnumber(desc, "search_text"), &changed);
+		changed = inbox_is_null(newtuple, desc, col[CONTACT_SEARCH_TEXT]);
 	if (!changed)
 		return;
 
 	initStringInfo(&text);
-	part = inbox_get_text(newtuple, desc, "first_name");
+	part = inbox_get_text(newtuple, desc, col[CONTACT_FIRST_NAME]);
 	appendStringInfo(&text, "%s ", part ? part : "");
-	part = inbox_get_text(newtuple, desc, "last_name");
+	part = inbox_get_text(newtuple, desc, col[CONTACT_LAST_NAME]);
 	appendStringInfo(&text, "%s ", part ? part : "");
-	part = inbox_get_text(newtuple, desc, "email");
+	part = inbox_get_text(newtuple, desc, col[CONTACT_EMAIL]);
 	appendStringInfoString(&text, part ? part : "");
-	inbox_edit_set(edit, desc, "search_text",
+	inbox_edit_set(edit, desc, col[CONTACT_SEARCH_TEXT],
 				   DirectFunctionCall1Coll(lower, DEFAULT_COLLATION_OID, CStringGetTextDatum(text.data)),
 				   false);
 
-	phone = inbox_get_text(newtuple, desc, "phone");
+	phone = inbox_get_text(newtuple, desc, col[CONTACT_PHONE]);
 	if (phone != NULL)
 	{
 		char	   *to = phone;
@@ -286,7 +174,7 @@ maintain_search_columns(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, 
 				*to++ = *from;
 		*to = '\0';
 	}
-	inbox_edit_set(edit, desc, "phone_digits", phone ? CStringGetTextDatum(phone) : (Datum) 0, phone == NULL);
+	inbox_edit_set(edit, desc, col[CONTACT_PHONE_DIGITS], phone ? CStringGetTextDatum(phone) : (Datum) 0, phone == NULL);
 }
 
 /* BEFORE INSERT OR UPDATE on inbox.contact, enabled ALWAYS */
@@ -295,21 +183,23 @@ inbox_contact_search_columns(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
+	const AttrNumber *col;
 	HeapTuple	tuple;
 	InboxTupleEdit edit;
 
 	inbox_check_trigger(fcinfo, "contact_search_columns");
 	desc = trigdata->tg_relation->rd_att;
+	col = inbox_columns(trigdata->tg_relation, TABLE_CONTACT);
 	inbox_edit_init(&edit);
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
 		tuple = trigdata->tg_trigtuple;
-		maintain_search_columns(NULL, tuple, desc, &edit);
+		maintain_search_columns(NULL, tuple, desc, col, &edit);
 	}
 	else
 	{
 		tuple = trigdata->tg_newtuple;
-		maintain_search_columns(trigdata->tg_trigtuple, tuple, desc, &edit);
+		maintain_search_columns(trigdata->tg_trigtuple, tuple, desc, col, &edit);
 	}
 	return PointerGetDatum(inbox_edit_apply(&edit, tuple, desc));
 }
@@ -318,28 +208,28 @@ Datum
 inbox_contact_before_write(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	TupleDesc	desc;
+	Relation	rel;
 	HeapTuple	result;
 
 	inbox_check_trigger(fcinfo, "contact_before_write");
-	desc = trigdata->tg_relation->rd_att;
+	rel = trigdata->tg_relation;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inbox: SPI_connect failed");
+	inbox_spi_connect();
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
+		const AttrNumber *col = inbox_columns(rel, TABLE_CONTACT);
 		bool		isnull;
 
 		if (!inbox_current_actor().maintaining)
-			check_insert_defaults(trigdata->tg_trigtuple, desc);
-		inbox_check_snooze_write(inbox_get_int8(trigdata->tg_trigtuple, desc, "id", &isnull),
-								 NULL, trigdata->tg_trigtuple, desc);
+			check_insert_defaults(trigdata->tg_trigtuple, rel->rd_att, col);
+		inbox_check_snooze_write(rel, inbox_get_int8(trigdata->tg_trigtuple, rel->rd_att, col[CONTACT_ID], &isnull),
+								 NULL, trigdata->tg_trigtuple);
 		result = trigdata->tg_trigtuple;
 	}
 	else
 	{
-		check_update(trigdata->tg_trigtuple, trigdata->tg_newtuple, desc);
+		check_update(rel, trigdata->tg_trigtuple, trigdata->tg_newtuple);
 		result = trigdata->tg_newtuple;
 	}
 
@@ -354,37 +244,28 @@ inbox_contact_before_write(PG_FUNCTION_ARGS)
 static void
 record_assignment(int64 contact, int64 space, int64 old_assignee, int64 new_assignee)
 {
-	static InboxQuery q_open = {
-		"INSERT INTO inbox.conversation (space_id, contact_id, opened_by_kind, opened_by_agent)"
-		" VALUES ($1, $2, $3, $4) RETURNING id",
-		4, {INT8OID, INT8OID, TEXTOID, INT8OID}
-	};
 	InboxActor	actor = inbox_current_actor();
-	int64		conversation = actor.conversation;
+	InboxEvent	event;
 
 	if (actor.merging)
 		return;					/* merge.c unassigns a merged contact silently */
-	if (conversation == 0)
-		conversation = inbox_open_conversation_of(contact, false);
 
-	if (new_assignee != 0 && conversation == 0)
-	{
-		Datum		values[4] = {
-			Int64GetDatum(space), Int64GetDatum(contact),
-			CStringGetTextDatum(actor.kind), Int64GetDatum(actor.agent)
-		};
-		char		nulls[4] = {' ', ' ', ' ', actor.agent ? ' ' : 'n'};
-
-		inbox_exec(&q_open, values, nulls, 1);
-		(void) inbox_int8(1, &conversation);
-	}
+	memset(&event, 0, sizeof(event));
+	event.contact = contact;
+	event.conversation = actor.conversation;
+	if (event.conversation == 0)
+		event.conversation = inbox_open_conversation_of(contact, false);
+	if (new_assignee != 0 && event.conversation == 0)
+		event.conversation = inbox_insert_conversation(space, contact, NULL, &actor, NULL, NULL);
 
 	/* an assignee deleted (ON DELETE SET NULL): the event names no agent */
 	if (new_assignee == 0 && !inbox_agent_exists(old_assignee))
 		old_assignee = 0;
 
-	inbox_write_event(contact, conversation, new_assignee ? "assigned" : "unassigned",
-					  &actor, new_assignee ? new_assignee : old_assignee, NULL, NULL, 0);
+	event.kind = new_assignee ? "assigned" : "unassigned";
+	event.actor = &actor;
+	event.target_agent = new_assignee ? new_assignee : old_assignee;
+	(void) inbox_write_event(&event);
 }
 
 static void
@@ -406,7 +287,9 @@ Datum
 inbox_contact_after_update(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
 	TupleDesc	desc;
+	const AttrNumber *col;
 	HeapTuple	oldtuple,
 				newtuple;
 	bool		isnull;
@@ -419,35 +302,36 @@ inbox_contact_after_update(PG_FUNCTION_ARGS)
 	bool		snooze_changed;
 
 	inbox_check_trigger(fcinfo, "contact_after_update");
-	desc = trigdata->tg_relation->rd_att;
+	rel = trigdata->tg_relation;
+	desc = rel->rd_att;
+	col = inbox_columns(rel, TABLE_CONTACT);
 	oldtuple = trigdata->tg_trigtuple;
 	newtuple = trigdata->tg_newtuple;
 
-	contact = inbox_get_int8(newtuple, desc, "id", &isnull);
-	space = inbox_get_int8(newtuple, desc, "space_id", &isnull);
-	old_assignee = inbox_get_int8(oldtuple, desc, "assignee_id", &isnull);
-	new_assignee = inbox_get_int8(newtuple, desc, "assignee_id", &isnull);
-	old_unread = DatumGetInt32(SPI_getbinval(oldtuple, desc, SPI_fnumber(desc, "unread_count"), &isnull));
-	new_unread = DatumGetInt32(SPI_getbinval(newtuple, desc, SPI_fnumber(desc, "unread_count"), &isnull));
+	contact = inbox_get_int8(newtuple, desc, col[CONTACT_ID], &isnull);
+	space = inbox_get_int8(newtuple, desc, col[CONTACT_SPACE_ID], &isnull);
+	old_assignee = inbox_get_int8(oldtuple, desc, col[CONTACT_ASSIGNEE_ID], &isnull);
+	new_assignee = inbox_get_int8(newtuple, desc, col[CONTACT_ASSIGNEE_ID], &isnull);
+	old_unread = inbox_get_int4(oldtuple, desc, col[CONTACT_UNREAD_COUNT]);
+	new_unread = inbox_get_int4(newtuple, desc, col[CONTACT_UNREAD_COUNT]);
 
-	snooze_changed = inbox_column_changed(oldtuple, newtuple, desc, "snoozed_until");
+	snooze_changed = inbox_column_changed(oldtuple, newtuple, desc, col[CONTACT_SNOOZED_UNTIL]);
 
 	if (old_assignee != new_assignee || (old_unread > 0 && new_unread == 0) || snooze_changed)
 	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "inbox: SPI_connect failed");
+		inbox_spi_connect();
 		if (old_assignee != new_assignee)
 			record_assignment(contact, space, old_assignee, new_assignee);
 		if (old_unread > 0 && new_unread == 0)
 			mark_messages_read(contact);
 		if (snooze_changed)
-			inbox_record_snooze_change(contact, oldtuple, newtuple, desc);
+			inbox_record_snooze_change(rel, contact, oldtuple, newtuple);
 		SPI_finish();
 	}
 
 	/* then the view counts (a 1.0 schema still counts in a trigger of its own) */
-	if (inbox_trigger_state(trigdata->tg_relation, "contact_counts_update") == '\0')
-		inbox_count_contact_change(oldtuple, newtuple, desc);
+	if (inbox_trigger_state(rel, "contact_counts_update") == '\0')
+		inbox_count_contact_change(rel, oldtuple, newtuple);
 	return PointerGetDatum(NULL);
 }
 
@@ -458,73 +342,54 @@ inbox_contact_after_update(PG_FUNCTION_ARGS)
 Datum
 inbox_contact_channel_before_write(PG_FUNCTION_ARGS)
 {
-	static InboxQuery q = {
-		"SELECT space_id, merged_into FROM inbox.contact WHERE id = $1", 1, {INT8OID}
-	};
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
+	const AttrNumber *col;
 	HeapTuple	tuple;
 	InboxTupleEdit edit;
 	bool		isnull;
-	Datum		values[1];
 	int64		contact,
 				channel,
-				contact_space = 0,
-				channel_space,
-				given;
+				contact_space,
+				channel_space;
 	TimestampTz last_incoming;
 
 	inbox_check_trigger(fcinfo, "contact_channel_before_write");
 	desc = trigdata->tg_relation->rd_att;
+	col = inbox_columns(trigdata->tg_relation, TABLE_CONTACT_CHANNEL);
 	tuple = TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ? trigdata->tg_trigtuple : trigdata->tg_newtuple;
 
 	/* a time the messaging window can be added to, as a message's (rules_message.c) */
-	last_incoming = DatumGetTimestampTz(SPI_getbinval(tuple, desc, SPI_fnumber(desc, "last_incoming_at"), &isnull));
+	last_incoming = DatumGetTimestampTz(inbox_get_datum(tuple, desc, col[CONTACT_CHANNEL_LAST_INCOMING_AT], &isnull));
 	if (!isnull && !INBOX_TIME_IN_RANGE(last_incoming) &&
 		(TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ||
-		 inbox_column_changed(trigdata->tg_trigtuple, tuple, desc, "last_incoming_at")))
+		 inbox_column_changed(trigdata->tg_trigtuple, tuple, desc, col[CONTACT_CHANNEL_LAST_INCOMING_AT])))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("an identity's last incoming time must be a finite time before the year 10000")));
 
 	/* an identity that stays with its contact, channel and space (last_incoming_at moves on) */
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
-		!inbox_column_changed(trigdata->tg_trigtuple, tuple, desc, "contact_id") &&
-		!inbox_column_changed(trigdata->tg_trigtuple, tuple, desc, "channel_id") &&
-		!inbox_column_changed(trigdata->tg_trigtuple, tuple, desc, "space_id"))
+		!inbox_column_changed(trigdata->tg_trigtuple, tuple, desc, col[CONTACT_CHANNEL_CONTACT_ID]) &&
+		!inbox_column_changed(trigdata->tg_trigtuple, tuple, desc, col[CONTACT_CHANNEL_CHANNEL_ID]) &&
+		!inbox_column_changed(trigdata->tg_trigtuple, tuple, desc, col[CONTACT_CHANNEL_SPACE_ID]))
 		return PointerGetDatum(tuple);
 
 	inbox_edit_init(&edit);
 
-	contact = inbox_get_int8(tuple, desc, "contact_id", &isnull);
-	channel = inbox_get_int8(tuple, desc, "channel_id", &isnull);
-	values[0] = Int64GetDatum(contact);
+	contact = inbox_get_int8(tuple, desc, col[CONTACT_CHANNEL_CONTACT_ID], &isnull);
+	channel = inbox_get_int8(tuple, desc, col[CONTACT_CHANNEL_CHANNEL_ID], &isnull);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inbox: SPI_connect failed");
-	if (inbox_exec(&q, values, NULL, 1) == 1)
-	{
-		(void) inbox_int8(1, &contact_space);
-		inbox_check_not_merged(contact, 2);	/* a merged contact has no identity */
-	}
-	if (contact_space == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("contact %lld does not exist", (long long) contact)));
-	channel_space = inbox_channel_facts(channel, NULL).space;
+	inbox_spi_connect();
+	contact_space = inbox_contact_space(contact, true);	/* a merged contact has no identity */
+	channel_space = inbox_channel_facts(channel).space;
 	SPI_finish();
 
 	if (contact_space != channel_space)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("channel %lld does not exist in the space of contact %lld", (long long) channel, (long long) contact)));
-	given = inbox_get_int8(tuple, desc, "space_id", &isnull);
-	if (isnull)
-		inbox_edit_set(&edit, desc, "space_id", Int64GetDatum(contact_space), false);
-	else if (given != contact_space)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("contact %lld is not in space %lld", (long long) contact, (long long) given)));
+	inbox_fill_space(tuple, desc, col[CONTACT_CHANNEL_SPACE_ID], contact, contact_space, &edit);
 
 	return PointerGetDatum(inbox_edit_apply(&edit, tuple, desc));
 }
@@ -542,35 +407,39 @@ inbox_contact_channel_after_insert(PG_FUNCTION_ARGS)
 		" WHERE contact_id = $1 AND NOT (channel_id = $2 AND external_id = $3) LIMIT 1",
 		3, {INT8OID, INT8OID, TEXTOID}
 	};
-	static InboxQuery q_event = {
-		"INSERT INTO inbox.event (contact_id, conversation_id, kind, actor_kind, actor_agent_id, data)"
-		" SELECT $1, (SELECT id FROM inbox.conversation WHERE contact_id = $1 AND closed_at IS NULL),"
-		"        'channel_added', $4, $5, jsonb_build_object('channel', $2)",
-		5, {INT8OID, INT8OID, TEXTOID, TEXTOID, INT8OID}
-	};
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
+	const AttrNumber *col;
 	HeapTuple	tuple;
 	InboxActor	actor = inbox_current_actor();
 	bool		isnull;
-	Datum		values[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	int64		contact,
+				channel;
+	Datum		values[3];
 
 	inbox_check_trigger(fcinfo, "contact_channel_after_insert");
 	desc = trigdata->tg_relation->rd_att;
+	col = inbox_columns(trigdata->tg_relation, TABLE_CONTACT_CHANNEL);
 	tuple = trigdata->tg_trigtuple;
 
-	values[0] = Int64GetDatum(inbox_get_int8(tuple, desc, "contact_id", &isnull));
-	values[1] = Int64GetDatum(inbox_get_int8(tuple, desc, "channel_id", &isnull));
-	values[2] = SPI_getbinval(tuple, desc, SPI_fnumber(desc, "external_id"), &isnull);
-	values[3] = CStringGetTextDatum(actor.kind);
-	values[4] = Int64GetDatum(actor.agent);
-	nulls[4] = actor.agent ? ' ' : 'n';
+	contact = inbox_get_int8(tuple, desc, col[CONTACT_CHANNEL_CONTACT_ID], &isnull);
+	channel = inbox_get_int8(tuple, desc, col[CONTACT_CHANNEL_CHANNEL_ID], &isnull);
+	values[0] = Int64GetDatum(contact);
+	values[1] = Int64GetDatum(channel);
+	values[2] = inbox_get_datum(tuple, desc, col[CONTACT_CHANNEL_EXTERNAL_ID], &isnull);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inbox: SPI_connect failed");
+	inbox_spi_connect();
 	if (inbox_exec(&q_others, values, NULL, 1) > 0)
-		inbox_exec(&q_event, values, nulls, 0);
+	{
+		InboxEvent	event = {
+			.contact = contact,
+			.kind = "channel_added",
+			.actor = &actor,
+			.data = inbox_event_data("channel", Int64GetDatum(channel), INT8OID),
+		};
+
+		(void) inbox_write_event(&event);
+	}
 	SPI_finish();
 
 	return PointerGetDatum(NULL);

@@ -5,6 +5,8 @@
  *
  * - A contact has at most one open conversation (also a unique index);
  *   a conversation is inserted open and, once closed, stays closed.
+ *   inbox_insert_conversation() below is the one place in the C code that
+ *   opens one (for a message, an assignment, the API, an unmerge).
  * - Opening writes `conversation_opened` with the opening actor and the
  *   reference and source URL (rule 12).
  * - Closing, by close_conversation() or a plain UPDATE of closed_at,
@@ -30,67 +32,96 @@
 PG_FUNCTION_INFO_V1(inbox_conversation_before_write);
 PG_FUNCTION_INFO_V1(inbox_conversation_after_write);
 
-static const char *const fixed_columns[] = {
-	"id", "space_id", "contact_id", "opened_at", "opened_by_kind", "opened_by_agent", NULL
+/* the columns no UPDATE may change */
+static const ConversationColumn fixed_columns[] = {
+	CONVERSATION_ID, CONVERSATION_SPACE_ID, CONVERSATION_CONTACT_ID, CONVERSATION_OPENED_AT,
+	CONVERSATION_OPENED_BY_KIND, CONVERSATION_OPENED_BY_AGENT
 };
 
-/* the agents a conversation names, cleared when an agent is deleted */
-static const char *const agent_columns[] = {"opened_by_agent", "closed_by_agent", NULL};
+/*
+ * Open a conversation for a contact, as opener (its kind and agent are
+ * the conversation's opened_by_*), at *opened_at (NULL: now), with an
+ * optional reference and source URL; space 0 lets the rules below fill it
+ * in.  Returns its id.  The rules of the insert check and lock the
+ * contact; the caller has locked it already where it must not wait.
+ */
+int64
+inbox_insert_conversation(int64 space, int64 contact, const TimestampTz *opened_at,
+						  const InboxActor *opener, const char *reference, const char *source_url)
+{
+	static InboxQuery q = {
+		"INSERT INTO inbox.conversation (space_id, contact_id, opened_at, opened_by_kind, opened_by_agent,"
+		" reference, source_url)"
+		" VALUES ($1, $2, coalesce($3, now()), $4, $5, $6, $7) RETURNING id",
+		7, {INT8OID, INT8OID, TIMESTAMPTZOID, TEXTOID, INT8OID, TEXTOID, TEXTOID}
+	};
+	Datum		values[7];
+	char		nulls[7];
+	int64		id = 0;
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(space);
+	nulls[0] = space ? ' ' : 'n';
+	values[1] = Int64GetDatum(contact);
+	values[2] = opened_at ? TimestampTzGetDatum(*opened_at) : (Datum) 0;
+	nulls[2] = opened_at ? ' ' : 'n';
+	values[3] = CStringGetTextDatum(opener->kind);
+	values[4] = Int64GetDatum(opener->agent);
+	nulls[4] = opener->agent ? ' ' : 'n';
+	values[5] = reference ? CStringGetTextDatum(reference) : (Datum) 0;
+	nulls[5] = reference ? ' ' : 'n';
+	values[6] = source_url ? CStringGetTextDatum(source_url) : (Datum) 0;
+	nulls[6] = source_url ? ' ' : 'n';
+
+	inbox_exec_as(opener, &q, values, nulls, 1);
+	(void) inbox_int8(1, &id);
+	return id;
+}
 
 /* fill the actor of an opening or closing from the current actor */
 static void
 default_actor(HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit,
-			  const char *kind_column, const char *agent_column)
+			  AttrNumber kind_column, AttrNumber agent_column)
 {
 	char	   *kind = inbox_get_text(tuple, desc, kind_column);
 
 	if (kind == NULL)
 	{
 		InboxActor	actor = inbox_current_actor();
-		bool		isnull;
 
 		kind = pstrdup(actor.kind);
 		inbox_edit_set(edit, desc, kind_column, CStringGetTextDatum(kind), false);
-		(void) inbox_get_int8(tuple, desc, agent_column, &isnull);
-		if (isnull && actor.agent != 0)
+		if (inbox_is_null(tuple, desc, agent_column) && actor.agent != 0)
 			inbox_edit_set(edit, desc, agent_column, Int64GetDatum(actor.agent), false);
 	}
 	inbox_check_actor_kind(kind);
 }
 
 static HeapTuple
-before_insert(HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit)
+before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTupleEdit *edit)
 {
 	bool		isnull;
 	int64		contact,
 				space,
-				given_space,
 				open;
 
-	contact = inbox_get_int8(tuple, desc, "contact_id", &isnull);
+	contact = inbox_get_int8(tuple, desc, col[CONVERSATION_CONTACT_ID], &isnull);
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a conversation needs a contact")));
 
-	(void) SPI_getbinval(tuple, desc, SPI_fnumber(desc, "closed_at"), &isnull);
-	if (!isnull)
+	if (!inbox_is_null(tuple, desc, col[CONVERSATION_CLOSED_AT]))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a conversation is inserted open"),
 				 errhint("Close it afterwards with inbox.close_conversation() or an UPDATE of closed_at.")));
 
-	default_actor(tuple, desc, edit, "opened_by_kind", "opened_by_agent");
+	default_actor(tuple, desc, edit, col[CONVERSATION_OPENED_BY_KIND], col[CONVERSATION_OPENED_BY_AGENT]);
 
 	/* serialize with every other rule that opens a conversation for this contact */
 	space = inbox_lock_contact(contact);
-	given_space = inbox_get_int8(tuple, desc, "space_id", &isnull);
-	if (isnull)
-		inbox_edit_set(edit, desc, "space_id", Int64GetDatum(space), false);
-	else if (given_space != space)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("contact %lld is not in space %lld", (long long) contact, (long long) given_space)));
+	inbox_fill_space(tuple, desc, col[CONVERSATION_SPACE_ID], contact, space, edit);
 
 	open = inbox_open_conversation_of(contact, false);
 	if (open != 0)
@@ -108,7 +139,8 @@ before_insert(HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit)
  * that history shows what happened in that order.
  */
 static void
-close_after_last_message(int64 conversation, TimestampTz closed_at, TupleDesc desc, InboxTupleEdit *edit)
+close_after_last_message(int64 conversation, TimestampTz closed_at, TupleDesc desc,
+						 AttrNumber closed_at_column, InboxTupleEdit *edit)
 {
 	static InboxQuery q = {
 		"SELECT max(created_at) FROM inbox.message WHERE conversation_id = $1",
@@ -121,40 +153,42 @@ close_after_last_message(int64 conversation, TimestampTz closed_at, TupleDesc de
 	inbox_exec(&q, values, NULL, 1);
 	last = DatumGetTimestampTz(inbox_value(1, &isnull));
 	if (!isnull && last > closed_at)
-		inbox_edit_set(edit, desc, "closed_at", TimestampTzGetDatum(last), false);
+		inbox_edit_set(edit, desc, closed_at_column, TimestampTzGetDatum(last), false);
 }
 
 static HeapTuple
-before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, InboxTupleEdit *edit)
+before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, const AttrNumber *col,
+			  InboxTupleEdit *edit)
 {
 	bool		was_closed,
 				is_closed,
 				isnull;
-	int64		id = inbox_get_int8(oldtuple, desc, "id", &isnull);
+	int64		id = inbox_get_int8(oldtuple, desc, col[CONVERSATION_ID], &isnull);
+	AttrNumber	agent_columns[2] = {col[CONVERSATION_OPENED_BY_AGENT], col[CONVERSATION_CLOSED_BY_AGENT]};
 	Datum		opened_at,
 				closed_at;
 
 	if (INBOX_MERGING())
 		return newtuple;		/* merge.c moves conversations, state unchanged */
-	if (inbox_only_agents_cleared(oldtuple, newtuple, desc, agent_columns))
+	if (inbox_only_agents_cleared(oldtuple, newtuple, desc, agent_columns, lengthof(agent_columns)))
 		return newtuple;		/* the agent who opened or closed it was deleted */
 
-	for (const char *const *column = fixed_columns; *column != NULL; column++)
-		if (inbox_column_changed(oldtuple, newtuple, desc, *column))
+	for (int i = 0; i < lengthof(fixed_columns); i++)
+		if (inbox_column_changed(oldtuple, newtuple, desc, col[fixed_columns[i]]))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("column \"%s\" of conversation %lld cannot be changed", *column, (long long) id)));
+					 errmsg("column \"%s\" of conversation %lld cannot be changed",
+							NameStr(TupleDescAttr(desc, col[fixed_columns[i]] - 1)->attname), (long long) id)));
 
-	(void) SPI_getbinval(oldtuple, desc, SPI_fnumber(desc, "closed_at"), &was_closed);
-	was_closed = !was_closed;
-	closed_at = SPI_getbinval(newtuple, desc, SPI_fnumber(desc, "closed_at"), &is_closed);
+	was_closed = !inbox_is_null(oldtuple, desc, col[CONVERSATION_CLOSED_AT]);
+	closed_at = inbox_get_datum(newtuple, desc, col[CONVERSATION_CLOSED_AT], &is_closed);
 	is_closed = !is_closed;
 
 	if (was_closed)
 	{
-		if (inbox_column_changed(oldtuple, newtuple, desc, "closed_at") ||
-			inbox_column_changed(oldtuple, newtuple, desc, "closed_by_kind") ||
-			inbox_column_changed(oldtuple, newtuple, desc, "closed_by_agent"))
+		if (inbox_column_changed(oldtuple, newtuple, desc, col[CONVERSATION_CLOSED_AT]) ||
+			inbox_column_changed(oldtuple, newtuple, desc, col[CONVERSATION_CLOSED_BY_KIND]) ||
+			inbox_column_changed(oldtuple, newtuple, desc, col[CONVERSATION_CLOSED_BY_AGENT]))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("conversation %lld is closed", (long long) id),
@@ -166,13 +200,13 @@ before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, InboxTuple
 		return newtuple;
 
 	/* closing */
-	opened_at = SPI_getbinval(newtuple, desc, SPI_fnumber(desc, "opened_at"), &isnull);
+	opened_at = inbox_get_datum(newtuple, desc, col[CONVERSATION_OPENED_AT], &isnull);
 	if (DatumGetTimestampTz(closed_at) < DatumGetTimestampTz(opened_at))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("conversation %lld cannot be closed before it was opened", (long long) id)));
-	default_actor(newtuple, desc, edit, "closed_by_kind", "closed_by_agent");
-	close_after_last_message(id, DatumGetTimestampTz(closed_at), desc, edit);
+	default_actor(newtuple, desc, edit, col[CONVERSATION_CLOSED_BY_KIND], col[CONVERSATION_CLOSED_BY_AGENT]);
+	close_after_last_message(id, DatumGetTimestampTz(closed_at), desc, col[CONVERSATION_CLOSED_AT], edit);
 	return newtuple;
 }
 
@@ -181,26 +215,27 @@ inbox_conversation_before_write(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
+	const AttrNumber *col;
 	HeapTuple	tuple;
 	InboxTupleEdit edit;
 
 	inbox_check_trigger(fcinfo, "conversation_before_write");
 	desc = trigdata->tg_relation->rd_att;
+	col = inbox_columns(trigdata->tg_relation, TABLE_CONVERSATION);
 	inbox_edit_init(&edit);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inbox: SPI_connect failed");
+	inbox_spi_connect();
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		tuple = before_insert(trigdata->tg_trigtuple, desc, &edit);
+		tuple = before_insert(trigdata->tg_trigtuple, desc, col, &edit);
 	else
-		tuple = before_update(trigdata->tg_trigtuple, trigdata->tg_newtuple, desc, &edit);
+		tuple = before_update(trigdata->tg_trigtuple, trigdata->tg_newtuple, desc, col, &edit);
 	SPI_finish();
 
 	return PointerGetDatum(inbox_edit_apply(&edit, tuple, desc));
 }
 
 static void
-after_close(HeapTuple tuple, TupleDesc desc)
+after_close(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 {
 	static InboxQuery q_unassign = {
 		"UPDATE inbox.contact SET assignee_id = NULL, open_conversation_id = NULL WHERE id = $1",
@@ -208,17 +243,23 @@ after_close(HeapTuple tuple, TupleDesc desc)
 	};
 	bool		isnull;
 	InboxActor	actor;
-	int64		contact = inbox_get_int8(tuple, desc, "contact_id", &isnull);
+	InboxEvent	event;
+	int64		contact = inbox_get_int8(tuple, desc, col[CONVERSATION_CONTACT_ID], &isnull);
 	Datum		values[1];
 
 	memset(&actor, 0, sizeof(actor));
-	actor.kind = inbox_get_text(tuple, desc, "closed_by_kind");
-	actor.agent = inbox_get_int8(tuple, desc, "closed_by_agent", &isnull);
-	actor.conversation = inbox_get_int8(tuple, desc, "id", &isnull);
+	actor.kind = inbox_get_text(tuple, desc, col[CONVERSATION_CLOSED_BY_KIND]);
+	actor.agent = inbox_get_int8(tuple, desc, col[CONVERSATION_CLOSED_BY_AGENT], &isnull);
+	actor.conversation = inbox_get_int8(tuple, desc, col[CONVERSATION_ID], &isnull);
 	actor.maintaining = true;	/* open_conversation_id */
 
-	inbox_write_event(contact, actor.conversation, "conversation_closed", &actor, 0, NULL, NULL,
-					  DatumGetTimestampTz(SPI_getbinval(tuple, desc, SPI_fnumber(desc, "closed_at"), &isnull)));
+	memset(&event, 0, sizeof(event));
+	event.contact = contact;
+	event.conversation = actor.conversation;
+	event.kind = "conversation_closed";
+	event.actor = &actor;
+	event.at = DatumGetTimestampTz(inbox_get_datum(tuple, desc, col[CONVERSATION_CLOSED_AT], &isnull));
+	(void) inbox_write_event(&event);
 
 	values[0] = Int64GetDatum(contact);
 	inbox_exec_as(&actor, &q_unassign, values, NULL, 0);
@@ -242,26 +283,31 @@ set_open_conversation(int64 contact, int64 conversation)
 }
 
 static void
-after_open(HeapTuple tuple, TupleDesc desc)
+after_open(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 {
 	bool		isnull;
 	InboxActor	actor;
-	int64		contact = inbox_get_int8(tuple, desc, "contact_id", &isnull);
-	int64		conversation = inbox_get_int8(tuple, desc, "id", &isnull);
+	InboxEvent	event;
+	int64		contact = inbox_get_int8(tuple, desc, col[CONVERSATION_CONTACT_ID], &isnull);
+	int64		conversation = inbox_get_int8(tuple, desc, col[CONVERSATION_ID], &isnull);
 
 	set_open_conversation(contact, conversation);
 	if (INBOX_MERGING())
 		return;					/* unmerge restores a conversation with its own events */
 
 	memset(&actor, 0, sizeof(actor));
-	actor.kind = inbox_get_text(tuple, desc, "opened_by_kind");
-	actor.agent = inbox_get_int8(tuple, desc, "opened_by_agent", &isnull);
+	actor.kind = inbox_get_text(tuple, desc, col[CONVERSATION_OPENED_BY_KIND]);
+	actor.agent = inbox_get_int8(tuple, desc, col[CONVERSATION_OPENED_BY_AGENT], &isnull);
 
-	inbox_write_event(contact, conversation,
-					  "conversation_opened", &actor, 0,
-					  inbox_get_text(tuple, desc, "reference"),
-					  inbox_get_text(tuple, desc, "source_url"),
-					  DatumGetTimestampTz(SPI_getbinval(tuple, desc, SPI_fnumber(desc, "opened_at"), &isnull)));
+	memset(&event, 0, sizeof(event));
+	event.contact = contact;
+	event.conversation = conversation;
+	event.kind = "conversation_opened";
+	event.actor = &actor;
+	event.reference = inbox_get_text(tuple, desc, col[CONVERSATION_REFERENCE]);
+	event.source_url = inbox_get_text(tuple, desc, col[CONVERSATION_SOURCE_URL]);
+	event.at = DatumGetTimestampTz(inbox_get_datum(tuple, desc, col[CONVERSATION_OPENED_AT], &isnull));
+	(void) inbox_write_event(&event);
 }
 
 /*
@@ -273,22 +319,23 @@ inbox_conversation_after_write(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
+	const AttrNumber *col;
 
 	inbox_check_trigger(fcinfo, "conversation_after_write");
 	desc = trigdata->tg_relation->rd_att;
+	col = inbox_columns(trigdata->tg_relation, TABLE_CONVERSATION);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inbox: SPI_connect failed");
+	inbox_spi_connect();
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		after_open(trigdata->tg_trigtuple, desc);
+		after_open(trigdata->tg_trigtuple, desc, col);
 	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 	{
 		bool		isnull;
 
-		set_open_conversation(inbox_get_int8(trigdata->tg_trigtuple, desc, "contact_id", &isnull), 0);
+		set_open_conversation(inbox_get_int8(trigdata->tg_trigtuple, desc, col[CONVERSATION_CONTACT_ID], &isnull), 0);
 	}
 	else
-		after_close(trigdata->tg_newtuple, desc);
+		after_close(trigdata->tg_newtuple, desc, col);
 	SPI_finish();
 
 	return PointerGetDatum(NULL);

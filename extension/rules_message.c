@@ -4,13 +4,22 @@
  *	  What happens when a message is written: a contact writes in, an
  *	  agent replies, a platform reports a delivery status.
  *
+ * A contact writes in: inbox.receive_message() (api.c) finds or creates
+ * the contact of the sender id on the channel (a new contact, or a known
+ * person's further identity: channel_added, rules_contact.c), drops a
+ * retried delivery of a message it already has, and inserts the message.
+ * Everything else is the rules of this file, which hold as well for a
+ * plain INSERT INTO inbox.message.
+ *
  * Before a message row is inserted:
  * - its contact's open conversation (if any) and then the contact are
  *   locked, the locking order of inbox.h, so that concurrent messages,
  *   replies and closes of one contact queue behind each other;
  * - an incoming message, or an outgoing one sent by a user, for a contact
- *   with no open conversation opens one (rules 1 and 2); other outgoing
- *   messages attach to the open conversation if there is one;
+ *   with no open conversation opens one (rules 1 and 2:
+ *   inbox_insert_conversation, whose rules in rules_conversation.c write
+ *   conversation_opened); other outgoing messages attach to the open
+ *   conversation if there is one;
  * - an incoming message quoting a platform id on a channel kind with
  *   reply-to gets reply_to_id (rule 10); an outgoing one cannot quote;
  * - a user message outside the channel kind's messaging window is refused
@@ -19,7 +28,11 @@
  * resets the count (rule 5), makes it the last message if it is the newest
  * (rule 6), for a user reply to an unassigned contact, assigns the
  * contact to the agent (rule 3), and for an incoming message ends the
- * contact's snooze (rule 8, event for actor "contact").
+ * contact's snooze (rule 8, event for actor "contact").  That UPDATE fires
+ * the contact's own rules (rules_contact.c: the assignment's event, the
+ * snooze's in snooze.c, the view counts in counts.c).  Every row written
+ * on the way is recorded for the listeners of the space (notify.c), who
+ * are told when the transaction commits.
  *
  * Status reports move an outgoing message forward only (rule 9):
  * pending -> sent -> delivered -> read, failed from pending or sent.  A
@@ -38,54 +51,46 @@ PG_FUNCTION_INFO_V1(inbox_message_before_write);
 PG_FUNCTION_INFO_V1(inbox_message_after_write);
 
 /* columns of a message that no UPDATE may change */
-static const char *const fixed_columns[] = {
-	"id", "space_id", "contact_id", "conversation_id", "channel_id", "direction",
-	"sender_kind", "sender_agent_id", "reply_to_external_id", "reply_to_id", "created_at", NULL
+static const MessageColumn fixed_columns[] = {
+	MESSAGE_ID, MESSAGE_SPACE_ID, MESSAGE_CONTACT_ID, MESSAGE_CONVERSATION_ID, MESSAGE_CHANNEL_ID,
+	MESSAGE_DIRECTION, MESSAGE_SENDER_KIND, MESSAGE_SENDER_AGENT_ID, MESSAGE_REPLY_TO_EXTERNAL_ID,
+	MESSAGE_REPLY_TO_ID, MESSAGE_CREATED_AT
 };
 
-/* the agent a message names, cleared when the agent is deleted */
-static const char *const agent_columns[] = {"sender_agent_id", NULL};
-
-/* the outgoing statuses in the order they move; failed stands apart */
-static int
-status_rank(const char *status)
+/* a message's status, read from its text; an unknown one is refused */
+static InboxStatus
+status_of(const char *name)
 {
-	if (strcmp(status, "pending") == 0)
-		return 0;
-	if (strcmp(status, "sent") == 0)
-		return 1;
-	if (strcmp(status, "delivered") == 0)
-		return 2;
-	if (strcmp(status, "read") == 0)
-		return 3;
-	if (strcmp(status, "failed") == 0)
-		return 4;
-	if (strcmp(status, "received") == 0)
-		return 5;
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown message status \"%s\"", status),
-			 errhint("Statuses are pending, sent, delivered, read and failed for outgoing messages, received for incoming ones.")));
-	return -1;					/* keep compiler quiet */
+	InboxStatus status;
+
+	if (!inbox_parse_status(name, &status))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown message status \"%s\"", name),
+				 errhint("Statuses are pending, sent, delivered, read and failed for outgoing messages, received for incoming ones.")));
+	return status;
 }
 
-/* the timestamp column a status report fills, NULL for none */
-static const char *
-status_column(const char *status)
+/* the timestamp column a status report fills, -1 for none */
+static int
+status_column(InboxStatus status)
 {
-	switch (status_rank(status))
+	switch (status)
 	{
-		case 1:
-			return "sent_at";
-		case 2:
-			return "delivered_at";
-		case 3:
-			return "read_at";
-		case 4:
-			return "failed_at";
-		default:
-			return NULL;
+		case INBOX_STATUS_SENT:
+			return MESSAGE_SENT_AT;
+		case INBOX_STATUS_DELIVERED:
+			return MESSAGE_DELIVERED_AT;
+		case INBOX_STATUS_READ:
+			return MESSAGE_READ_AT;
+		case INBOX_STATUS_FAILED:
+			return MESSAGE_FAILED_AT;
+		case INBOX_STATUS_PENDING:
+		case INBOX_STATUS_RECEIVED:
+		case INBOX_STATUS_COUNT:
+			break;
 	}
+	return -1;
 }
 
 static void
@@ -196,7 +201,8 @@ check_window(int64 contact, int64 channel, TimestampTz at, Datum content, bool c
 
 /* an incoming message's quoted platform id, resolved within the contact and channel */
 static void
-resolve_reply_to(int64 contact, int64 channel, const char *quoted, TupleDesc desc, InboxTupleEdit *edit)
+resolve_reply_to(int64 contact, int64 channel, const char *quoted, TupleDesc desc, const AttrNumber *col,
+				 InboxTupleEdit *edit)
 {
 	static InboxQuery q = {
 		"SELECT id FROM inbox.message WHERE channel_id = $1 AND external_id = $2 AND contact_id = $3",
@@ -207,62 +213,44 @@ resolve_reply_to(int64 contact, int64 channel, const char *quoted, TupleDesc des
 
 	inbox_exec(&q, values, NULL, 1);
 	if (inbox_int8(1, &id))
-		inbox_edit_set(edit, desc, "reply_to_id", Int64GetDatum(id), false);
+		inbox_edit_set(edit, desc, col[MESSAGE_REPLY_TO_ID], Int64GetDatum(id), false);
 }
 
 static int64
-open_conversation_for(int64 space, int64 contact, bool incoming, int64 agent, TimestampTz at)
-{
-	static InboxQuery q = {
-		"INSERT INTO inbox.conversation (space_id, contact_id, opened_at, opened_by_kind, opened_by_agent)"
-		" VALUES ($1, $2, $3, $4, $5) RETURNING id",
-		5, {INT8OID, INT8OID, TIMESTAMPTZOID, TEXTOID, INT8OID}
-	};
-	Datum		values[5] = {
-		Int64GetDatum(space), Int64GetDatum(contact), TimestampTzGetDatum(at),
-		CStringGetTextDatum(incoming ? "contact" : "user"), Int64GetDatum(agent)
-	};
-	char		nulls[5] = {' ', ' ', ' ', ' ', agent ? ' ' : 'n'};
-	int64		id = 0;
-
-	inbox_exec(&q, values, nulls, 1);
-	(void) inbox_int8(1, &id);
-	return id;
-}
-
-static int64
-required_int8(HeapTuple tuple, TupleDesc desc, const char *column)
+required_int8(HeapTuple tuple, TupleDesc desc, AttrNumber attnum)
 {
 	bool		isnull;
-	int64		value = inbox_get_int8(tuple, desc, column, &isnull);
+	int64		value = inbox_get_int8(tuple, desc, attnum, &isnull);
 
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a message needs %s", column)));
+				 errmsg("a message needs %s", NameStr(TupleDescAttr(desc, attnum - 1)->attname))));
 	return value;
 }
 
 static HeapTuple
-before_insert(HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit)
+before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTupleEdit *edit)
 {
 	bool		isnull,
 				incoming,
 				user;
-	int64		contact = required_int8(tuple, desc, "contact_id");
-	int64		channel = required_int8(tuple, desc, "channel_id");
+	int64		contact = required_int8(tuple, desc, col[MESSAGE_CONTACT_ID]);
+	int64		channel = required_int8(tuple, desc, col[MESSAGE_CHANNEL_ID]);
 	int64		agent,
 				space,
 				given,
 				conversation;
-	char	   *direction = inbox_get_text(tuple, desc, "direction");
-	char	   *sender_kind = inbox_get_text(tuple, desc, "sender_kind");
-	char	   *status = inbox_get_text(tuple, desc, "status");
-	char	   *quoted = inbox_get_text(tuple, desc, "reply_to_external_id");
-	TimestampTz at = DatumGetTimestampTz(SPI_getbinval(tuple, desc, SPI_fnumber(desc, "created_at"), &isnull));
+	char	   *direction_name = inbox_get_text(tuple, desc, col[MESSAGE_DIRECTION]);
+	char	   *sender_kind = inbox_get_text(tuple, desc, col[MESSAGE_SENDER_KIND]);
+	char	   *status_name = inbox_get_text(tuple, desc, col[MESSAGE_STATUS]);
+	char	   *quoted = inbox_get_text(tuple, desc, col[MESSAGE_REPLY_TO_EXTERNAL_ID]);
+	TimestampTz at = DatumGetTimestampTz(inbox_get_datum(tuple, desc, col[MESSAGE_CREATED_AT], &isnull));
 	bool		isnull_at = isnull;
-	Datum		content = SPI_getbinval(tuple, desc, SPI_fnumber(desc, "content"), &isnull);
+	Datum		content = inbox_get_datum(tuple, desc, col[MESSAGE_CONTENT], &isnull);
 	bool		content_null = isnull;
+	InboxDirection direction;
+	InboxStatus status;
 	InboxChannelFacts channel_kind;
 
 	/* a time the window arithmetic and the lists can work with */
@@ -272,26 +260,26 @@ before_insert(HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit)
 				 errmsg("a message's time must be a finite time before the year 10000")));
 
 	/* what kind of message this is */
-	if (direction == NULL || (strcmp(direction, "incoming") != 0 && strcmp(direction, "outgoing") != 0))
+	if (!inbox_parse_direction(direction_name, &direction))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("message direction must be \"incoming\" or \"outgoing\", not \"%s\"",
-						direction ? direction : "(null)")));
-	incoming = strcmp(direction, "incoming") == 0;
+						direction_name ? direction_name : "(null)")));
+	incoming = direction == INBOX_INCOMING;
 	if (sender_kind == NULL)
 	{
 		sender_kind = incoming ? "contact" : "user";
-		inbox_edit_set(edit, desc, "sender_kind", CStringGetTextDatum(sender_kind), false);
+		inbox_edit_set(edit, desc, col[MESSAGE_SENDER_KIND], CStringGetTextDatum(sender_kind), false);
 	}
 	if (incoming ? strcmp(sender_kind, "contact") != 0 : !inbox_is_outgoing_sender_kind(sender_kind))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown sender kind \"%s\" for an %s message", sender_kind, direction),
+				 errmsg("unknown sender kind \"%s\" for an %s message", sender_kind, direction_name),
 				 errhint(incoming
 						 ? "Incoming messages are sent by the contact."
 						 : "Outgoing sender kinds are user, automation, ai, away_message, greeting_message, dialogflow, facebook_inbox, whatsapp_echo, message_tag, broadcast and api.")));
 	user = strcmp(sender_kind, "user") == 0;
-	agent = inbox_get_int8(tuple, desc, "sender_agent_id", &isnull);
+	agent = inbox_get_int8(tuple, desc, col[MESSAGE_SENDER_AGENT_ID], &isnull);
 	if (user && isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -301,20 +289,19 @@ before_insert(HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("an incoming message has no sending agent")));
 
-	if (status == NULL)
+	if (status_name == NULL)
 	{
-		status = incoming ? "received" : "pending";
-		inbox_edit_set(edit, desc, "status", CStringGetTextDatum(status), false);
+		status = incoming ? INBOX_STATUS_RECEIVED : INBOX_STATUS_PENDING;
+		inbox_edit_set(edit, desc, col[MESSAGE_STATUS], CStringGetTextDatum(inbox_status_name(status)), false);
 	}
-	else if ((status_rank(status) == 5) != incoming)
+	else if (((status = status_of(status_name)) == INBOX_STATUS_RECEIVED) != incoming)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("an %s message cannot have status \"%s\"", direction, status)));
+				 errmsg("an %s message cannot have status \"%s\"", direction_name, status_name)));
 
 	if (!incoming)
 	{
-		(void) SPI_getbinval(tuple, desc, SPI_fnumber(desc, "reply_to_id"), &isnull);
-		if (quoted != NULL || !isnull)
+		if (quoted != NULL || !inbox_is_null(tuple, desc, col[MESSAGE_REPLY_TO_ID]))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("an outgoing message cannot quote a message"),
@@ -322,17 +309,10 @@ before_insert(HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit)
 	}
 
 	/* lock: the open conversation, then the contact (inbox.h) */
-	conversation = inbox_open_conversation_of(contact, true);
-	space = inbox_lock_contact(contact);
-	given = inbox_get_int8(tuple, desc, "space_id", &isnull);
-	if (isnull)
-		inbox_edit_set(edit, desc, "space_id", Int64GetDatum(space), false);
-	else if (given != space)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("contact %lld is not in space %lld", (long long) contact, (long long) given)));
+	space = inbox_lock_contact_in_order(contact, &conversation);
+	inbox_fill_space(tuple, desc, col[MESSAGE_SPACE_ID], contact, space, edit);
 
-	channel_kind = inbox_channel_facts(channel, status);
+	channel_kind = inbox_channel_facts(channel);
 	if (channel_kind.space != space)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
@@ -344,22 +324,19 @@ before_insert(HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit)
 	{
 		note_incoming(contact, channel, at);
 		if (quoted != NULL && channel_kind.reply_to)
-			resolve_reply_to(contact, channel, quoted, desc, edit);
+			resolve_reply_to(contact, channel, quoted, desc, col, edit);
 	}
 	else
 	{
-		const char *column = status_column(status);
+		int			column = status_column(status);
 
-		if (status_rank(status) != 0 && !channel_kind.reports_status)
+		if (status != INBOX_STATUS_PENDING && !INBOX_REPORTS_STATUS(channel_kind, status))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("channel kind \"%s\" does not report status \"%s\"", channel_kind.kind, status)));
-		if (column != NULL)
-		{
-			(void) SPI_getbinval(tuple, desc, SPI_fnumber(desc, column), &isnull);
-			if (isnull)
-				inbox_edit_set(edit, desc, column, TimestampTzGetDatum(at), false);
-		}
+					 errmsg("channel kind \"%s\" does not report status \"%s\"", channel_kind.kind,
+							inbox_status_name(status))));
+		if (column >= 0 && inbox_is_null(tuple, desc, col[column]))
+			inbox_edit_set(edit, desc, col[column], TimestampTzGetDatum(at), false);
 		check_window(contact, channel, at, content, content_null, user);
 	}
 
@@ -369,7 +346,7 @@ before_insert(HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit)
 	 */
 	if (conversation == 0)
 		conversation = inbox_open_conversation_of(contact, false);
-	given = inbox_get_int8(tuple, desc, "conversation_id", &isnull);
+	given = inbox_get_int8(tuple, desc, col[MESSAGE_CONVERSATION_ID], &isnull);
 	if (!isnull && given != conversation)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -377,9 +354,16 @@ before_insert(HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit)
 						(long long) given, (long long) contact),
 				 errhint("Leave conversation_id out: a message goes to the contact's open conversation.")));
 	if (conversation == 0 && (incoming || user))
-		conversation = open_conversation_for(space, contact, incoming, agent, at);
+	{
+		InboxActor	opener;
+
+		memset(&opener, 0, sizeof(opener));
+		opener.kind = incoming ? "contact" : "user";
+		opener.agent = agent;
+		conversation = inbox_insert_conversation(space, contact, &at, &opener, NULL, NULL);
+	}
 	if (isnull && conversation != 0)
-		inbox_edit_set(edit, desc, "conversation_id", Int64GetDatum(conversation), false);
+		inbox_edit_set(edit, desc, col[MESSAGE_CONVERSATION_ID], Int64GetDatum(conversation), false);
 
 	return tuple;
 }
@@ -389,77 +373,76 @@ before_insert(HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit)
  * message keeps "received", an outgoing one only moves forward.
  */
 static HeapTuple
-before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, InboxTupleEdit *edit)
+before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, const AttrNumber *col,
+			  InboxTupleEdit *edit)
 {
 	bool		isnull;
-	int64		id = inbox_get_int8(oldtuple, desc, "id", &isnull);
-	char	   *old_status = inbox_get_text(oldtuple, desc, "status");
-	char	   *new_status = inbox_get_text(newtuple, desc, "status");
-	const char *column;
-	int			old_rank,
-				new_rank;
+	int64		id = inbox_get_int8(oldtuple, desc, col[MESSAGE_ID], &isnull);
+	char	   *old_name = inbox_get_text(oldtuple, desc, col[MESSAGE_STATUS]);
+	char	   *new_name = inbox_get_text(newtuple, desc, col[MESSAGE_STATUS]);
+	AttrNumber	agent_columns[1] = {col[MESSAGE_SENDER_AGENT_ID]};
+	InboxStatus old_status,
+				new_status;
+	int			column;
 	bool		keep_old;
 
 	if (INBOX_MERGING())
 		return newtuple;		/* merge.c moves messages between contacts */
-	if (inbox_only_agents_cleared(oldtuple, newtuple, desc, agent_columns))
+	if (inbox_only_agents_cleared(oldtuple, newtuple, desc, agent_columns, lengthof(agent_columns)))
 		return newtuple;		/* its sender was deleted */
 
-	for (const char *const *c = fixed_columns; *c != NULL; c++)
-		if (inbox_column_changed(oldtuple, newtuple, desc, *c))
+	for (int i = 0; i < lengthof(fixed_columns); i++)
+		if (inbox_column_changed(oldtuple, newtuple, desc, col[fixed_columns[i]]))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("column \"%s\" of message %lld cannot be changed", *c, (long long) id)));
+					 errmsg("column \"%s\" of message %lld cannot be changed",
+							NameStr(TupleDescAttr(desc, col[fixed_columns[i]] - 1)->attname), (long long) id)));
 
-	if (new_status == NULL)
+	if (new_name == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("message status must not be null")));
-	if (strcmp(old_status, new_status) == 0)
+	if (strcmp(old_name, new_name) == 0)
 		return newtuple;
 
-	old_rank = status_rank(old_status);
-	new_rank = status_rank(new_status);
-	if (old_rank == 5)
+	old_status = status_of(old_name);
+	new_status = status_of(new_name);
+	if (old_status == INBOX_STATUS_RECEIVED)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("message %lld is incoming: status reports apply to outgoing messages only", (long long) id)));
-	if (new_rank == 5)
+	if (new_status == INBOX_STATUS_RECEIVED)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("an outgoing message cannot have status \"received\"")));
 
-	if (new_rank != 0)
+	if (new_status != INBOX_STATUS_PENDING)
 	{
-		InboxChannelFacts facts = inbox_channel_facts(inbox_get_int8(newtuple, desc, "channel_id", &isnull), new_status);
+		InboxChannelFacts facts = inbox_channel_facts(inbox_get_int8(newtuple, desc, col[MESSAGE_CHANNEL_ID], &isnull));
 
-		if (!facts.reports_status)
+		if (!INBOX_REPORTS_STATUS(facts, new_status))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("channel kind \"%s\" does not report status \"%s\"", facts.kind, new_status)));
+					 errmsg("channel kind \"%s\" does not report status \"%s\"", facts.kind, new_name)));
 	}
 
 	/* the report's own timestamp is always kept */
 	column = status_column(new_status);
-	if (column != NULL)
-	{
-		(void) SPI_getbinval(newtuple, desc, SPI_fnumber(desc, column), &isnull);
-		if (isnull)
-			inbox_edit_set(edit, desc, column, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), false);
-	}
+	if (column >= 0 && inbox_is_null(newtuple, desc, col[column]))
+		inbox_edit_set(edit, desc, col[column], TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), false);
 
 	/*
 	 * Whether the status itself moves: failed is final and only follows
 	 * pending or sent; otherwise the furthest status wins.
 	 */
-	if (old_rank == 4)
+	if (old_status == INBOX_STATUS_FAILED)
 		keep_old = true;
-	else if (new_rank == 4)
-		keep_old = old_rank > 1;
+	else if (new_status == INBOX_STATUS_FAILED)
+		keep_old = old_status > INBOX_STATUS_SENT;
 	else
-		keep_old = new_rank < old_rank;
+		keep_old = new_status < old_status;
 	if (keep_old)
-		inbox_edit_set(edit, desc, "status", CStringGetTextDatum(old_status), false);
+		inbox_edit_set(edit, desc, col[MESSAGE_STATUS], CStringGetTextDatum(old_name), false);
 
 	return newtuple;
 }
@@ -469,19 +452,20 @@ inbox_message_before_write(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
+	const AttrNumber *col;
 	HeapTuple	tuple;
 	InboxTupleEdit edit;
 
 	inbox_check_trigger(fcinfo, "message_before_write");
 	desc = trigdata->tg_relation->rd_att;
+	col = inbox_columns(trigdata->tg_relation, TABLE_MESSAGE);
 	inbox_edit_init(&edit);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inbox: SPI_connect failed");
+	inbox_spi_connect();
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		tuple = before_insert(trigdata->tg_trigtuple, desc, &edit);
+		tuple = before_insert(trigdata->tg_trigtuple, desc, col, &edit);
 	else
-		tuple = before_update(trigdata->tg_trigtuple, trigdata->tg_newtuple, desc, &edit);
+		tuple = before_update(trigdata->tg_trigtuple, trigdata->tg_newtuple, desc, col, &edit);
 	SPI_finish();
 
 	return PointerGetDatum(inbox_edit_apply(&edit, tuple, desc));
@@ -493,7 +477,7 @@ inbox_message_before_write(PG_FUNCTION_ARGS)
  * through the contact's trigger, for the replying user.
  */
 static void
-after_insert(HeapTuple tuple, TupleDesc desc)
+after_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 {
 	static InboxQuery q_contact = {
 		"UPDATE inbox.contact SET"
@@ -518,39 +502,38 @@ after_insert(HeapTuple tuple, TupleDesc desc)
 		" WHERE id = $1 AND first_response_at IS NULL",
 		2, {INT8OID, TIMESTAMPTZOID}
 	};
-	bool		isnull,
-				read;
-	char	   *direction = inbox_get_text(tuple, desc, "direction");
-	char	   *sender_kind = inbox_get_text(tuple, desc, "sender_kind");
-	int64		agent = inbox_get_int8(tuple, desc, "sender_agent_id", &isnull);
+	bool		isnull;
+	Datum		direction_text = inbox_get_datum(tuple, desc, col[MESSAGE_DIRECTION], &isnull);
+	char	   *sender_kind = inbox_get_text(tuple, desc, col[MESSAGE_SENDER_KIND]);
+	int64		agent = inbox_get_int8(tuple, desc, col[MESSAGE_SENDER_AGENT_ID], &isnull);
 	int64		conversation;
-	Datum		at = SPI_getbinval(tuple, desc, SPI_fnumber(desc, "created_at"), &isnull);
+	Datum		at = inbox_get_datum(tuple, desc, col[MESSAGE_CREATED_AT], &isnull);
+	bool		read = !inbox_is_null(tuple, desc, col[MESSAGE_READ_AT]);
+	InboxDirection direction;
 	Datum		values[8];
 	char		nulls[8];
 	InboxActor	actor;
 
-	(void) SPI_getbinval(tuple, desc, SPI_fnumber(desc, "read_at"), &read);
-	read = !read;
-
 	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(inbox_get_int8(tuple, desc, "contact_id", &isnull));
-	values[1] = CStringGetTextDatum(direction);
+	values[0] = Int64GetDatum(inbox_get_int8(tuple, desc, col[MESSAGE_CONTACT_ID], &isnull));
+	values[1] = direction_text;
 	values[2] = CStringGetTextDatum(sender_kind);
 	values[3] = Int64GetDatum(agent);
 	nulls[3] = agent ? ' ' : 'n';
-	values[4] = Int64GetDatum(inbox_get_int8(tuple, desc, "channel_id", &isnull));
-	values[5] = Int64GetDatum(inbox_get_int8(tuple, desc, "id", &isnull));
+	values[4] = Int64GetDatum(inbox_get_int8(tuple, desc, col[MESSAGE_CHANNEL_ID], &isnull));
+	values[5] = Int64GetDatum(inbox_get_int8(tuple, desc, col[MESSAGE_ID], &isnull));
 	values[6] = Int32GetDatum(read ? 0 : 1);
 	values[7] = at;
 
 	/* the contact ends a snooze by writing; a user reply assigns */
 	memset(&actor, 0, sizeof(actor));
-	actor.kind = strcmp(direction, "incoming") == 0 ? "contact" : "user";
+	actor.kind = inbox_parse_direction(TextDatumGetCString(direction_text), &direction) &&
+		direction == INBOX_INCOMING ? "contact" : "user";
 	actor.agent = agent;
 	actor.maintaining = true;
 	inbox_exec_as(&actor, &q_contact, values, nulls, 0);
 
-	conversation = inbox_get_int8(tuple, desc, "conversation_id", &isnull);
+	conversation = inbox_get_int8(tuple, desc, col[MESSAGE_CONVERSATION_ID], &isnull);
 	if (strcmp(sender_kind, "user") == 0 && !isnull)
 	{
 		values[0] = Int64GetDatum(conversation);
@@ -588,6 +571,7 @@ inbox_recount_contact(const InboxActor *actor, int64 contact)
 	Datum		values[1] = {Int64GetDatum(contact)};
 	InboxActor	maintaining = *actor;
 
+	/* merged or not: a merge recounts both contacts */
 	(void) inbox_open_conversation_of(contact, true);
 	inbox_lock_contact_row(contact);
 	maintaining.maintaining = true;
@@ -596,12 +580,12 @@ inbox_recount_contact(const InboxActor *actor, int64 contact)
 
 /* a deleted message: the contact's maintained columns follow what is left */
 static void
-after_delete(HeapTuple tuple, TupleDesc desc)
+after_delete(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 {
 	bool		isnull;
 	InboxActor	actor = inbox_current_actor();
 
-	inbox_recount_contact(&actor, inbox_get_int8(tuple, desc, "contact_id", &isnull));
+	inbox_recount_contact(&actor, inbox_get_int8(tuple, desc, col[MESSAGE_CONTACT_ID], &isnull));
 }
 
 /*
@@ -610,22 +594,20 @@ after_delete(HeapTuple tuple, TupleDesc desc)
  * themselves and mark the messages while maintaining it.
  */
 static void
-after_read_change(HeapTuple tuple, TupleDesc desc)
+after_read_change(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 {
 	static InboxQuery q = {
 		"UPDATE inbox.contact SET unread_count = unread_count + $2 WHERE id = $1",
 		2, {INT8OID, INT4OID}
 	};
-	bool		unread,
-				isnull;
+	bool		isnull;
 	Datum		values[2];
 	InboxActor	actor = inbox_current_actor();
 
 	if (actor.maintaining)
 		return;
-	values[0] = Int64GetDatum(inbox_get_int8(tuple, desc, "contact_id", &isnull));
-	(void) SPI_getbinval(tuple, desc, SPI_fnumber(desc, "read_at"), &unread);
-	values[1] = Int32GetDatum(unread ? 1 : -1);
+	values[0] = Int64GetDatum(inbox_get_int8(tuple, desc, col[MESSAGE_CONTACT_ID], &isnull));
+	values[1] = Int32GetDatum(inbox_is_null(tuple, desc, col[MESSAGE_READ_AT]) ? 1 : -1);
 	actor.maintaining = true;
 	inbox_exec_as(&actor, &q, values, NULL, 0);
 }
@@ -635,18 +617,19 @@ inbox_message_after_write(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
+	const AttrNumber *col;
 
 	inbox_check_trigger(fcinfo, "message_after_write");
 	desc = trigdata->tg_relation->rd_att;
+	col = inbox_columns(trigdata->tg_relation, TABLE_MESSAGE);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inbox: SPI_connect failed");
+	inbox_spi_connect();
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		after_insert(trigdata->tg_trigtuple, desc);
+		after_insert(trigdata->tg_trigtuple, desc, col);
 	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-		after_read_change(trigdata->tg_newtuple, desc);
+		after_read_change(trigdata->tg_newtuple, desc, col);
 	else
-		after_delete(trigdata->tg_trigtuple, desc);
+		after_delete(trigdata->tg_trigtuple, desc, col);
 	SPI_finish();
 
 	return PointerGetDatum(NULL);

@@ -239,8 +239,7 @@ ids_of_role(FunctionCallInfo fcinfo, InboxQuery *q)
 	owner = ((Form_pg_proc) GETSTRUCT(proc))->proowner;
 	ReleaseSysCache(proc);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inbox: SPI_connect failed");
+	inbox_spi_connect();
 	/* an error restores the user id with the (sub)transaction's abort */
 	GetUserIdAndSecContext(&save_user, &save_sec);
 	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);

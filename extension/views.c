@@ -42,8 +42,6 @@ PG_FUNCTION_INFO_V1(inbox_contact_list);
 PG_FUNCTION_INFO_V1(inbox_view_counts);
 PG_FUNCTION_INFO_V1(inbox_view_before_write);
 
-#define MAX_PAGE_SIZE 1000
-
 /* which contacts a list or count reads */
 typedef enum ViewKind
 {
@@ -285,28 +283,15 @@ encode_cursor(TimestampTz at, int64 id)
 static void
 decode_cursor(const char *cursor, TimestampTz *at, int64 *id)
 {
-	char	   *end;
-	long long	t,
-				i;
+	int64		parts[2];
 
-	errno = 0;
-	t = strtoll(cursor, &end, 10);
-	if (errno == 0 && end != cursor && *end == '.')
-	{
-		char	   *start = end + 1;
-
-		i = strtoll(start, &end, 10);
-		if (errno == 0 && end != start && *end == '\0' && i > 0)
-		{
-			*at = (TimestampTz) t;
-			*id = (int64) i;
-			return;
-		}
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid cursor \"%s\"", cursor),
-			 errhint("Pass the cursor column of a row returned by the previous page.")));
+	if (!inbox_parse_cursor(cursor, 2, parts) || parts[1] <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid cursor \"%s\"", cursor),
+				 errhint("Pass the cursor column of a row returned by the previous page.")));
+	*at = (TimestampTz) parts[0];
+	*id = parts[1];
 }
 
 /* a LIKE pattern matching text that contains s (special characters escaped) */
@@ -359,12 +344,6 @@ reversed(const char *s)
 	return r;
 }
 
-static int64
-optional_int8(FunctionCallInfo fcinfo, int n)
-{
-	return PG_ARGISNULL(n) ? 0 : PG_GETARG_INT64(n);
-}
-
 /*
  * contact_list(space, agent, view, search, cursor, page_size)
  */
@@ -392,13 +371,10 @@ inbox_contact_list(PG_FUNCTION_ARGS)
 	INBOX_NOT_NULL(fcinfo, 2, "view");
 	INBOX_NOT_NULL(fcinfo, 5, "page_size");
 	space = PG_GETARG_INT64(0);
-	agent = optional_int8(fcinfo, 1);
+	agent = inbox_optional_int8(fcinfo, 1);
 	view_name = TextDatumGetCString(PG_GETARG_DATUM(2));
 	page_size = PG_GETARG_INT32(5);
-	if (page_size < 1 || page_size > MAX_PAGE_SIZE)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("page_size must be between 1 and %d", MAX_PAGE_SIZE)));
+	inbox_check_page_size(page_size);
 	if (!PG_ARGISNULL(3))
 	{
 		search = TextDatumGetCString(PG_GETARG_DATUM(3));
@@ -414,8 +390,7 @@ inbox_contact_list(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inbox: SPI_connect failed");
+	inbox_spi_connect();
 	access = open_space_for_agent(space, agent);
 	kind = resolve_view(view_name, space, agent, &filter);
 
@@ -529,12 +504,11 @@ inbox_view_counts(PG_FUNCTION_ARGS)
 
 	INBOX_NOT_NULL(fcinfo, 0, "space");
 	space = PG_GETARG_INT64(0);
-	agent = optional_int8(fcinfo, 1);
+	agent = inbox_optional_int8(fcinfo, 1);
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inbox: SPI_connect failed");
+	inbox_spi_connect();
 	access = open_space_for_agent(space, agent);
 
 	if (access.assigned_only)
@@ -638,6 +612,7 @@ inbox_view_before_write(PG_FUNCTION_ARGS)
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	HeapTuple	tuple;
 	TupleDesc	desc;
+	const AttrNumber *col;
 	bool		isnull;
 	int64		space,
 				owner;
@@ -645,22 +620,22 @@ inbox_view_before_write(PG_FUNCTION_ARGS)
 
 	inbox_check_trigger(fcinfo, "view_before_write");
 	desc = trigdata->tg_relation->rd_att;
+	col = inbox_columns(trigdata->tg_relation, TABLE_VIEW);
 	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
 
-	space = inbox_get_int8(tuple, desc, "space_id", &isnull);
-	owner = inbox_get_int8(tuple, desc, "owner_agent_id", &isnull);
-	values[0] = SPI_getbinval(tuple, desc, SPI_fnumber(desc, "filter"), &isnull);
+	space = inbox_get_int8(tuple, desc, col[VIEW_SPACE_ID], &isnull);
+	owner = inbox_get_int8(tuple, desc, col[VIEW_OWNER_AGENT_ID], &isnull);
+	values[0] = inbox_get_datum(tuple, desc, col[VIEW_FILTER], &isnull);
 	values[1] = Int64GetDatum(space);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inbox: SPI_connect failed");
+	inbox_spi_connect();
 	if (owner != 0)
 		inbox_check_agent_in_space(owner, space);
 	if (!isnull && inbox_exec(&q_check, values, NULL, 1) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid filter of view \"%s\": %s",
-						inbox_get_text(tuple, desc, "name"), inbox_text(1)),
+						inbox_get_text(tuple, desc, col[VIEW_NAME]), inbox_text(1)),
 				 errhint("A filter may use the keys conversation, assignee, channels, tags, unread and custom.")));
 	SPI_finish();
 

@@ -120,7 +120,7 @@ else
 			return memo[f] = best
 		}
 		END { for (i = 1; i <= n; i++) print layer(files[i]), files[i] }' "$work/files" "$work/edges" |
-		sort -n -k1,1 -k2,2 | awk '$1 != last { if (NR > 1) print line; line = "layer " $1 ":"; last = $1 }
+		sort -n -k1,1 -k2,2 | awk 'NR == 1 || $1 != last { if (NR > 1) print line; line = "layer " $1 ":"; last = $1 }
 			{ line = line " " $2 } END { print line }'
 fi
 

@@ -68,9 +68,9 @@ echo "  woken $lag_n, lag p50 ${lag_p50} ms, p99 ${lag_p99} ms, max ${lag_max} m
 # --- idleness ---------------------------------------------------------------
 sql -c "SELECT inbox.snooze(1, now() + interval '1 hour', 1)" >/dev/null
 sleep 0.5
-q0=$(sql -c "SELECT query_start FROM pg_stat_activity WHERE backend_type = 'inbox snooze worker'")
+q0=$(sql -c "SELECT query_start FROM pg_stat_activity WHERE backend_type = 'inbox worker'")
 sleep 5
-q1=$(sql -c "SELECT query_start FROM pg_stat_activity WHERE backend_type = 'inbox snooze worker'")
+q1=$(sql -c "SELECT query_start FROM pg_stat_activity WHERE backend_type = 'inbox worker'")
 if [ "$q0" = "$q1" ]; then idle="no query"; else idle="ran a query"; fi
 echo "idle: with the next snooze 1 h ahead, the worker $idle in 5 s"
 sql -c "SELECT inbox.unsnooze(1, 1)" >/dev/null

@@ -439,7 +439,7 @@ senders() {
 	wait "$lp"
 	sent_by=$(grep -o 'server process with PID [0-9]*' "$work/senders.out" | awk '{print $NF}' | sort -u | tr '\n' ' ')
 }
-worker_pid() { sql -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'inbox snooze worker' AND datname = 'inbox'"; }
+worker_pid() { sql -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = 'inbox'"; }
 
 wpid=$(worker_pid)
 senders ""

@@ -130,13 +130,13 @@ check "check_integrity() is empty" "$(sql -c "SELECT count(*) FROM inbox.check_i
 running=
 for ((i = 0; i < 100; i++)); do
 	running=$(db=postgres sql -c "SELECT string_agg(backend_type || coalesce(' ' || datname, ''), ', ' ORDER BY backend_type)
-		FROM pg_stat_activity WHERE backend_type LIKE 'inbox snooze%'" 2>&1)
-	[ "$running" = "inbox snooze launcher, inbox snooze worker inbox" ] && break
+		FROM pg_stat_activity WHERE backend_type LIKE 'inbox %'" 2>&1)
+	[ "$running" = "inbox launcher, inbox worker inbox" ] && break
 	sleep 0.1
 done
-check "the background workers run (pg_stat_activity)" "$running" "inbox snooze launcher, inbox snooze worker inbox"
+check "the background workers run (pg_stat_activity)" "$running" "inbox launcher, inbox worker inbox"
 check "ps shows the snooze worker among the postmaster's children" \
-	"$(ps --ppid "$(head -1 "$data/postmaster.pid")" -o args= | grep -c '^postgres: inbox snooze worker')" 1
+	"$(ps --ppid "$(head -1 "$data/postmaster.pid")" -o args= | grep -c '^postgres: inbox worker')" 1
 
 help=$("$pgbin/inbox-worker" --help 2>&1)
 rc=$?

@@ -68,7 +68,7 @@ wait_for() {
 	done
 	return 1
 }
-workers_in() { sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'inbox snooze worker' AND datname = '$1'"; }
+workers_in() { sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = '$1'"; }
 
 cluster_init "$data" || exit 1
 cat >>"$data/postgresql.conf" <<CONF
@@ -165,9 +165,9 @@ sql inbox -c "SELECT inbox.unsnooze(1, 1)" >/dev/null
 
 echo "== the background worker"
 check "one launcher runs" \
-	"$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'inbox snooze launcher'")" 1
+	"$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'inbox launcher'")" 1
 check "one worker serves database inbox, none the others" \
-	"$(workers_in inbox) $(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'inbox snooze worker'")" "1 1"
+	"$(workers_in inbox) $(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'inbox worker'")" "1 1"
 
 sql inbox -c "SELECT inbox.snooze(1, clock_timestamp() + interval '2 s', 1)" >/dev/null
 wait_for inbox "SELECT snoozed_until IS NULL FROM inbox.contact WHERE id = 1" 5
@@ -186,9 +186,9 @@ check_true "a snooze moved from 1 h to 1 s ahead is woken on time" \
 
 sql inbox -c "SELECT inbox.snooze(1, now() + interval '1 hour', 1)" >/dev/null
 sleep 0.5
-before=$(sql postgres -c "SELECT query_start FROM pg_stat_activity WHERE backend_type = 'inbox snooze worker' AND datname = 'inbox'")
+before=$(sql postgres -c "SELECT query_start FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = 'inbox'")
 sleep 3
-after=$(sql postgres -c "SELECT query_start FROM pg_stat_activity WHERE backend_type = 'inbox snooze worker' AND datname = 'inbox'")
+after=$(sql postgres -c "SELECT query_start FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = 'inbox'")
 check "while nothing is due the worker runs no query (3 s)" "$after" "$before"
 sql inbox -c "SELECT inbox.unsnooze(1, 1)" >/dev/null
 
@@ -246,7 +246,7 @@ SELECT inbox.create_agent(1, 'Cy');
 SELECT inbox.create_channel(1, 'webchat', 'web');
 SELECT inbox.receive_message(1, 'visitor', 'hi');
 SQL
-wait_for postgres "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'inbox snooze worker' AND datname = 'second'" 5
+wait_for postgres "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = 'second'" 5
 check "CREATE EXTENSION after start gets the database a worker" "$(workers_in second)" 1
 sql second -c "SELECT inbox.snooze(1, clock_timestamp() + interval '1 s', 1)" >/dev/null
 wait_for second "SELECT snoozed_until IS NULL FROM inbox.contact WHERE id = 1" 4
@@ -260,16 +260,16 @@ sql second -c "INSERT INTO inbox.contact (space_id, first_name, snoozed_until)
 sleep 0.4
 sql second -c "DROP EXTENSION inbox" 2>"$work/dropext.err"
 check "DROP EXTENSION works while the worker wakes a backlog" "$(cat "$work/dropext.err")" ""
-wait_for postgres "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'inbox snooze worker' AND datname = 'second'" 5
+wait_for postgres "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = 'second'" 5
 check "... and the worker leaves for good" "$(workers_in second)" 0
 sql second -c "CREATE EXTENSION inbox" >/dev/null
-wait_for postgres "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'inbox snooze worker' AND datname = 'second'" 5
+wait_for postgres "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = 'second'" 5
 check "CREATE EXTENSION again brings it back" "$(workers_in second)" 1
 
 t0=$(date +%s.%N)
 sql postgres -c "ALTER DATABASE second RENAME TO third" 2>"$work/rename.err"
 check "ALTER DATABASE RENAME works while the worker runs" "$(cat "$work/rename.err")" ""
-wait_for postgres "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'inbox snooze worker' AND datname = 'third'" 5
+wait_for postgres "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = 'third'" 5
 check "the renamed database is served again" "$(workers_in third)" 1
 
 t0=$(date +%s.%N)
@@ -280,11 +280,11 @@ check_true "... without waiting for it" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { pr
 	"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f s", b - a }')"
 sleep 1
 check "no worker is started for the dropped database" \
-	"$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'inbox snooze worker'")|$(grep -c 'database .* does not exist' "$work/server.log")" "1|0"
+	"$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'inbox worker'")|$(grep -c 'database .* does not exist' "$work/server.log")" "1|0"
 
 echo "== settings, signals, crashes"
 sql postgres -c "ALTER SYSTEM SET inbox.snooze_worker = off" -c "SELECT pg_reload_conf()" >/dev/null
-wait_for postgres "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'inbox snooze worker'" 5
+wait_for postgres "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'inbox worker'" 5
 check "inbox.snooze_worker = off stops the workers" "$(workers_in inbox)" 0
 sql inbox -c "SELECT inbox.snooze(1, clock_timestamp() + interval '500 ms', 1)" >/dev/null
 sleep 1.5
@@ -295,12 +295,12 @@ wait_for inbox "SELECT snoozed_until IS NULL FROM inbox.contact WHERE id = 1" 5
 check "inbox.snooze_worker = on brings them back and they catch up" \
 	"$(workers_in inbox) $(sql inbox -c "SELECT snoozed_until IS NULL FROM inbox.contact WHERE id = 1")" "1 t"
 
-sql postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'inbox snooze worker'" >/dev/null
-wait_for postgres "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'inbox snooze worker' AND datname = 'inbox'" 15
+sql postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'inbox worker'" >/dev/null
+wait_for postgres "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = 'inbox'" 15
 check "a terminated worker is restarted by the launcher" "$(workers_in inbox)" 1
 
 sql inbox -c "SELECT inbox.snooze(1, clock_timestamp() + interval '3 s', 1)" >/dev/null
-worker_pid=$(sql postgres -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'inbox snooze worker' AND datname = 'inbox'")
+worker_pid=$(sql postgres -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = 'inbox'")
 kill -9 "$worker_pid"
 sleep 1
 wait_for inbox "SELECT snoozed_until IS NULL FROM inbox.contact WHERE id = 1" 20
