@@ -34,15 +34,16 @@ void		_PG_init(void);
  *                      worker is marked to be sent, or dropped;
  *   4. actor.c         at abort, the actor is forgotten.
  *
- * Why: before commit, notify.c comes after every module that may still
- * queue a notification of its own, so that a transaction that notifies
- * itself queues inbox_snooze before the notifications of its spaces, and
- * a listener of both learns of the snooze first.  At commit each module
- * only wakes a process or resets its own state, and none of them needs
- * another's.  actor.c is last: a module may still look at the actor
- * until the transaction is over.  This is also the order in which the
- * four callbacks that 1.1 registered separately ran (PostgreSQL calls the
- * last registered first).
+ * Why: before commit, snooze.c queues its NOTIFY inbox_snooze before
+ * notify.c hands the spaces' notifications over or queues them itself, so
+ * that a listener of both learns of a snooze first (a change recorded for
+ * the listeners after notify.c's turn would never be sent, so no module
+ * after it records one).  At commit and
+ * abort each module only wakes a process or forgets its own state, and
+ * none reads another's: the worker is woken for a snooze before it is
+ * woken to send, and actor.c, which only forgets, comes last.  It is the
+ * order in which the four callbacks that 1.1 registered in four files
+ * ran (PostgreSQL calls the last registered first).
  */
 static void
 xact_callback(XactEvent event, void *arg)

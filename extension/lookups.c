@@ -41,12 +41,28 @@ check_not_merged(int64 contact, int col)
 				 errhint("Act on the contact it was merged into, or unmerge it with inbox.unmerge_contacts().")));
 }
 
-static void
-no_contact(int64 contact)
+/* a contact's space, the row locked or not, a merged contact refused or not */
+static int64
+contact_space(int64 contact, bool lock, bool refuse_merged)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_NO_DATA_FOUND),
-			 errmsg("contact %lld does not exist", (long long) contact)));
+	static InboxQuery q_read = {
+		"SELECT space_id, merged_into FROM inbox.contact WHERE id = $1", 1, {INT8OID}
+	};
+	static InboxQuery q_lock = {
+		"SELECT space_id, merged_into FROM inbox.contact WHERE id = $1 FOR NO KEY UPDATE",
+		1, {INT8OID}
+	};
+	Datum		values[1] = {Int64GetDatum(contact)};
+	int64		space;
+
+	inbox_exec(lock ? &q_lock : &q_read, values, NULL, 1);
+	if (!inbox_int8(1, &space))
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("contact %lld does not exist", (long long) contact)));
+	if (refuse_merged)
+		check_not_merged(contact, 2);
+	return space;
 }
 
 /*
@@ -56,18 +72,7 @@ no_contact(int64 contact)
 int64
 inbox_contact_space(int64 contact, bool refuse_merged)
 {
-	static InboxQuery q = {
-		"SELECT space_id, merged_into FROM inbox.contact WHERE id = $1", 1, {INT8OID}
-	};
-	Datum		values[1] = {Int64GetDatum(contact)};
-	int64		space;
-
-	inbox_exec(&q, values, NULL, 1);
-	if (!inbox_int8(1, &space))
-		no_contact(contact);
-	if (refuse_merged)
-		check_not_merged(contact, 2);
-	return space;
+	return contact_space(contact, false, refuse_merged);
 }
 
 /*
@@ -77,18 +82,7 @@ inbox_contact_space(int64 contact, bool refuse_merged)
 int64
 inbox_lock_contact(int64 contact)
 {
-	static InboxQuery q = {
-		"SELECT space_id, merged_into FROM inbox.contact WHERE id = $1 FOR NO KEY UPDATE",
-		1, {INT8OID}
-	};
-	Datum		values[1] = {Int64GetDatum(contact)};
-	int64		space;
-
-	inbox_exec(&q, values, NULL, 1);
-	if (!inbox_int8(1, &space))
-		no_contact(contact);
-	check_not_merged(contact, 2);
-	return space;
+	return contact_space(contact, true, true);
 }
 
 /* lock a contact row, merged or not (inbox_lock_contact refuses merged ones) */

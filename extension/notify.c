@@ -363,6 +363,21 @@ record_contact_update(TriggerData *trigdata, const AttrNumber *col, int64 space,
 		record(space, contact, "contact", NULL, contact);
 }
 
+/* where each table keeps the space, contact and id a notification names */
+typedef struct NotifiedColumns
+{
+	int			space;
+	int			contact;
+	int			id;
+} NotifiedColumns;
+
+static const NotifiedColumns notified_columns[] = {
+	[TABLE_CONTACT] = {CONTACT_SPACE_ID, CONTACT_ID, CONTACT_ID},
+	[TABLE_CONVERSATION] = {CONVERSATION_SPACE_ID, CONVERSATION_CONTACT_ID, CONVERSATION_ID},
+	[TABLE_MESSAGE] = {MESSAGE_SPACE_ID, MESSAGE_CONTACT_ID, MESSAGE_ID},
+	[TABLE_EVENT] = {EVENT_SPACE_ID, EVENT_CONTACT_ID, EVENT_ID},
+};
+
 /*
  * AFTER INSERT OR UPDATE OR DELETE on contact, conversation, message and
  * event.  The trigger's argument names the table.
@@ -398,11 +413,13 @@ inbox_notify_change(PG_FUNCTION_ARGS)
 	deleted = TRIGGER_FIRED_BY_DELETE(trigdata->tg_event);
 	tuple = (inserted || deleted) ? trigdata->tg_trigtuple : trigdata->tg_newtuple;
 
+	space = inbox_get_int8(tuple, desc, col[notified_columns[table].space], &isnull);
+	contact = inbox_get_int8(tuple, desc, col[notified_columns[table].contact], &isnull);
+	id = inbox_get_int8(tuple, desc, col[notified_columns[table].id], &isnull);
+
 	switch (table)
 	{
 		case TABLE_CONTACT:
-			space = inbox_get_int8(tuple, desc, col[CONTACT_SPACE_ID], &isnull);
-			contact = inbox_get_int8(tuple, desc, col[CONTACT_ID], &isnull);
 			if (inserted)
 				record(space, contact, "contact_created", NULL, contact);
 			else if (deleted)
@@ -411,9 +428,6 @@ inbox_notify_change(PG_FUNCTION_ARGS)
 				record_contact_update(trigdata, col, space, contact);
 			break;
 		case TABLE_CONVERSATION:
-			space = inbox_get_int8(tuple, desc, col[CONVERSATION_SPACE_ID], &isnull);
-			contact = inbox_get_int8(tuple, desc, col[CONVERSATION_CONTACT_ID], &isnull);
-			id = inbox_get_int8(tuple, desc, col[CONVERSATION_ID], &isnull);
 			if (inserted)
 				record(space, contact, "conversation_opened", "conversation", id);
 			else if (deleted)
@@ -428,9 +442,6 @@ inbox_notify_change(PG_FUNCTION_ARGS)
 			/* first_response_at follows a reply, which "message" tells */
 			break;
 		case TABLE_MESSAGE:
-			space = inbox_get_int8(tuple, desc, col[MESSAGE_SPACE_ID], &isnull);
-			contact = inbox_get_int8(tuple, desc, col[MESSAGE_CONTACT_ID], &isnull);
-			id = inbox_get_int8(tuple, desc, col[MESSAGE_ID], &isnull);
 			if (inserted)
 				record(space, contact, "message", "message", id);
 			else if (deleted)
@@ -449,9 +460,6 @@ inbox_notify_change(PG_FUNCTION_ARGS)
 			}
 			break;
 		case TABLE_EVENT:
-			space = inbox_get_int8(tuple, desc, col[EVENT_SPACE_ID], &isnull);
-			contact = inbox_get_int8(tuple, desc, col[EVENT_CONTACT_ID], &isnull);
-			id = inbox_get_int8(tuple, desc, col[EVENT_ID], &isnull);
 			if (inserted)
 				record(space, contact, "event", "event", id);
 			else

@@ -32,7 +32,8 @@
  * the contact's own rules (rules_contact.c: the assignment's event, the
  * snooze's in snooze.c, the view counts in counts.c).  Every row written
  * on the way is recorded for the listeners of the space (notify.c), who
- * are told when the transaction commits.
+ * are told when the transaction commits, by the database's background
+ * worker (worker_loop.c).
  *
  * Status reports move an outgoing message forward only (rule 9):
  * pending -> sent -> delivered -> read, failed from pending or sent.  A

@@ -16,9 +16,12 @@
 #   - the circle finder works: with one arrow of the graph reversed and added
 #     (b -> a for the first a -> b), it finds the circle of a and b;
 #   - there is no circle; else it names the files of each one, with the arrows
-#     between them and the symbols behind each arrow.
-# Then prints the files layer by layer (layer 0 uses no other file; layer n
-# uses files of layers below n only).
+#     between them and the symbols behind each arrow;
+#   - every arrow points down the order of OBJS, which lists the files layer by
+#     layer from the bottom (extension/inbox.h): a file uses only files listed
+#     before it; else it names the arrows that point up.
+# Then prints the files layer by layer as the graph has them (layer 0 uses no
+# other file; layer n uses files of layers below n only).
 #
 # Usage: bash test/layers.sh        (needs make, a C compiler, pg_config, nm)
 # Prints one line per check, finally "N passed, N failed".
@@ -122,6 +125,17 @@ else
 		END { for (i = 1; i <= n; i++) print layer(files[i]), files[i] }' "$work/files" "$work/edges" |
 		sort -n -k1,1 -k2,2 | awk 'NR == 1 || $1 != last { if (NR > 1) print line; line = "layer " $1 ":"; last = $1 }
 			{ line = line " " $2 } END { print line }'
+fi
+
+# the order of OBJS: an arrow from a file to one listed after it points up
+up=$(awk 'FILENAME == ARGV[1] { position[$1] = FNR; next }
+	position[$2] > position[$1] { key = $1 " -> " $2; syms[key] = syms[key] " " $3 }
+	END { for (k in syms) print k " (" substr(syms[k], 2) ")" }' "$work/files" "$work/arrows" | sort)
+if [ -z "$up" ]; then
+	pass "every file uses only files listed before it in OBJS"
+else
+	echo "$up" | sed 's/^/  up: /'
+	fail "every file uses only files listed before it in OBJS: $(wc -l <<<"$up") arrows point up"
 fi
 
 echo "$passed passed, $failed failed"
