@@ -82,7 +82,7 @@ static InboxQuery q_history = {
 
 /* a history cursor: "<time in microseconds>.<0 event|1 message>.<id>" */
 static void
-decode_cursor(const char *cursor, TimestampTz *at, int *order, int64 *id)
+read_history_cursor(const char *cursor, TimestampTz *at, int *order, int64 *id)
 {
 	int64		parts[3];
 
@@ -116,7 +116,7 @@ inbox_history(PG_FUNCTION_ARGS)
 	page_size = PG_GETARG_INT32(2);
 	inbox_check_page_size(page_size);
 	if (!PG_ARGISNULL(1))
-		decode_cursor(TextDatumGetCString(PG_GETARG_DATUM(1)), &at, &order, &id);
+		read_history_cursor(TextDatumGetCString(PG_GETARG_DATUM(1)), &at, &order, &id);
 
 	InitMaterializedSRF(fcinfo, 0);
 

@@ -281,7 +281,7 @@ encode_cursor(TimestampTz at, int64 id)
 }
 
 static void
-decode_cursor(const char *cursor, TimestampTz *at, int64 *id)
+read_list_cursor(const char *cursor, TimestampTz *at, int64 *id)
 {
 	int64		parts[2];
 
@@ -384,7 +384,7 @@ inbox_contact_list(PG_FUNCTION_ARGS)
 	}
 	if (!PG_ARGISNULL(4))
 	{
-		decode_cursor(TextDatumGetCString(PG_GETARG_DATUM(4)), &cursor_at, &cursor_id);
+		read_list_cursor(TextDatumGetCString(PG_GETARG_DATUM(4)), &cursor_at, &cursor_id);
 		with_cursor = true;
 	}
 
