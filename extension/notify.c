@@ -321,6 +321,22 @@ changed(TriggerData *trigdata, const char *column)
 								trigdata->tg_relation->rd_att, column);
 }
 
+/*
+ * A row moved to another contact (merge_contacts, unmerge_contacts): the
+ * contact it left is told too, with the same op.
+ */
+static void
+record_left_contact(TriggerData *trigdata, int64 space, const char *op,
+					const char *id_name, int64 id)
+{
+	bool		isnull;
+
+	if (changed(trigdata, "contact_id"))
+		record(space, inbox_get_int8(trigdata->tg_trigtuple, trigdata->tg_relation->rd_att,
+									 "contact_id", &isnull),
+			   op, id_name, id);
+}
+
 /* what a contact UPDATE means to a listener; several ops may apply */
 static void
 record_contact_update(TriggerData *trigdata, int64 space, int64 contact)
@@ -415,8 +431,12 @@ inbox_notify_change(PG_FUNCTION_ARGS)
 		else if (changed(trigdata, "closed_at"))
 			record(space, contact, "conversation_closed", "conversation", id);
 		else if (changed(trigdata, "category") || changed(trigdata, "summary") ||
-				 changed(trigdata, "reference") || changed(trigdata, "source_url"))
+				 changed(trigdata, "reference") || changed(trigdata, "source_url") ||
+				 changed(trigdata, "contact_id"))
+		{
 			record(space, contact, "conversation", "conversation", id);
+			record_left_contact(trigdata, space, "conversation", "conversation", id);
+		}
 		/* first_response_at follows a reply, which "message" tells */
 	}
 	else if (strcmp(table, "message") == 0)
@@ -426,8 +446,12 @@ inbox_notify_change(PG_FUNCTION_ARGS)
 		else if (deleted)
 			record(space, contact, "message_deleted", "message", id);
 		else if (changed(trigdata, "body") || changed(trigdata, "content") ||
-				 changed(trigdata, "external_id"))
+				 changed(trigdata, "external_id") || changed(trigdata, "contact_id") ||
+				 changed(trigdata, "conversation_id"))
+		{
 			record(space, contact, "message_updated", "message", id);
+			record_left_contact(trigdata, space, "message_updated", "message", id);
+		}
 		else if (strcmp(inbox_get_text(tuple, desc, "direction"), "outgoing") == 0)
 			record(space, contact, "message_status", "message", id);
 		/* an incoming message marked read: the contact's "read" tells */
@@ -436,8 +460,13 @@ inbox_notify_change(PG_FUNCTION_ARGS)
 	{
 		if (inserted)
 			record(space, contact, "event", "event", id);
+		else if (deleted)
+			record(space, contact, "event_deleted", "event", id);
 		else
-			record(space, contact, deleted ? "event_deleted" : "event_updated", "event", id);
+		{
+			record(space, contact, "event_updated", "event", id);
+			record_left_contact(trigdata, space, "event_updated", "event", id);
+		}
 	}
 	else
 		elog(ERROR, "inbox: notify_change does not know table \"%s\"", table);
