@@ -321,6 +321,22 @@ changed(TriggerData *trigdata, AttrNumber attnum)
 								trigdata->tg_relation->rd_att, attnum);
 }
 
+/*
+ * A row moved to another contact (merge_contacts, unmerge_contacts): the
+ * contact it left is told too, with the same op.
+ */
+static void
+record_left_contact(TriggerData *trigdata, AttrNumber contact_column, int64 space, const char *op,
+					const char *id_name, int64 id)
+{
+	bool		isnull;
+
+	if (changed(trigdata, contact_column))
+		record(space, inbox_get_int8(trigdata->tg_trigtuple, trigdata->tg_relation->rd_att,
+									 contact_column, &isnull),
+			   op, id_name, id);
+}
+
 /* what a contact UPDATE means to a listener; several ops may apply */
 static void
 record_contact_update(TriggerData *trigdata, const AttrNumber *col, int64 space, int64 contact)
@@ -437,8 +453,13 @@ inbox_notify_change(PG_FUNCTION_ARGS)
 			else if (changed(trigdata, col[CONVERSATION_CATEGORY]) ||
 					 changed(trigdata, col[CONVERSATION_SUMMARY]) ||
 					 changed(trigdata, col[CONVERSATION_REFERENCE]) ||
-					 changed(trigdata, col[CONVERSATION_SOURCE_URL]))
+					 changed(trigdata, col[CONVERSATION_SOURCE_URL]) ||
+					 changed(trigdata, col[CONVERSATION_CONTACT_ID]))
+			{
 				record(space, contact, "conversation", "conversation", id);
+				record_left_contact(trigdata, col[CONVERSATION_CONTACT_ID], space,
+									"conversation", "conversation", id);
+			}
 			/* first_response_at follows a reply, which "message" tells */
 			break;
 		case TABLE_MESSAGE:
@@ -447,8 +468,14 @@ inbox_notify_change(PG_FUNCTION_ARGS)
 			else if (deleted)
 				record(space, contact, "message_deleted", "message", id);
 			else if (changed(trigdata, col[MESSAGE_BODY]) || changed(trigdata, col[MESSAGE_CONTENT]) ||
-					 changed(trigdata, col[MESSAGE_EXTERNAL_ID]))
+					 changed(trigdata, col[MESSAGE_EXTERNAL_ID]) ||
+					 changed(trigdata, col[MESSAGE_CONTACT_ID]) ||
+					 changed(trigdata, col[MESSAGE_CONVERSATION_ID]))
+			{
 				record(space, contact, "message_updated", "message", id);
+				record_left_contact(trigdata, col[MESSAGE_CONTACT_ID], space,
+									"message_updated", "message", id);
+			}
 			else
 			{
 				InboxDirection direction;
@@ -462,8 +489,14 @@ inbox_notify_change(PG_FUNCTION_ARGS)
 		case TABLE_EVENT:
 			if (inserted)
 				record(space, contact, "event", "event", id);
+			else if (deleted)
+				record(space, contact, "event_deleted", "event", id);
 			else
-				record(space, contact, deleted ? "event_deleted" : "event_updated", "event", id);
+			{
+				record(space, contact, "event_updated", "event", id);
+				record_left_contact(trigdata, col[EVENT_CONTACT_ID], space,
+									"event_updated", "event", id);
+			}
 			break;
 		default:
 			break;

@@ -7,6 +7,8 @@
 --    open conversation;
 --  * an assigned contact keeps its assignee when another agent replies, and no
 --    event is written; automated messages never assign;
+--  * a plain INSERT of an outgoing user message does the same (assignee,
+--    `assigned` event, unread count reset to 0);
 --  * assign() writes `assigned` / `unassigned` for its actor kind and agent
 --    (labels "User Assigned", "User Assigned by Automation", "User Unassigned"),
 --    with the agent the event is about as target; assigning the current
@@ -91,8 +93,29 @@ UPDATE inbox.contact SET assignee_id = :alice WHERE id = :karl;
 SELECT * FROM regress.conversations(:karl);
 SELECT * FROM regress.events(:karl);
 
--- errors: each writes nothing
+-- a plain INSERT of an outgoing user message follows the same rule: Leo wrote
+-- twice, Bob's typed reply assigns him to Bob (event assigned, actor user) and
+-- reads his messages; Alice's typed reply then leaves him Bob's
+SELECT inbox.receive_message(:tg, 'tg-leo', 'Hello?') AS m \gset
+SELECT contact_id AS leo FROM inbox.message WHERE id = :m \gset
+SELECT inbox.receive_message(:tg, 'tg-leo', 'Anybody there?') IS NOT NULL AS received;
+SELECT assignee, unread_count FROM regress.contact(:leo);
+INSERT INTO inbox.message (contact_id, channel_id, direction, sender_agent_id, body)
+VALUES (:leo, :tg, 'outgoing', :bob, 'Bob here, typed') RETURNING sender_kind;
+SELECT assignee, unread_count FROM regress.contact(:leo);
+SELECT * FROM regress.events(:leo);
+SELECT count(*) AS unread_messages FROM inbox.message
+WHERE contact_id = :leo AND direction = 'incoming' AND read_at IS NULL;
+INSERT INTO inbox.message (contact_id, channel_id, direction, sender_agent_id, body)
+VALUES (:leo, :tg, 'outgoing', :alice, 'Alice too');
+SELECT assignee FROM regress.contact(:leo);
+SELECT count(*) AS assigned_events FROM inbox.event WHERE contact_id = :leo AND kind = 'assigned';
+
+-- errors: each writes nothing, nor undoes the hand-over before it in its transaction
+BEGIN;
+SELECT inbox.assign(:karl, :bob, 'user', :alice);
 SELECT regress.fingerprint() AS before \gset
+\set ON_ERROR_ROLLBACK on
 -- unknown contact (P0002)
 SELECT inbox.assign(-1, :alice);
 -- unknown agent (P0002), through the API and by UPDATE
@@ -109,6 +132,10 @@ SELECT inbox.assign(:judy, :alice, 'robot');
 SET inbox.actor_kind = 'robot';
 -- a contact is inserted unassigned (22023)
 INSERT INTO inbox.contact (space_id, first_name, assignee_id) VALUES (:space, 'Lena', :alice);
+\set ON_ERROR_ROLLBACK off
+COMMIT;
 SELECT regress.fingerprint() = :'before' AS nothing_written;
+SELECT assignee FROM regress.contact(:karl);
+SHOW inbox.actor_kind;
 
 SELECT * FROM inbox.check_integrity();

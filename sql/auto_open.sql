@@ -12,9 +12,10 @@
 --  * a plain INSERT INTO inbox.message of an incoming message does the same
 --    (sender_kind defaults to contact, status to received);
 --  * a message cannot be put into a closed conversation or one that is not
---    the contact's open conversation (55000), and then writes nothing;
---  * an incoming message on a channel where the contact has no identity is
---    refused (23503).
+--    the contact's open conversation (55000); an incoming message on a
+--    channel where the contact has no identity is refused (23503); each
+--    refusal, inside a transaction, writes nothing and undoes nothing the
+--    transaction wrote before it.
 -- The race (two first messages at once open one conversation) is staged by the
 -- isolation specs first_message_same_sender and second_message_opens_once.
 --
@@ -62,33 +63,45 @@ SELECT * FROM regress.conversations(:eve);
 SELECT * FROM regress.events(:eve);
 SELECT * FROM regress.messages(:eve);
 
--- a message cannot be put into a closed conversation (55000); nothing is written
-SELECT regress.fingerprint() AS before \gset
-INSERT INTO inbox.message (contact_id, channel_id, direction, body, conversation_id)
-VALUES (:dana, :tg, 'incoming', 'into the past', :first_conversation);
--- nor into a conversation of another contact (55000)
-INSERT INTO inbox.message (contact_id, channel_id, direction, body, conversation_id)
-SELECT :eve, :sms, 'incoming', 'into Dana''s conversation', id
-FROM inbox.conversation WHERE contact_id = :dana AND closed_at IS NULL;
-SELECT regress.fingerprint() = :'before' AS nothing_written;
-
--- naming the open conversation is allowed
+-- in one transaction: naming the open conversation is allowed; a message put
+-- into a closed conversation (55000) or into a conversation of another contact
+-- (55000) is refused, writes nothing and undoes nothing before it
+BEGIN;
 INSERT INTO inbox.message (contact_id, channel_id, direction, body, conversation_id)
 SELECT :dana, :tg, 'incoming', 'explicitly in the open conversation', id
 FROM inbox.conversation WHERE contact_id = :dana AND closed_at IS NULL;
+SELECT regress.fingerprint() AS before \gset
+\set ON_ERROR_ROLLBACK on
+-- into a closed conversation (55000)
+INSERT INTO inbox.message (contact_id, channel_id, direction, body, conversation_id)
+VALUES (:dana, :tg, 'incoming', 'into the past', :first_conversation);
+-- into a conversation of another contact (55000)
+INSERT INTO inbox.message (contact_id, channel_id, direction, body, conversation_id)
+SELECT :eve, :sms, 'incoming', 'into Dana''s conversation', id
+FROM inbox.conversation WHERE contact_id = :dana AND closed_at IS NULL;
+\set ON_ERROR_ROLLBACK off
+COMMIT;
+SELECT regress.fingerprint() = :'before' AS nothing_written;
 SELECT * FROM regress.conversations(:dana);
 
--- Dana has no identity on SMS: an incoming message there is refused (23503)
+-- refused, after a message of Dana's in the same transaction: Dana has no
+-- identity on SMS (23503); an incoming message is sent by the contact, with
+-- no agent and no other sender kind (22023)
+BEGIN;
+INSERT INTO inbox.message (contact_id, channel_id, direction, body) VALUES (:dana, :tg, 'incoming', 'on Telegram');
 SELECT regress.fingerprint() AS before \gset
+\set ON_ERROR_ROLLBACK on
+-- no identity on SMS (23503)
 INSERT INTO inbox.message (contact_id, channel_id, direction, body) VALUES (:dana, :sms, 'incoming', 'hi');
-SELECT regress.fingerprint() = :'before' AS nothing_written;
-
--- an incoming message is sent by the contact: no agent, no other sender kind (22023)
+-- a sender kind other than contact, or an agent (22023)
 INSERT INTO inbox.message (contact_id, channel_id, direction, sender_kind, body)
 VALUES (:dana, :tg, 'incoming', 'user', 'hi');
 INSERT INTO inbox.message (contact_id, channel_id, direction, sender_agent_id, body)
 VALUES (:dana, :tg, 'incoming', :alice, 'hi');
+\set ON_ERROR_ROLLBACK off
+COMMIT;
 SELECT regress.fingerprint() = :'before' AS nothing_written;
+SELECT body, channel FROM regress.messages(:dana) OFFSET 4;
 
 SELECT count(*) AS open_conversations FROM inbox.conversation
 WHERE contact_id IN (:dana, :eve) AND closed_at IS NULL;

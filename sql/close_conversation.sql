@@ -90,9 +90,11 @@ SELECT c.closed_at >= max(m.created_at) AS closed_after_newest_message
 FROM inbox.conversation c JOIN inbox.message m ON m.conversation_id = c.id
 WHERE c.id = :fifth GROUP BY c.closed_at;
 
--- errors: each writes nothing
+-- errors: each writes nothing, nor undoes the reopening before it in its transaction
+BEGIN;
 SELECT inbox.open_conversation(:mia, 'user', :alice) AS sixth \gset
 SELECT regress.fingerprint() AS before \gset
+\set ON_ERROR_ROLLBACK on
 -- a second open conversation (55000)
 INSERT INTO inbox.conversation (contact_id, opened_by_kind) VALUES (:mia, 'user');
 -- a closed conversation stays closed: no new close, no reopening (55000)
@@ -113,6 +115,8 @@ SELECT inbox.close_conversation(-1, 'user');
 SELECT inbox.open_conversation(-1, 'user');
 -- the id, contact and opening of a conversation are fixed (22023)
 UPDATE inbox.conversation SET opened_by_kind = 'bot' WHERE id = :sixth;
+\set ON_ERROR_ROLLBACK off
+COMMIT;
 SELECT regress.fingerprint() = :'before' AS nothing_written;
 
 SELECT * FROM regress.conversations(:mia);

@@ -11,7 +11,10 @@
 --  * sending to a contact with no identity on the channel: 23503;
 --  * an outgoing message quoting a message: 22023;
 --  * an external_id already used on the channel by another contact's message: 22023;
---  * after all of them, every inbox table is exactly as before.
+--  * after all of them, every inbox table is exactly as before;
+--  * PREPARE TRANSACTION of a transaction that changed the inbox is refused
+--    (0A000: no notification leaves a prepared transaction) and rolls it
+--    back; with inbox.notify off it prepares and commits.
 -- (set_message_status, mark_read and record_event errors are in message_status,
 -- unread and events.)
 --
@@ -30,7 +33,11 @@ SELECT contact_id AS tom FROM inbox.message WHERE id = :tom_message \gset
 SELECT inbox.receive_message(:other_tg, 'tg-uma', 'Hi') AS m \gset
 SELECT contact_id AS uma FROM inbox.message WHERE id = :m \gset
 
+-- every error below runs in one transaction after a message that must stay
+BEGIN;
+SELECT inbox.receive_message(:other_tg, 'tg-uma', 'Still there?') IS NOT NULL AS received;
 SELECT regress.fingerprint() AS before \gset
+\set ON_ERROR_ROLLBACK on
 
 -- create_space: name NULL or empty (22023)
 SELECT inbox.create_space(NULL);
@@ -129,14 +136,20 @@ INSERT INTO inbox.contact_channel (contact_id, channel_id, external_id) VALUES (
 INSERT INTO inbox.contact_channel (contact_id, channel_id, external_id) VALUES (:tom, -1, 'tg-tom');
 INSERT INTO inbox.contact_channel (contact_id, channel_id, external_id) VALUES (-1, :tg, 'tg-nobody');
 
+\set ON_ERROR_ROLLBACK off
+COMMIT;
 SELECT regress.fingerprint() = :'before' AS nothing_written;
 
 -- and the contact is as it was
 SELECT * FROM regress.contact(:tom);
 SELECT * FROM regress.messages(:tom);
 
--- ids longer than a key can hold, and times outside what the rules can compute with
+-- ids longer than a key can hold, and times outside what the rules can compute with,
+-- after a message of Tom's in the same transaction
+BEGIN;
+SELECT inbox.receive_message(:tg, 'tg-tom', 'One more thing') IS NOT NULL AS received;
 SELECT regress.fingerprint() AS before \gset
+\set ON_ERROR_ROLLBACK on
 SELECT inbox.receive_message(:tg, repeat('x', 1025), 'too long a sender id');
 SELECT inbox.receive_message(:tg, 'long-ids', 'too long a message id', external_id => repeat('x', 1025));
 SELECT inbox.receive_message(:tg, 'long-ids', 'too long a quote', reply_to => repeat('x', 1025));
@@ -146,6 +159,22 @@ SELECT inbox.receive_message(:tg, 'far-future', 'from infinity', at => 'infinity
 UPDATE inbox.contact_channel SET last_incoming_at = '294276-12-31 23:59:59+00' WHERE contact_id = :tom AND channel_id = :tg;
 UPDATE inbox.contact_channel SET last_incoming_at = 'infinity' WHERE contact_id = :tom AND channel_id = :tg;
 INSERT INTO inbox.contact_channel (contact_id, channel_id, external_id, last_incoming_at) VALUES (:tom, :sms, 'sms-tom', '-infinity');
+\set ON_ERROR_ROLLBACK off
+COMMIT;
 SELECT regress.fingerprint() = :'before' AS nothing_written;
+
+-- two-phase commit: PostgreSQL sends no notification from a prepared
+-- transaction, so PREPARE of a transaction that changed the inbox is refused
+-- (0A000) and rolls it back; with inbox.notify off it prepares and commits
+BEGIN;
+SELECT inbox.receive_message(:tg, 'tg-tom', 'two-phase') IS NOT NULL AS received;
+PREPARE TRANSACTION 'regress_inbox_errors';
+SELECT count(*) AS two_phase_messages FROM inbox.message WHERE body = 'two-phase';
+BEGIN;
+SET LOCAL inbox.notify = off;
+SELECT inbox.receive_message(:tg, 'tg-tom', 'two-phase, quietly') IS NOT NULL AS received;
+PREPARE TRANSACTION 'regress_inbox_errors';
+COMMIT PREPARED 'regress_inbox_errors';
+SELECT count(*) AS two_phase_messages FROM inbox.message WHERE body = 'two-phase, quietly';
 
 SELECT * FROM inbox.check_integrity();

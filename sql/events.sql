@@ -62,11 +62,13 @@ SELECT * FROM regress.events(:sam);
 -- a web chat visitor browses: page_change with the page's URL
 SELECT inbox.receive_message(:web, 'visitor-9', 'Do you ship abroad?') AS m \gset
 SELECT contact_id AS visitor FROM inbox.message WHERE id = :m \gset
+BEGIN;
 SELECT inbox.record_event(:visitor, 'page_change', 'contact', source_url => 'https://shop.test/shipping') IS NOT NULL AS recorded;
 SELECT * FROM regress.events(:visitor);
 
--- errors: each writes nothing
+-- errors: each writes nothing, nor undoes the event recorded before them in their transaction
 SELECT regress.fingerprint() AS before \gset
+\set ON_ERROR_ROLLBACK on
 -- kinds inbox writes itself (22023)
 SELECT inbox.record_event(:sam, 'assigned', 'user', :alice);
 SELECT inbox.record_event(:sam, 'unassigned', 'user');
@@ -92,6 +94,8 @@ SELECT :visitor, :conv, 'page_change', 'contact';
 SELECT inbox.record_event(-1, 'channel_event', 'channel');
 SELECT inbox.record_event(:sam, 'bot_status_on', 'user', -1);
 SELECT inbox.record_event(:sam, 'bot_status_on', 'user', :mallory);
+\set ON_ERROR_ROLLBACK off
+COMMIT;
 SELECT regress.fingerprint() = :'before' AS nothing_written;
 
 -- a deleted agent: the history stays, without the agent (ON DELETE SET NULL

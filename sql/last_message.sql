@@ -60,17 +60,23 @@ SELECT * FROM regress.contact(:pia);
 DELETE FROM inbox.message WHERE id IN (:m5, :m6);
 
 -- deleting the newest message: the one before is the last again
+BEGIN;
 DELETE FROM inbox.message WHERE id = :m4;
 SELECT regress.last_is(:pia, :m2) AS last_is_m2_again;
 SELECT * FROM regress.contact(:pia);
 
--- errors: the columns are maintained (22023), nothing is written
+-- errors: the columns are maintained (22023), nothing is written and the
+-- delete before them in their transaction stays
 SELECT regress.fingerprint() AS before \gset
+\set ON_ERROR_ROLLBACK on
 UPDATE inbox.contact SET last_message_at = now() WHERE id = :pia;
 UPDATE inbox.contact SET last_message_id = :m1 WHERE id = :pia;
 UPDATE inbox.contact SET last_message_direction = 'incoming' WHERE id = :pia;
 UPDATE inbox.contact SET last_channel_id = :mail WHERE id = :pia;
 INSERT INTO inbox.contact (space_id, first_name, last_message_at) VALUES (:space, 'Quinn', now());
+\set ON_ERROR_ROLLBACK off
+COMMIT;
 SELECT regress.fingerprint() = :'before' AS nothing_written;
+SELECT regress.last_is(:pia, :m2) AS last_is_m2_still;
 
 SELECT * FROM inbox.check_integrity();

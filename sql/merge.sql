@@ -11,8 +11,8 @@
 --  * unmerge restores both contacts exactly as they were (every row of both,
 --    the absorbed conversation with its id), writes contact_unmerged, and the
 --    message that arrived in between goes back with its channel;
---  * a merged contact takes no conversation, assignment, event or snooze, and
---    merged_into is written by merge and unmerge only;
+--  * a merged contact takes no conversation, assignment, event, snooze or
+--    message (55000), and merged_into is written by merge and unmerge only;
 --  * errors: same contact, unknown contact, other space, already merged,
 --    merged into a merged contact, unmerge of a pair never merged.
 --
@@ -103,6 +103,9 @@ SELECT inbox.assign(:dup, :ana);
 SELECT inbox.open_conversation(:dup, 'user');
 SELECT inbox.record_event(:dup, 'page_change', 'contact');
 SELECT inbox.snooze(:dup, now() + interval '1 day', :ana);
+-- ... nor a message (55000), through the API and by INSERT
+SELECT inbox.send_message(:dup, :web, 'to the merged one', :ana);
+INSERT INTO inbox.message (contact_id, channel_id, direction, body) VALUES (:dup, :web, 'incoming', 'typed to the merged one');
 UPDATE inbox.contact SET merged_into = NULL WHERE id = :dup;   -- only unmerge_contacts does that
 UPDATE inbox.contact SET merged_into = :dup WHERE id = :keep;  -- only merge_contacts does that
 UPDATE inbox.contact_channel SET contact_id = :dup WHERE contact_id = :keep;   -- no identity either

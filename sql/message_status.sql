@@ -100,10 +100,12 @@ SELECT * FROM regress.reports(:g);
 -- telegram reports only sent and failed
 INSERT INTO inbox.contact_channel (contact_id, channel_id, external_id) VALUES (:rita, :tg, 'tg-rita');
 SELECT inbox.send_message(:rita, :tg, 'on telegram', :alice) AS h \gset
+BEGIN;
 SELECT inbox.set_message_status(:h, 'sent');
 
--- errors: each writes nothing
+-- errors: each writes nothing, nor undoes the report before them in their transaction
 SELECT regress.fingerprint() AS before \gset
+\set ON_ERROR_ROLLBACK on
 -- unknown status (22023)
 SELECT inbox.set_message_status(:h, 'bounced');
 UPDATE inbox.message SET status = 'bounced' WHERE id = :h;
@@ -129,6 +131,9 @@ UPDATE inbox.message SET status = 'read' WHERE id = :incoming;
 UPDATE inbox.message SET direction = 'incoming' WHERE id = :h;
 UPDATE inbox.message SET created_at = created_at - interval '1 day' WHERE id = :h;
 UPDATE inbox.message SET conversation_id = NULL WHERE id = :h;
+\set ON_ERROR_ROLLBACK off
+COMMIT;
 SELECT regress.fingerprint() = :'before' AS nothing_written;
+SELECT * FROM regress.reports(:h);
 
 SELECT * FROM inbox.check_integrity();

@@ -8,6 +8,7 @@
 --    contact's message with that id is not linked;
 --  * an unknown quoted id is kept (reply_to_external_id) with reply_to_id NULL;
 --  * on a channel kind without reply_to (sms) the quote is kept, not resolved;
+--  * a plain INSERT of an incoming message resolves its quote the same way;
 --  * an outgoing message cannot quote (22023), through a plain INSERT; nothing
 --    is written.
 --
@@ -39,12 +40,26 @@ SELECT inbox.receive_message(:sms, '+1 555 0199', 'text', external_id => 'sms-1'
 SELECT inbox.receive_message(:sms, '+1 555 0199', 'reply to my text', reply_to => 'sms-1') AS s2 \gset
 SELECT reply_to_id IS NULL AS not_linked FROM inbox.message WHERE id = :s2;
 
--- an outgoing message cannot quote (22023), nothing written
+-- a plain INSERT of an incoming message resolves its quote the same way:
+-- Vera's own message is linked, Walt's platform id is not
+BEGIN;
+INSERT INTO inbox.message (contact_id, channel_id, direction, body, reply_to_external_id)
+VALUES (:vera, :tg, 'incoming', 'typed quote of mine', 'tg-m-1')
+RETURNING reply_to_id = :quoted AS quotes_her_message, reply_to_external_id;
+INSERT INTO inbox.message (contact_id, channel_id, direction, body, reply_to_external_id)
+VALUES (:vera, :tg, 'incoming', 'typed quote of Walt''s', 'tg-m-2')
+RETURNING reply_to_id IS NULL AS not_linked, reply_to_external_id;
+
+-- an outgoing message cannot quote (22023): nothing written, and the messages
+-- before it in its transaction stay
 SELECT regress.fingerprint() AS before \gset
+\set ON_ERROR_ROLLBACK on
 INSERT INTO inbox.message (contact_id, channel_id, direction, sender_agent_id, body, reply_to_external_id)
 VALUES (:vera, :tg, 'outgoing', :alice, 'replying to your order', 'tg-m-1');
 INSERT INTO inbox.message (contact_id, channel_id, direction, sender_agent_id, body, reply_to_id)
 VALUES (:vera, :tg, 'outgoing', :alice, 'replying to your order', :quoted);
+\set ON_ERROR_ROLLBACK off
+COMMIT;
 SELECT regress.fingerprint() = :'before' AS nothing_written;
 
 SELECT * FROM inbox.check_integrity();

@@ -10,7 +10,8 @@
 --    found" (P0002), like ids that do not exist;
 --  * an agent cannot act as another agent (42501); an admin of the space can;
 --  * an agent cannot write tables (42501); an admin writes rows of its own
---    spaces only, and the rules (C triggers) still run for its writes;
+--    spaces only (a row, contact, channel or assignee of another space is
+--    42501 or P0002), and the rules (C triggers) still run for its writes;
 --  * agents_see_only_assigned limits an agent to the contacts assigned to it
 --    or to nobody, with their messages, conversations and events;
 --  * a role bound to no agent gets 42501 from the API and sees no rows; a
@@ -70,7 +71,12 @@ SELECT inbox.receive_message(:ch2, 'zed', 'secret of space two', profile => '{"f
 SELECT contact_id AS zed FROM inbox.message WHERE id = :m_zed \gset
 INSERT INTO inbox.view (space_id, name, filter) VALUES (:s2, 'Space two view', '{"unread": true}') RETURNING id AS v2 \gset
 
+-- every refusal of the agent below runs in one transaction, after a message of
+-- Zed's that must stay
+BEGIN;
+SELECT inbox.receive_message(:ch2, 'zed', 'another secret') IS NOT NULL AS received;
 SELECT regress.fingerprint() AS before \gset
+\set ON_ERROR_ROLLBACK on
 
 --
 -- An agent of space 1
@@ -146,6 +152,8 @@ DELETE FROM inbox.event;
 UPDATE inbox.space SET agents_see_only_assigned = false;
 
 RESET ROLE;
+\set ON_ERROR_ROLLBACK off
+COMMIT;
 SELECT regress.fingerprint() = :'before' AS nothing_written;
 
 -- as itself, the agent works through the API
@@ -202,6 +210,8 @@ UPDATE inbox.contact SET tags = '{stolen}' WHERE id = :zed;
 DELETE FROM inbox.message WHERE id = :m_zed;
 INSERT INTO inbox.channel (space_id, kind, name) VALUES (:s2, 'telegram', 'planted');
 UPDATE inbox.channel SET space_id = :s2 WHERE id = :ch1;
+-- an assignee of another space: the admin cannot see that agent (P0002, like any id of another space)
+UPDATE inbox.contact SET assignee_id = :cid WHERE id = :carl;
 INSERT INTO inbox.message (contact_id, channel_id, direction, sender_kind, body)
 	VALUES (:carl, :ch2, 'incoming', 'contact', 'through the channel of space two');
 INSERT INTO inbox.space_admin (space_id, db_role) VALUES (:s2, 'regress_inbox_admin');

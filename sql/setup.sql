@@ -12,8 +12,13 @@
 --    so it runs after this file alone;
 --  * errors are shown by SQLSTATE only (\set VERBOSITY sqlstate), the comment
 --    above each one says what it is;
---  * regress.fingerprint() is a digest of every inbox table: equal before and
---    after a failed statement means the statement wrote nothing.
+--  * regress.fingerprint() is a digest of every inbox data table: a failing
+--    statement runs inside a transaction, after work of that transaction that
+--    must stay (psql's ON_ERROR_ROLLBACK rolls back to a savepoint taken just
+--    before the statement); the fingerprint after COMMIT equal to the one
+--    taken before the statement means the statement wrote nothing, left nothing
+--    for commit time to write, and undid none of the work before it.  (In
+--    autocommit PostgreSQL would have rolled the whole statement back anyway.)
 --
 
 SELECT e.extname, e.extversion, n.nspname AS schema, e.extrelocatable
@@ -35,14 +40,18 @@ CREATE SCHEMA regress;
 -- a digest of every inbox table; unchanged = nothing was written
 CREATE FUNCTION regress.fingerprint() RETURNS text LANGUAGE sql AS $$
 	SELECT md5(concat_ws('|',
-		(SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.space t),
-		(SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.agent t),
-		(SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.channel t),
-		(SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.contact t),
-		(SELECT string_agg(t::text, ',' ORDER BY t.channel_id, t.external_id) FROM inbox.contact_channel t),
-		(SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.conversation t),
-		(SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.message t),
-		(SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.event t)))
+		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.space t), ''),
+		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.agent t), ''),
+		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.channel t), ''),
+		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.contact t), ''),
+		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.channel_id, t.external_id) FROM inbox.contact_channel t), ''),
+		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.conversation t), ''),
+		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.message t), ''),
+		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.event t), ''),
+		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.view t), ''),
+		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.space_id, t.view, t.agent_id, t.shard) FROM inbox.view_count t), ''),
+		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.contact_merge t), ''),
+		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.space_id, t.db_role) FROM inbox.space_admin t), '')))
 $$;
 
 -- the n-th conversation of its contact (1 = the first), NULL for none

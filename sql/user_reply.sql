@@ -70,8 +70,11 @@ VALUES (:hugo, :mail, 'outgoing', :bob, 'Hello Hugo') RETURNING sender_kind, sta
 SELECT * FROM regress.conversations(:hugo);
 SELECT * FROM regress.messages(:hugo);
 
--- errors write nothing
+-- errors write nothing, nor undo a reply written before them in their transaction
+BEGIN;
+SELECT inbox.send_message(:frank, :tg, 'One more thing, Frank', :alice) IS NOT NULL AS sent;
 SELECT regress.fingerprint() AS before \gset
+\set ON_ERROR_ROLLBACK on
 -- a plain INSERT of a user message needs its agent (22023)
 INSERT INTO inbox.message (contact_id, channel_id, direction, body) VALUES (:hugo, :mail, 'outgoing', 'who am I?');
 -- Frank has no identity on the e-mail channel (23503), through the API and by INSERT
@@ -79,6 +82,8 @@ SELECT inbox.send_message(:frank, :mail, 'Hi Frank', :alice);
 INSERT INTO inbox.message (contact_id, channel_id, direction, sender_agent_id, body)
 VALUES (:frank, :mail, 'outgoing', :alice, 'Hi Frank');
 SELECT inbox.send_message(:frank, :mail, 'Newsletter', sender_kind => 'broadcast');
+\set ON_ERROR_ROLLBACK off
+COMMIT;
 SELECT regress.fingerprint() = :'before' AS nothing_written;
 
 SELECT * FROM inbox.check_integrity();

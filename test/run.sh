@@ -7,10 +7,13 @@
 #   <suites>    scripts under test/ that start their own cluster (crash, snooze, ...)
 #
 # regress and isolation run against a throwaway cluster made by pg_virtualenv
-# with inbox preloaded.  Each script suite prints "N passed, N failed" as its last
-# line.  The last line of this script is the sum over all suites; it exits non-zero
-# when anything failed.  Needs inbox installed (make install) and must run as root
-# or as a user who may run initdb.
+# with inbox preloaded; each test the Makefile lists (REGRESS, ISOLATION) counts
+# once, as failed when it failed or did not run, and a failing make fails the
+# suite.  Each script suite prints "N passed, N failed" as its last line (a script
+# that exits non-zero or prints no such line counts as failed).  The last line of
+# this script is the sum over all suites; it exits non-zero when anything failed,
+# and with 2 on a suite name it does not know.  Needs inbox installed (make
+# install) and must run as root or as a user who may run initdb.
 #
 # Usage: bash test/run.sh [suite ...]      (default: every suite)
 set -uo pipefail
@@ -33,6 +36,17 @@ passed=0
 failed=0
 want=("$@")
 
+# every suite name given must be one this script knows
+for w in "${want[@]}"; do
+	known=0
+	[ "$w" = regress ] || [ "$w" = isolation ] && known=1
+	for entry in "${script_suites[@]}"; do [ "${entry%%:*}" = "$w" ] && known=1; done
+	if [ "$known" = 0 ]; then
+		echo "test/run.sh: unknown suite '$w' (known: regress isolation ${script_suites[*]%%:*})" >&2
+		exit 2
+	fi
+done
+
 wanted() {
 	[ ${#want[@]} -eq 0 ] && return 0
 	local w
@@ -40,26 +54,47 @@ wanted() {
 	return 1
 }
 
-# pg_virtualenv runs its command as the invoking user; as root it switches the
-# cluster to the postgres user, and pg_regress writes its results into the tree.
-count_pg_regress() {
-	# pg_regress prints "ok N  - name" / "not ok N - name" (15: "test name ... ok")
-	local log=$1 ok bad
-	ok=$(grep -Ec '^(ok|test|     ) .*\.\.\. ok|^ok [0-9]' "$log" || true)
-	bad=$(grep -Ec '\.\.\. FAILED|^not ok [0-9]|\.\.\. failed' "$log" || true)
-	echo "$ok $bad"
+# the tests the Makefile lists in variable $1 (REGRESS, ISOLATION)
+makefile_list() {
+	printf 'inbox-print-list:\n\t@echo $(%s)\n' "$1" |
+		make -s --no-print-directory -f Makefile -f - inbox-print-list
 }
 
+# pg_regress prints "test name ... ok" / "... FAILED" (15; "     name" inside a
+# parallel group) or "ok N - name" / "not ok N - name" (16 on): print "name ok"
+# or "name failed" for each test that ran
+pg_regress_results() {
+	sed -nE \
+		-e 's/^(test +| +)?([A-Za-z0-9_]+) +\.\.\. +ok( |$).*/\2 ok/p' \
+		-e 's/^(test +| +)?([A-Za-z0-9_]+) +\.\.\. +(FAILED|failed).*/\2 failed/p' \
+		-e 's/^ok +[0-9]+ +[-+] +([A-Za-z0-9_]+).*/\1 ok/p' \
+		-e 's/^not ok +[0-9]+ +[-+] +([A-Za-z0-9_]+).*/\1 failed/p' "$1"
+}
+
+# run_make_check NAME LIST make-arguments...: make installcheck on a throwaway
+# cluster; each test of the Makefile's LIST counts once: passed when its result
+# is ok, failed when it failed or never ran; a failing make fails the suite
 run_make_check() {
-	local name=$1; shift
-	local log
+	local name=$1 list=$2; shift 2
+	local log rc ok=0 bad=0 t result
 	log=$(mktemp)
 	echo "== $name"
 	pg_virtualenv -t -o shared_preload_libraries=inbox -o max_prepared_transactions=10 \
 		make -s installcheck "$@" 2>&1 | tee "$log"
-	read -r ok bad < <(count_pg_regress "$log")
+	rc=${PIPESTATUS[0]}
+	for t in $(makefile_list "$list"); do
+		result=$(pg_regress_results "$log" | awk -v t="$t" '$1 == t {print $2}' | tail -1)
+		case $result in
+			ok) ok=$((ok + 1)) ;;
+			failed) bad=$((bad + 1)) ;;
+			*) echo "$name: $t did not run"; bad=$((bad + 1)) ;;
+		esac
+	done
 	if [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ]; then
-		echo "$name: no test ran"; bad=1
+		echo "$name: the Makefile lists no test"; bad=1
+	fi
+	if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+		echo "$name: make installcheck exited $rc"; bad=1
 	fi
 	for diffs in regression.diffs output_iso/regression.diffs; do
 		[ -s "$diffs" ] && { echo "---- $diffs"; cat "$diffs"; }
@@ -70,8 +105,8 @@ run_make_check() {
 }
 
 rm -f regression.diffs output_iso/regression.diffs
-wanted regress && run_make_check regress ISOLATION=
-wanted isolation && run_make_check isolation REGRESS=
+wanted regress && run_make_check regress REGRESS ISOLATION=
+wanted isolation && run_make_check isolation ISOLATION REGRESS=
 
 for entry in "${script_suites[@]}"; do
 	name=${entry%%:*}

@@ -4,8 +4,10 @@
 # Starts its own cluster, runs a mixed workload of API calls from 8 clients
 # (incoming messages from new and known senders, replies, status reports,
 # assignments, closes, reads), kills every server process with SIGKILL at a
-# different moment in each round, restarts, and checks that
-#   - inbox.check_integrity() is empty,
+# different moment in each round (once round N's clients have had 150 x N
+# message calls return, all clients still running), restarts, and checks that
+#   - every client was mid-workload: it lost its connection (psql exit 2),
+#   - inbox.check_integrity() runs and is empty,
 #   - every message id whose call had returned to its client is present,
 #   - no client saw a deadlock.
 # Prints one line per round and finally "N passed, N failed".
@@ -89,12 +91,20 @@ for round in $(seq 1 "$rounds"); do
 		pids+=($!)
 	done
 
-	# kill at a different moment each round: 1.5 s, 2.5 s, 3.5 s, ...
-	sleep "$(awk -v r="$round" 'BEGIN { print 0.5 + r }')"
+	# kill at a different moment each round: once 150 x round message calls
+	# have returned, with every client still at work
+	target=$((150 * round))
+	returned_so_far() { [ "$(cat "$work"/out."$round".* | grep -c '^m|[0-9]')" -ge "$target" ]; }
+	wait_until 60 returned_so_far || echo "round $round: fewer than $target message calls returned within 60 s"
+	at_kill=$(cat "$work"/out."$round".* | grep -c '^m|[0-9]')
+	running=0
+	for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && running=$((running + 1)); done
 	pm=$(postmaster_pid)
 	victims="$pm $(pgrep -P "$pm" | tr '\n' ' ')"
 	kill -9 $victims 2>/dev/null
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	# psql exits 2 when the connection goes away in the middle of a script
+	lost=0
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; [ $? = 2 ] && lost=$((lost + 1)); done
 	# wait until none of them runs any more (zombies may linger where
 	# nothing reaps them; they hold no resources), then drop the lock
 	# files that name the dead postmaster
@@ -109,16 +119,19 @@ for round in $(seq 1 "$rounds"); do
 	cat "$work"/out."$round".* | sed -n 's/^m|\([0-9][0-9]*\)$/\1/p' >"$work/ids.$round"
 	missing=$(sql -c "CREATE TEMP TABLE returned (id bigint);" \
 		-c "\\copy returned FROM '$work/ids.$round'" \
-		-c "SELECT count(*) FROM returned r WHERE NOT EXISTS (SELECT 1 FROM inbox.message m WHERE m.id = r.id)")
-	violations=$(sql -c "SELECT string_agg(invariant || ' (' || violations || ', e.g. ' || example || ')', '; ') FROM inbox.check_integrity()")
+		-c "SELECT count(*) FROM returned r WHERE NOT EXISTS (SELECT 1 FROM inbox.message m WHERE m.id = r.id)" 2>&1)
+	# the check must run and say so: an error is not "clean"
+	violations=$(sql -c "SELECT coalesce(string_agg(invariant || ' (' || violations || ', e.g. ' || example || ')', '; '), 'clean') FROM inbox.check_integrity()" 2>&1) ||
+		violations="check_integrity() failed: $violations"
 	deadlocks=$(cat "$work"/err."$round".* | grep -c 'deadlock detected')
 	messages=$(sql -c "SELECT count(*) FROM inbox.message")
 
-	if [ "$missing" = 0 ] && [ -z "$violations" ] && [ "$deadlocks" = 0 ] && [ "$returned" -gt 0 ]; then
-		echo "ok: round $round: killed after ${round}.5 s; $returned returned message calls all present ($messages messages in all), integrity clean"
+	if [ "$missing" = 0 ] && [ "$violations" = clean ] && [ "$deadlocks" = 0 ] && [ "$returned" -gt 0 ] &&
+		[ "$running" = "$clients" ] && [ "$lost" = "$clients" ]; then
+		echo "ok: round $round: killed after $at_kill returned message calls, all $clients clients mid-workload; $returned returned message calls all present ($messages messages in all), integrity clean"
 		passed=$((passed + 1))
 	else
-		echo "FAILED: round $round: returned=$returned missing=$missing deadlocks=$deadlocks integrity: ${violations:-clean}"
+		echo "FAILED: round $round: clients running at the kill=$running, lost their connection=$lost (of $clients); returned=$returned missing=$missing deadlocks=$deadlocks integrity: $violations"
 		grep -h 'ERROR' "$work"/err."$round".* | sort | uniq -c | sort -rn | head -10
 		failed=$((failed + 1))
 	fi

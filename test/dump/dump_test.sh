@@ -101,7 +101,11 @@ END $$;
 SELECT obj || ': ' || digest FROM fp ORDER BY obj;
 SQL
 }
+# a fingerprint worth comparing: it was computed, and it holds the source's messages
+fingerprint_ok() { [ -s "$1" ] && grep -Eq '^inbox\.message: [1-9][0-9]* [0-9a-f]{32}$' "$1"; }
 fingerprint src >"$work/src.fp"
+fingerprint_ok "$work/src.fp" && pass "the source's fingerprint ($(wc -l <"$work/src.fp") objects)" ||
+	fail "the source's fingerprint is empty or has no messages: $(head -3 "$work/src.fp" | tr '\n' ' ')"
 
 # (pg_dump warns of the self-references contact.merged_into and
 # message.reply_to_id, harmless in a full dump: kept in dump.log)
@@ -122,7 +126,9 @@ PGOPTIONS='-c session_replication_role=replica' psql -X -q -h "$work" -p "$port"
 
 for db in custom_restore plain_restore; do
 	fingerprint "$db" >"$work/$db.fp"
-	if diff -q "$work/src.fp" "$work/$db.fp" >/dev/null; then
+	if ! fingerprint_ok "$work/src.fp" || ! fingerprint_ok "$work/$db.fp"; then
+		fail "$db: no fingerprint to compare: $(head -3 "$work/$db.fp" | tr '\n' ' ')"
+	elif diff -q "$work/src.fp" "$work/$db.fp" >/dev/null; then
 		pass "$db: every table (catalogues included), sequence and grant as in the source ($(wc -l <"$work/src.fp") objects)"
 	else
 		fail "$db differs from the source: $(diff "$work/src.fp" "$work/$db.fp" | head -6 | tr '\n' ' ')"

@@ -7,6 +7,9 @@ Reads WORKDIR/err.<k> (psql stderr: "@@ <n> <class> <name>" markers from \\warn,
 then the error of that call, VERBOSITY verbose) and WORKDIR/session.<k>.sql.
 Allowed SQLSTATEs per class come from the environment: ALLOW_api, ALLOW_apilit,
 ALLOW_write, ALLOW_guc, ALLOW_read (space separated).
+Checks: every call ran, no connection lost, every error allowed for its kind,
+no elog-style message, and enough calls succeeded (FUZZ_MIN_OK_SHARE of all,
+default 0.2; FUZZ_MIN_CLASS_OK_SHARE of each kind, default 0.1).
 Prints the SQLSTATE summary, then one "ok:"/"FAILED:" line per check; writes
 WORKDIR/verdict with "<passed> <failed>".
 """
@@ -129,5 +132,18 @@ check(not elog, "no elog-style \"inbox: ...\" internal message (%d)" % len(elog)
 show(elog)
 errors = sum(v for (c, s), v in by_state.items() if s != "ok")
 print("   %d calls: %d succeeded, %d raised an error" % (calls, ok_calls, errors))
+
+# hostile input must not mean that nothing gets through: a run where (almost)
+# every call fails (a broken setup, a role without grants, a rule refusing
+# everything) tests only the error paths
+min_share = float(os.environ.get("FUZZ_MIN_OK_SHARE", "0.2"))
+min_class_share = float(os.environ.get("FUZZ_MIN_CLASS_OK_SHARE", "0.1"))
+check(calls > 0 and ok_calls >= min_share * calls,
+      "at least %d %% of the calls succeeded (%d of %d)" % (round(100 * min_share), ok_calls, calls))
+for cls in sorted({c for (c, s) in by_state}):
+    n = sum(v for (c, s), v in by_state.items() if c == cls)
+    good = by_state.get((cls, "ok"), 0)
+    check(good >= min_class_share * n,
+          "at least %d %% of the %s calls succeeded (%d of %d)" % (round(100 * min_class_share), cls, good, n))
 with open("%s/verdict" % work, "w") as f:
     f.write("%d %d\n" % (passed, failed))

@@ -20,8 +20,8 @@
 # so is an allowed error whose message is elog-style "inbox: ..."):
 #   api     the documented errors of the API (README "Errors"):
 #           22023 invalid_parameter_value, P0002 no_data_found,
-#           23503 foreign_key_violation, 55000 object_not_in_prerequisite_state,
-#           42501 insufficient_privilege
+#           23503 foreign_key_violation, 55000 object_not_in_prerequisite_state
+#           (not 42501 insufficient_privilege: every call runs as the superuser)
 #   apilit  an API call whose argument literal is invalid for its SQL type on
 #           purpose (malformed json text, year 294277, bigint overflow): the api
 #           list plus what the type input functions raise before inbox runs:
@@ -40,7 +40,8 @@
 # A statement taking longer than statement_timeout (60 s) fails with 57014: FAIL.
 #
 # Checks: all calls ran and every session reached its end; no error outside the
-# lists; no elog-style message; no backend terminated by a signal or exit code
+# lists; no elog-style message; at least 20 % of the calls succeeded, and 10 %
+# of each kind (hostile input still lets valid calls through); no backend terminated by a signal or exit code
 # in the server log, the postmaster pid unchanged; inbox.check_integrity() empty.
 #
 # Usage: bash test/fuzz/fuzz_test.sh        (as root or a user who can run initdb)
@@ -67,7 +68,7 @@ data=$work/data
 passed=0
 failed=0
 
-export ALLOW_api="22023 P0002 23503 55000 42501"
+export ALLOW_api="22023 P0002 23503 55000"
 export ALLOW_apilit="$ALLOW_api 22P02 22007 22008 22003 22P05"
 export ALLOW_write="$ALLOW_api 23505 23502 23514 22P02 22003 22007 22008 22021 22P05 2202E 54000 40P01"
 export ALLOW_guc="22023"

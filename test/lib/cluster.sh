@@ -28,3 +28,17 @@ pass() { echo "ok: $1"; passed=$((passed + 1)); }
 fail() { echo "FAILED: $1"; failed=$((failed + 1)); }
 # check NAME GOT WANTED
 check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got '$2', wanted '$3'"; fi; }
+
+# wait_until SECONDS COMMAND...: run COMMAND every 50 ms until it succeeds
+# (returns 0), or until SECONDS (may be fractional) have passed (returns 1);
+# the caller says what timed out
+wait_until() {
+	local end
+	end=$(awk -v now="$EPOCHREALTIME" -v s="$1" 'BEGIN { printf "%.0f", (now + s) * 1000000 }')
+	shift
+	while :; do
+		"$@" && return 0
+		[ "${EPOCHREALTIME/./}" -ge "$end" ] && return 1
+		sleep 0.05
+	done
+}

@@ -7,12 +7,19 @@
 # sorted canonical lines):
 #   - receive_message from a new and a known sender, mark_read, send_message,
 #     set_message_status, assign, close_conversation, open_conversation,
-#     record_event, a direct UPDATE of a contact (and a no-op UPDATE: nothing);
+#     record_event, a direct UPDATE of a contact (and a no-op UPDATE: nothing),
+#     snooze and unsnooze, direct UPDATEs of a conversation and a message,
+#     DELETE of a message, a conversation and a contact (with what they take
+#     along), merge_contacts and unmerge_contacts (every moved row, to the
+#     contact it left and the one it joined);
+#   - more than 1,000 notifications of one transaction on a space: one bulk
+#     (1,000: each sent; space 2's: not on inbox_1);
 #   - a multi-statement transaction: one notification per contact and op;
 #   - nothing after ROLLBACK, nothing from a rolled-back savepoint (nested,
 #     and a PL/pgSQL exception block), nothing with inbox.notify = off,
 #     nothing on inbox_1 from space 2;
 #   - per contact, notifications arrive in commit order (two sessions);
+#   - a step whose marker does not come back (a dead listener) fails;
 #   - they are sent by the database's background worker (inbox.notify_relay),
 #     by the committing backend itself with the relay off or no worker;
 #     none is lost while the worker stops and starts under load; a contact
@@ -96,7 +103,9 @@ for line in open(path):
     if raw:
         print(line)
         continue
-    words = [str(obj.get("op")), "c=%s" % obj.get("contact")]
+    words = [str(obj.get("op"))]
+    if "contact" in obj:
+        words.append("c=%s" % obj["contact"])
     for key in sorted(obj):
         if key in ("op", "contact"):
             continue
@@ -110,20 +119,30 @@ PY
 
 # step [raw]: send the next marker, wait for the listener to print it, and
 # print the canonical lines of what came since the previous marker.  The
-# marker count lives in a file: step runs in $(...) subshells.
+# marker count lives in a file: step runs in $(...) subshells.  When the
+# relay does not empty or the marker does not arrive in time (the listener
+# died, say), step says so in its output (the step's check fails, also one
+# that expects no notification) and in $work/step.failed (counted at the end,
+# also for steps whose output is thrown away).
+relay_empty() { [ "$(sql -c 'SELECT inbox.notify_relay_queue()')" = 0 ]; }
+step_failed() {
+	echo "STEP FAILED: $1 (listener $(kill -0 "$listener" 2>/dev/null && echo running || echo gone))" |
+		tee -a "$work/step.failed" >&2
+	echo "STEP FAILED: $1"
+}
 step() {
-	local marker n i
+	local marker n
 	marker=$(cat "$work/marker")
 	n=$((marker + 1))
-	# the background worker sends inbox's notifications: the marker goes after them
-	for i in $(seq 1 100); do [ "$(sql -c 'SELECT inbox.notify_relay_queue()')" = 0 ] && break; sleep 0.02; done
-	sql -c "NOTIFY inbox_1, '{\"op\": \"marker\", \"n\": $n}'"
-	for i in $(seq 1 100); do
-		grep -q "\"op\": \"marker\", \"n\": $n}" "$out" && break
-		sleep 0.05
-	done
-	python3 "$work/between.py" "$out" "$marker" "$n" "$@"
 	echo "$n" >"$work/marker"
+	# the background worker sends inbox's notifications: the marker goes after them
+	wait_until 5 relay_empty || step_failed "marker $n: the relay still holds notifications after 5 s"
+	sql -c "NOTIFY inbox_1, '{\"op\": \"marker\", \"n\": $n}'"
+	if ! wait_until 10 grep -q "\"op\": \"marker\", \"n\": $n}" "$out"; then
+		step_failed "marker $n not received within 10 s"
+		return 1
+	fi
+	python3 "$work/between.py" "$out" "$marker" "$n" "$@"
 }
 
 # -------------------------------------------------------------------------
@@ -149,8 +168,7 @@ SQL
 
 "$worker" listen --space 1 -d "host=$work port=$port dbname=inbox user=postgres" >"$out" 2>"$work/listen.err" &
 listener=$!
-for i in $(seq 1 100); do grep -q 'listening on inbox_1' "$work/listen.err" && break; sleep 0.05; done
-if ! grep -q 'listening on inbox_1' "$work/listen.err"; then
+if ! wait_until 5 grep -q 'listening on inbox_1' "$work/listen.err"; then
 	fail "listener started"; cat "$work/listen.err"; echo "$passed passed, $failed failed"; exit 1
 fi
 echo -1 >"$work/marker"
@@ -217,6 +235,87 @@ check "direct UPDATE of a contact: contact" "contact c=$c" "$(step)"
 
 sql -c "UPDATE inbox.contact SET first_name = first_name WHERE id = $c" >/dev/null
 check "UPDATE that changes nothing: no notification" "" "$(step)"
+
+ev=$(max_id event)
+sql -c "SELECT inbox.snooze($c, now() + interval '1 hour', 1)" >/dev/null
+check "snooze: snooze and its event" "snooze c=$c
+$(events_since "$ev")" "$(step)"
+ev=$(max_id event)
+sql -c "SELECT inbox.unsnooze($c, 1)" >/dev/null
+check "unsnooze: snooze and its event" "snooze c=$c
+$(events_since "$ev")" "$(step)"
+
+sql -c "UPDATE inbox.conversation SET reference = 'ad-7', source_url = 'https://example.com/SECRETURL' WHERE id = $conv2" >/dev/null
+check "direct UPDATE of a conversation's reference and source_url: conversation" "conversation c=$c conversation=$conv2" "$(step)"
+
+sql -c "UPDATE inbox.message SET body = 'SECRETBODY edited' WHERE id = $m2" >/dev/null
+check "direct UPDATE of a message's body: message_updated" "message_updated c=$c message=$m2" "$(step)"
+sql -c "DELETE FROM inbox.message WHERE id = $m2" >/dev/null
+check "DELETE of a message: message_deleted" "message_deleted c=$c message=$m2" "$(step)"
+
+# a contact made by hand with a conversation opened for it: deleting the
+# conversation takes its event along
+x=$(sql -c "INSERT INTO inbox.contact (space_id, first_name) VALUES (1, 'Secretxavier') RETURNING id")
+ev=$(max_id event)
+xconv=$(sql -c "SELECT inbox.open_conversation($x, 'user', 1)")
+xev=$(sql -c "SELECT id FROM inbox.event WHERE contact_id = $x")
+step >/dev/null
+sql -c "DELETE FROM inbox.conversation WHERE id = $xconv" >/dev/null
+check "DELETE of a conversation: conversation_deleted, event_deleted of its event" \
+	"conversation_deleted c=$x conversation=$xconv
+event_deleted c=$x event=$xev" "$(step)"
+
+# deleting a contact deletes its identity, conversation, messages and events
+ym=$(sql -c "SELECT inbox.receive_message(1, 'yara', 'SECRETBODY from yara')")
+y=$(sql -c "SELECT contact_id FROM inbox.message WHERE id = $ym")
+yconv=$(sql -c "SELECT conversation_id FROM inbox.message WHERE id = $ym")
+yev=$(sql -c "SELECT id FROM inbox.event WHERE contact_id = $y")
+step >/dev/null
+sql -c "DELETE FROM inbox.contact WHERE id = $y" >/dev/null
+check "DELETE of a contact: contact_deleted, and the deletes of its conversation, message and event" \
+	"contact_deleted c=$y
+conversation_deleted c=$y conversation=$yconv
+message_deleted c=$y message=$ym
+event_deleted c=$y event=$yev" "$(step)"
+
+# merge: Walt keeps, Zoe is merged into him.  Both have an open conversation:
+# Zoe's (the newer) absorbs Walt's, and goes to Walt with her message and
+# event; each moved row is told to the contact it left and the one it joined
+wm=$(sql -c "SELECT inbox.receive_message(1, 'walt', 'SECRETBODY from walt')")
+w=$(sql -c "SELECT contact_id FROM inbox.message WHERE id = $wm")
+wconv=$(sql -c "SELECT conversation_id FROM inbox.message WHERE id = $wm")
+wev=$(sql -c "SELECT id FROM inbox.event WHERE contact_id = $w")
+zm=$(sql -c "SELECT inbox.receive_message(1, 'zoe', 'SECRETBODY from zoe')")
+z=$(sql -c "SELECT contact_id FROM inbox.message WHERE id = $zm")
+zconv=$(sql -c "SELECT conversation_id FROM inbox.message WHERE id = $zm")
+zev=$(sql -c "SELECT id FROM inbox.event WHERE contact_id = $z")
+step >/dev/null
+sql -c "SELECT inbox.merge_contacts($w, $z, 'user', 1)" >/dev/null
+merged_ev=$(sql -c "SELECT id FROM inbox.event WHERE contact_id = $w AND kind = 'contact_merged'")
+check "merge_contacts: the merged contact, every moved row (to both contacts), the absorbed conversation, the event" \
+	"contact c=$z
+read c=$z
+conversation c=$w conversation=$zconv
+conversation c=$z conversation=$zconv
+conversation_deleted c=$w conversation=$wconv
+message_updated c=$w message=$wm,$zm
+message_updated c=$z message=$zm
+event_updated c=$w event=$wev,$zev
+event_updated c=$z event=$zev
+event c=$w event=$merged_ev" "$(step)"
+sql -c "SELECT inbox.unmerge_contacts($w, $z, 'user', 1)" >/dev/null
+unmerged_ev=$(sql -c "SELECT id FROM inbox.event WHERE contact_id = $w AND kind = 'contact_unmerged'")
+check "unmerge_contacts: both contacts, every row moved back, the restored conversation, the event" \
+	"contact c=$z
+read c=$w
+conversation c=$w conversation=$zconv
+conversation c=$z conversation=$zconv
+conversation_opened c=$w conversation=$wconv
+message_updated c=$w message=$wm,$zm
+message_updated c=$z message=$zm
+event_updated c=$w event=$wev,$zev,$merged_ev
+event_updated c=$z event=$zev
+event c=$w event=$unmerged_ev" "$(step)"
 
 # -------------------------------------------------------------------------
 # transactions
@@ -293,6 +392,17 @@ check "inbox.notify = off: no notification" "" "$(step)"
 
 sql -c "SELECT inbox.receive_message(2, 'zed', 'SECRETBODY other space')" >/dev/null
 check "a change in space 2: nothing on inbox_1" "" "$(step)"
+
+# more than 1,000 notifications on a space in one transaction: one bulk
+# instead; 1,000 are sent one by one; a bulk of space 2 is not on inbox_1
+sql -c "INSERT INTO inbox.contact (space_id, first_name) SELECT 1, 'many' FROM generate_series(1, 1001)" >/dev/null
+check "1,001 contacts inserted in one statement: one bulk notification" "bulk changes=1001" "$(step)"
+first_contact=$(max_id contact)
+sql -c "INSERT INTO inbox.contact (space_id, first_name) SELECT 1, 'many' FROM generate_series(1, 1000)" >/dev/null
+check "1,000 contacts inserted in one statement: 1,000 contact_created" \
+	"$(sql -c "SELECT 'contact_created c=' || id FROM inbox.contact WHERE id > $first_contact")" "$(step)"
+sql -c "INSERT INTO inbox.contact (space_id, first_name) SELECT 2, 'many' FROM generate_series(1, 1001)" >/dev/null
+check "a bulk of space 2: nothing on inbox_1" "" "$(step)"
 
 # -------------------------------------------------------------------------
 # commit order, two sessions (psql reading from FIFOs)
@@ -400,7 +510,9 @@ for line in open(sys.argv[1]):
     o = json.loads(line)
     if o.get("op") == "marker":
         continue
-    ok = isinstance(o.get("op"), str) and isinstance(o.get("contact"), int) and len(line.encode()) < 8000
+    # every payload names its contact, but bulk, which stands for many
+    ok = isinstance(o.get("op"), str) and len(line.encode()) < 8000 and (
+        isinstance(o.get("contact"), int) or (o.get("op") == "bulk" and "contact" not in o))
     for k, v in o.items():
         if k in ("op", "contact"):
             continue
@@ -430,10 +542,12 @@ fi
 # senders PGOPTIONS: the PIDs that sent the notifications of one
 # receive_message run with those options, and the caller's PID
 senders() {
-	psql -X -q -h "$work" -p "$port" -U postgres -d inbox -c "LISTEN inbox_1" -c "SELECT pg_sleep(1.5)" \
+	PGAPPNAME=senders psql -X -q -h "$work" -p "$port" -U postgres -d inbox -c "LISTEN inbox_1" -c "SELECT pg_sleep(1.5)" \
 		>"$work/senders.out" 2>&1 &
 	local lp=$!
-	sleep 0.4
+	# it listens once it sleeps
+	listening() { [ "$(sql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'senders' AND query LIKE '%pg_sleep%'")" = 1 ]; }
+	wait_until 5 listening || echo "    the senders' listener did not start within 5 s"
 	caller=$(PGOPTIONS="-c client_min_messages=warning $1" psql -X -q -At -h "$work" -p "$port" -U postgres -d inbox \
 		-c "SELECT pg_backend_pid() FROM inbox.receive_message(1, 'alice', 'SECRETBODY who sends') m")
 	wait "$lp"
@@ -452,31 +566,42 @@ check "inbox.notify_relay_queue() is 0 once they are sent" 0 "$(sql -c 'SELECT i
 senders "-c inbox.notify_relay=off"
 check "inbox.notify_relay off: the committing backend sends them itself" "$caller " "$sent_by"
 
+no_worker() { [ -z "$(worker_pid)" ]; }
+a_worker() { [ -n "$(worker_pid)" ]; }
 sql -c "ALTER SYSTEM SET inbox.snooze_worker = off" -c "SELECT pg_reload_conf()" >/dev/null
-for i in $(seq 1 100); do [ -z "$(worker_pid)" ] && break; sleep 0.05; done
+wait_until 5 no_worker
 senders ""
 check "no worker (inbox.snooze_worker off): the committing backend sends them itself" "$caller " "$sent_by"
 sql -c "ALTER SYSTEM RESET inbox.snooze_worker" -c "SELECT pg_reload_conf()" >/dev/null
-for i in $(seq 1 200); do [ -n "$(worker_pid)" ] && break; sleep 0.05; done
+wait_until 10 a_worker
 senders ""
 wpid=$(worker_pid)
 check "the worker back: it sends them again" "$wpid " "$sent_by"
 step >/dev/null				# the messages of this part are not the next step's
 
-# none lost: 4 writers x 150 calls while the worker is stopped and started
+# none lost: 4 writers x 1,000 calls while the worker is stopped and started
 # again; every committed message is announced, none is left in the relay
 first=$(max_id message)
 for w in 1 2 3 4; do
-	(for g in $(seq 1 150); do echo "SELECT inbox.receive_message(1, 'load$w-$((g % 7))', 'SECRETBODY load');"; done) |
+	(for g in $(seq 1 1000); do echo "SELECT inbox.receive_message(1, 'load$w-$((g % 7))', 'SECRETBODY load');"; done) |
 		PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -h "$work" -p "$port" -U postgres -d inbox >/dev/null 2>&1 &
 	session_pids+=($!)
 done
-sleep 0.3
+writers_running() { local p k=0; for p in "${session_pids[@]: -4}"; do kill -0 "$p" 2>/dev/null && k=$((k + 1)); done; echo "$k"; }
+# loaded N: more than N load messages are committed
+loaded() { [ "$(sql -c "SELECT count(*) FROM inbox.message WHERE id > $first")" -gt "$1" ]; }
+wait_until 10 loaded 100 || echo "    the writers committed nothing within 10 s"
 sql -c "ALTER SYSTEM SET inbox.snooze_worker = off" -c "SELECT pg_reload_conf()" >/dev/null
-sleep 0.5
+wait_until 5 no_worker
+off_at=$(sql -c "SELECT count(*) FROM inbox.message WHERE id > $first")
+# the writers go on committing while no worker runs
+wait_until 10 loaded $((off_at + 100))
+while_off="$(no_worker && echo no-worker) $(writers_running) writers, $( loaded $((off_at + 100)) && echo committing)"
 sql -c "ALTER SYSTEM RESET inbox.snooze_worker" -c "SELECT pg_reload_conf()" >/dev/null
+check "the 4 writers committed while the worker was stopped" "no-worker 4 writers, committing" "$while_off"
 wait "${session_pids[@]: -4}" 2>/dev/null
-for i in $(seq 1 200); do [ -n "$(worker_pid)" ] && [ "$(sql -c 'SELECT inbox.notify_relay_queue()')" = 0 ] && break; sleep 0.05; done
+relay_done() { a_worker && relay_empty; }
+wait_until 10 relay_done
 check "the relay is empty after the load" 0 "$(sql -c 'SELECT inbox.notify_relay_queue()')"
 committed=$(sql -c "SELECT string_agg(id::text, ' ' ORDER BY id) FROM inbox.message WHERE id > $first")
 announced=$(step | awk '$1 == "message" { sub("message=", "", $3); gsub(",", " ", $3); print $3 }' | tr ' ' '\n' | sort -n | tr '\n' ' ' | sed 's/ $//')
@@ -492,7 +617,8 @@ for w in 1 2; do
 		PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -h "$work" -p "$port" -U postgres -d inbox >/dev/null 2>&1 &
 	session_pids+=($!)
 done
-sleep 0.5
+polled() { [ "$(sql -c "SELECT count(*) FROM inbox.message WHERE body = 'SECRETBODY poll'")" -gt 100 ]; }
+wait_until 10 polled || echo "    the 2 writers committed nothing within 10 s"
 snoozed=$(sql -c "SELECT contact_id FROM inbox.contact_channel WHERE channel_id = 1 AND external_id = 'alice'")
 sql -c "SELECT inbox.snooze($snoozed, now() + interval '1 s', 1)" >/dev/null
 back=no
@@ -521,9 +647,10 @@ step >/dev/null
 # the server goes away and comes back
 
 as_pg "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null
-sleep 1.5					# the listener retries with backoff meanwhile
+# the listener has seen the server go and retries with backoff meanwhile
+wait_until 10 grep -q 'connection lost' "$work/listen.err"
 start || { cat "$work/server.log"; exit 1; }
-for i in $(seq 1 200); do grep -q '"op":"resync"' "$out" && break; sleep 0.05; done
+wait_until 10 grep -q '"op":"resync"' "$out"
 if grep -q '^{"op":"resync"}$' "$out" && kill -0 "$listener" 2>/dev/null; then
 	pass "server restart: the listener reconnected and printed {\"op\":\"resync\"}"
 else
@@ -533,10 +660,12 @@ m=$(sql -c "SELECT inbox.receive_message(1, 'alice', 'SECRETBODY after restart')
 check "after the restart the listener keeps receiving" "message c=$c message=$m" "$(step | grep -v '^resync')"
 
 kill -TERM "$listener"
-for i in $(seq 1 40); do kill -0 "$listener" 2>/dev/null || break; sleep 0.05; done
+gone() { ! kill -0 "$1" 2>/dev/null; }
+wait_until 5 gone "$listener" || kill -KILL "$listener"
 wait "$listener"; rc=$?
 listener=
 if [ "$rc" = 0 ]; then pass "SIGTERM: the listener exits with status 0"; else fail "SIGTERM: exit status $rc"; fi
 
+[ -s "$work/step.failed" ] && fail "$(wc -l <"$work/step.failed") steps did not complete (see STEP FAILED above)"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

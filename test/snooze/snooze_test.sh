@@ -69,12 +69,21 @@ wait_for() {
 	return 1
 }
 workers_in() { sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = '$1'"; }
+worker_pid() { sql postgres -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = 'inbox'"; }
+# the worker of database inbox is asleep again after having looked at the
+# snoozes since time $1, taken before the change it must notice (it reports
+# running, then idle, at each look)
+worker_slept_since() {
+	wait_for postgres "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'inbox worker'
+		AND datname = 'inbox' AND state = 'idle' AND wait_event = 'Extension' AND state_change > '$1'" 5
+}
 
 cluster_init "$data" || exit 1
 cat >>"$data/postgresql.conf" <<CONF
 shared_preload_libraries = 'inbox'
 max_worker_processes = 16
 max_connections = 40
+track_commit_timestamp = on
 restart_after_crash = on
 CONF
 start || { cat "$work/server.log"; exit 1; }
@@ -89,8 +98,9 @@ SELECT inbox.create_channel(1, 'telegram', 'tg');
 SELECT inbox.receive_message(1, 'alice', 'hello');
 SQL
 
-# lag of a system wake in seconds: event time minus the time the snooze ended
-lag_sql="SELECT round(extract(epoch FROM max(e.created_at - (e.data->>'until')::timestamptz))::numeric, 3)
+# lag of a system wake in seconds: from the time the snooze ended to the commit
+# of the worker's transaction that wrote the event (track_commit_timestamp)
+lag_sql="SELECT round(extract(epoch FROM max(pg_xact_commit_timestamp(e.xmin) - (e.data->>'until')::timestamptz))::numeric, 3)
 	FROM inbox.event e WHERE e.kind = 'contact_unsnoozed' AND e.actor_kind = 'system'"
 
 echo "== API and rule"
@@ -172,20 +182,20 @@ check "one worker serves database inbox, none the others" \
 sql inbox -c "SELECT inbox.snooze(1, clock_timestamp() + interval '2 s', 1)" >/dev/null
 wait_for inbox "SELECT snoozed_until IS NULL FROM inbox.contact WHERE id = 1" 5
 check_true "a contact snoozed for 2 s is back within 1 s of its time, actor system" \
-	"$(sql inbox -c "SELECT count(*) = 1 AND max(created_at - (data->>'until')::timestamptz) < interval '1 s'
+	"$(sql inbox -c "SELECT count(*) = 1 AND max(pg_xact_commit_timestamp(xmin) - (data->>'until')::timestamptz) < interval '1 s'
 		FROM inbox.event WHERE contact_id = 1 AND kind = 'contact_unsnoozed' AND actor_kind = 'system'")" \
 	"lag $(sql inbox -c "$lag_sql") s"
 
-sql inbox -c "SELECT inbox.snooze(1, now() + interval '1 hour', 1)" >/dev/null
-sleep 0.3
+t=$(sql inbox -c "SELECT clock_timestamp()" -c "SELECT inbox.snooze(1, now() + interval '1 hour', 1)" | head -1)
+worker_slept_since "$t" || not_ok "the worker went back to sleep after a snooze of 1 h"
 sql inbox -c "SELECT inbox.snooze(1, clock_timestamp() + interval '1 s', 1)" >/dev/null
 wait_for inbox "SELECT snoozed_until IS NULL FROM inbox.contact WHERE id = 1" 4
 check_true "a snooze moved from 1 h to 1 s ahead is woken on time" \
-	"$(sql inbox -c "SELECT max(created_at - (data->>'until')::timestamptz) < interval '1 s'
+	"$(sql inbox -c "SELECT max(pg_xact_commit_timestamp(xmin) - (data->>'until')::timestamptz) < interval '1 s'
 		FROM inbox.event WHERE contact_id = 1 AND kind = 'contact_unsnoozed' AND actor_kind = 'system'")"
 
-sql inbox -c "SELECT inbox.snooze(1, now() + interval '1 hour', 1)" >/dev/null
-sleep 0.5
+t=$(sql inbox -c "SELECT clock_timestamp()" -c "SELECT inbox.snooze(1, now() + interval '1 hour', 1)" | head -1)
+worker_slept_since "$t" || not_ok "the worker went back to sleep after a snooze of 1 h"
 before=$(sql postgres -c "SELECT query_start FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = 'inbox'")
 sleep 3
 after=$(sql postgres -c "SELECT query_start FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = 'inbox'")
@@ -200,7 +210,7 @@ check_true "10,000 contacts due at once all come back, one event each" \
 	"$(sql inbox -c "SELECT count(*) = 10000 AND count(DISTINCT e.contact_id) = 10000
 		FROM inbox.event e JOIN inbox.contact c ON c.id = e.contact_id
 		WHERE c.first_name LIKE 'mass %' AND e.kind = 'contact_unsnoozed' AND e.actor_kind = 'system'")" \
-	"all back $(sql inbox -c "SELECT round(extract(epoch FROM max(e.created_at - (e.data->>'until')::timestamptz))::numeric, 3)
+	"all back $(sql inbox -c "SELECT round(extract(epoch FROM max(pg_xact_commit_timestamp(e.xmin) - (e.data->>'until')::timestamptz))::numeric, 3)
 		FROM inbox.event e JOIN inbox.contact c ON c.id = e.contact_id WHERE c.first_name LIKE 'mass %' AND e.kind = 'contact_unsnoozed'") s after their time"
 
 # concurrent callers: four clients call wake_due_snoozes(50) in a loop while the worker runs
@@ -224,21 +234,26 @@ check "no integrity violations" "$(sql inbox -c "SELECT count(*) FROM inbox.chec
 echo "== restart"
 sql inbox -c "INSERT INTO inbox.contact (space_id, first_name, snoozed_until)
 	SELECT 1, 'down ' || g, clock_timestamp() + interval '1 s' FROM generate_series(1, 500) g" >/dev/null
+due=$(sql inbox -c "SELECT extract(epoch FROM max(snoozed_until)) FROM inbox.contact WHERE first_name LIKE 'down %'")
 stop
-sleep 2.5
+# down until they all are due, and a little longer
+wait_until 10 awk -v due="$due" -v now="$EPOCHREALTIME" 'BEGIN { exit !(now > due + 0.3) }'
 start || { not_ok "server restarts"; cat "$work/server.log"; }
 wait_for inbox "SELECT count(*) = 0 FROM inbox.contact WHERE first_name LIKE 'down %' AND snoozed_until IS NOT NULL" 10
 check_true "snoozes that fell due while the server was down are woken within 1 s of start" \
-	"$(sql inbox -c "SELECT count(*) = 500 AND max(e.created_at) - pg_postmaster_start_time() < interval '1 s'
+	"$(sql inbox -c "SELECT count(*) = 500 AND max(pg_xact_commit_timestamp(e.xmin)) - pg_postmaster_start_time() < interval '1 s'
 		FROM inbox.event e JOIN inbox.contact c ON c.id = e.contact_id
 		WHERE c.first_name LIKE 'down %' AND e.kind = 'contact_unsnoozed' AND e.actor_kind = 'system'")" \
-	"$(sql inbox -c "SELECT round(extract(epoch FROM max(e.created_at) - pg_postmaster_start_time())::numeric, 3)
+	"$(sql inbox -c "SELECT round(extract(epoch FROM max(pg_xact_commit_timestamp(e.xmin)) - pg_postmaster_start_time())::numeric, 3)
 		FROM inbox.event e JOIN inbox.contact c ON c.id = e.contact_id WHERE c.first_name LIKE 'down %' AND e.kind = 'contact_unsnoozed'") s after start"
 
 echo "== more databases"
 sql postgres -c "CREATE DATABASE second" >/dev/null
-sleep 0.5
-check "a new database without inbox gets no worker" "$(workers_in second)" 0
+# the launcher starts a worker that looks, finds no inbox (a transaction in
+# the database, counted by pg_stat_database) and leaves
+looked=$(wait_for postgres "SELECT xact_commit + xact_rollback > 0 FROM pg_stat_database WHERE datname = 'second'" 5 && echo t || echo f)
+wait_for postgres "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = 'second'" 5
+check "a new database without inbox is looked at, and gets no worker" "$looked $(workers_in second)" "t 0"
 sql second >/dev/null <<'SQL'
 CREATE EXTENSION inbox CASCADE;
 SELECT inbox.create_space('s');
@@ -251,15 +266,19 @@ check "CREATE EXTENSION after start gets the database a worker" "$(workers_in se
 sql second -c "SELECT inbox.snooze(1, clock_timestamp() + interval '1 s', 1)" >/dev/null
 wait_for second "SELECT snoozed_until IS NULL FROM inbox.contact WHERE id = 1" 4
 check_true "its snoozes are woken within 1 s" \
-	"$(sql second -c "SELECT count(*) = 1 AND max(created_at - (data->>'until')::timestamptz) < interval '1 s'
+	"$(sql second -c "SELECT count(*) = 1 AND max(pg_xact_commit_timestamp(xmin) - (data->>'until')::timestamptz) < interval '1 s'
 		FROM inbox.event WHERE kind = 'contact_unsnoozed' AND actor_kind = 'system'")"
 
 # drop while the worker is busy with a backlog (a batch would deadlock with the drop)
 sql second -c "INSERT INTO inbox.contact (space_id, first_name, snoozed_until)
-	SELECT 1, 'busy ' || g, clock_timestamp() + interval '300 ms' FROM generate_series(1, 5000) g" >/dev/null
-sleep 0.4
+	SELECT 1, 'busy ' || g, clock_timestamp() + interval '300 ms' FROM generate_series(1, 20000) g" >/dev/null
+# busy: some of them woken, some still due
+busy="SELECT count(*) FILTER (WHERE snoozed_until IS NULL) > 0 AND count(*) FILTER (WHERE snoozed_until IS NOT NULL) > 0
+	FROM inbox.contact WHERE first_name LIKE 'busy %'"
+wait_for second "$busy" 5
+busy_at_drop=$(sql second -c "$busy")
 sql second -c "DROP EXTENSION inbox" 2>"$work/dropext.err"
-check "DROP EXTENSION works while the worker wakes a backlog" "$(cat "$work/dropext.err")" ""
+check "DROP EXTENSION works while the worker wakes a backlog" "$busy_at_drop $(cat "$work/dropext.err")" "t "
 wait_for postgres "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = 'second'" 5
 check "... and the worker leaves for good" "$(workers_in second)" 0
 sql second -c "CREATE EXTENSION inbox" >/dev/null
@@ -295,17 +314,27 @@ wait_for inbox "SELECT snoozed_until IS NULL FROM inbox.contact WHERE id = 1" 5
 check "inbox.snooze_worker = on brings them back and they catch up" \
 	"$(workers_in inbox) $(sql inbox -c "SELECT snoozed_until IS NULL FROM inbox.contact WHERE id = 1")" "1 t"
 
-sql postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'inbox worker'" >/dev/null
-wait_for postgres "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = 'inbox'" 15
-check "a terminated worker is restarted by the launcher" "$(workers_in inbox)" 1
+old_pid=$(worker_pid)
+terminated=$(sql postgres -c "SELECT pg_terminate_backend($old_pid)")
+wait_for postgres "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'inbox worker'
+	AND datname = 'inbox' AND pid <> $old_pid" 15
+new_pid=$(worker_pid)
+check "a terminated worker is restarted by the launcher" \
+	"$terminated $(workers_in inbox) $([ -n "$new_pid" ] && [ "$new_pid" != "$old_pid" ] && echo new-pid)" "t 1 new-pid"
 
 sql inbox -c "SELECT inbox.snooze(1, clock_timestamp() + interval '3 s', 1)" >/dev/null
-worker_pid=$(sql postgres -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = 'inbox'")
-kill -9 "$worker_pid"
-sleep 1
+old_pid=$(worker_pid)
+restarts=$(grep -c 'all server processes terminated; reinitializing' "$work/server.log")
+kill -9 "$old_pid"
+# the postmaster saw its worker die and reinitialized everything
+crashed() { [ "$(grep -c 'all server processes terminated; reinitializing' "$work/server.log")" -gt "$restarts" ]; }
+wait_until 20 crashed
+crash=$(crashed && echo crashed || echo "no crash")
 wait_for inbox "SELECT snoozed_until IS NULL FROM inbox.contact WHERE id = 1" 20
+new_pid=$(worker_pid)
 check "after a crash (kill -9 of the worker) the server restarts and the snooze is woken" \
-	"$(sql inbox -c "SELECT snoozed_until IS NULL FROM inbox.contact WHERE id = 1")" t
+	"$crash $(sql inbox -c "SELECT snoozed_until IS NULL FROM inbox.contact WHERE id = 1") $([ -n "$new_pid" ] && [ "$new_pid" != "$old_pid" ] && echo new-pid)" \
+	"crashed t new-pid"
 check "no integrity violations at the end" "$(sql inbox -c "SELECT count(*) FROM inbox.check_integrity()")" 0
 
 echo "$passed passed, $failed failed"

@@ -87,6 +87,7 @@ PGHOST=$work PGPORT=$port expect_exit "connection from PG* variables is used" 1 
 cluster_init "$data" || exit 1
 cat >>"$data/postgresql.conf" <<CONF
 max_connections = 30
+track_commit_timestamp = on
 CONF
 start() { as_pg "$bindir/pg_ctl" -D "$data" -l "$work/server.log" -w -t 60 start >/dev/null; }
 start || { cat "$work/server.log"; exit 1; }
@@ -101,7 +102,7 @@ SQL
 for sig in INT TERM; do
 	"$worker" listen --space 1 -d "$conn" >/dev/null 2>"$work/sig.err" &
 	pid=$!
-	for i in $(seq 1 100); do grep -q 'listening' "$work/sig.err" && break; sleep 0.05; done
+	wait_until 10 grep -q 'listening' "$work/sig.err"
 	kill -"$sig" "$pid"
 	wait "$pid"; rc=$?
 	if [ "$rc" = 0 ]; then pass "SIG$sig stops a listening worker with exit 0"; else fail "SIG$sig: exit $rc"; fi
@@ -121,15 +122,17 @@ else
 		children+=($!)
 	done
 	snooze_pids=("${children[@]}")
-	sleep 0.5
+	# listening_n N: both workers have said N times that they listen
+	listening_n() { [ "$(grep -c 'listening on' "$work/snooze1.err")" -ge "$1" ] && [ "$(grep -c 'listening on' "$work/snooze2.err")" -ge "$1" ]; }
+	wait_until 10 listening_n 1 || fail "the snooze workers did not start listening within 10 s"
 	for i in 1 2 3; do sql -c "SELECT inbox.receive_message(1, 'sleeper$i', 'hi')" >/dev/null; done
 	sql -c "SELECT inbox.snooze(contact_id, now() + interval '1.5 s', 1) FROM inbox.contact_channel WHERE external_id LIKE 'sleeper%'" >/dev/null
-	sleep 3.5
-	# exactly one contact_unsnoozed by system each, within 1 s of the time
+	none_snoozed() { [ "$(sql -c "SELECT count(*) FROM inbox.contact WHERE snoozed_until IS NOT NULL")" = 0 ]; }
+	wait_until 5 none_snoozed
+	# exactly one contact_unsnoozed by system each, committed within 1 s of the time
 	got=$(sql -c "SELECT count(DISTINCT e.contact_id) || ' ' || count(*) || ' ' ||
-			coalesce(max(extract(epoch FROM e.created_at - s.created_at - interval '1.5 s'))::numeric(6,3), -1)
+			coalesce(max(extract(epoch FROM pg_xact_commit_timestamp(e.xmin) - (e.data->>'until')::timestamptz))::numeric(6,3), -1)
 		FROM inbox.event e
-		JOIN inbox.event s ON s.contact_id = e.contact_id AND s.kind = 'contact_snoozed'
 		WHERE e.kind = 'contact_unsnoozed' AND e.actor_kind = 'system'")
 	still=$(sql -c "SELECT count(*) FROM inbox.contact WHERE snoozed_until IS NOT NULL")
 	read -r contacts events late <<<"$got"
@@ -152,11 +155,11 @@ else
 	fi
 
 	as_pg "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null
-	sleep 1
 	start || { cat "$work/server.log"; exit 1; }
-	sleep 1
+	# back within their backoff (at most 5 s between tries), listening again
+	wait_until 15 listening_n 2 || fail "the snooze workers did not listen again within 15 s of the restart"
 	sql -c "SELECT inbox.snooze(contact_id, now() + interval '1 s', 1) FROM inbox.contact_channel WHERE external_id = 'sleeper1'" >/dev/null
-	sleep 2.5
+	wait_until 5 none_snoozed
 	n=$(sql -c "SELECT count(*) FROM inbox.event e JOIN inbox.contact_channel c USING (contact_id) WHERE c.external_id = 'sleeper1' AND e.kind = 'contact_unsnoozed'")
 	if [ "$n" = 2 ] && kill -0 "${snooze_pids[0]}" 2>/dev/null && kill -0 "${snooze_pids[1]}" 2>/dev/null; then
 		pass "after a server restart the snooze workers reconnect and wake again (once)"
@@ -171,7 +174,8 @@ else
 	if [ "$rcs" = 00 ]; then pass "SIGTERM stops the snooze workers with exit 0"; else fail "snooze exit statuses: $rcs"; fi
 
 	sql -c "SELECT inbox.snooze(contact_id, now() + interval '0.3 s', 1) FROM inbox.contact_channel WHERE external_id = 'sleeper2'" >/dev/null
-	sleep 0.5
+	sleeper2_due() { [ "$(sql -c "SELECT snoozed_until <= now() FROM inbox.contact_channel c JOIN inbox.contact t ON t.id = c.contact_id WHERE c.external_id = 'sleeper2'")" = t ]; }
+	wait_until 5 sleeper2_due
 	"$worker" snooze --once -d "$conn" 2>"$work/once.err"; rc=$?
 	if [ "$rc" = 0 ] && [ "$(sql -c "SELECT count(*) FROM inbox.contact WHERE snoozed_until IS NOT NULL")" = 0 ]; then
 		pass "snooze --once wakes what is due and exits 0"
@@ -234,9 +238,11 @@ fi
 m=$(sql -c "SELECT inbox.send_message($c, 1, 'live', 1)")
 "$worker" deliver -d "$conn" --interval 30 --exec 'cat >/dev/null' 2>"$work/live.err" &
 pid=$!
-sleep 0.5
+# it has connected, listens, and sent what was pending
+sent() { [ "$(sql -c "SELECT status FROM inbox.message WHERE id = $1")" = sent ]; }
+wait_until 10 sent "$m" || fail "deliver live: the worker did not send the pending message within 10 s"
 m2=$(sql -c "SELECT inbox.send_message($c, 1, 'while running', 1)")
-for i in $(seq 1 40); do [ "$(sql -c "SELECT status FROM inbox.message WHERE id = $m2")" = sent ] && break; sleep 0.05; done
+wait_until 2 sent "$m2"
 got=$(sql -c "SELECT string_agg(status, ',' ORDER BY id) FROM inbox.message WHERE id IN ($m, $m2)")
 kill -TERM "$pid"; wait "$pid"; rc=$?
 if [ "$got" = "sent,sent" ] && [ "$rc" = 0 ]; then
