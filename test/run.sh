@@ -7,7 +7,8 @@
 #   <suites>    scripts under test/ that start their own cluster (crash, snooze, ...)
 #
 # regress and isolation run against a throwaway cluster made by pg_virtualenv
-# with inbox preloaded; each test the Makefile lists (REGRESS, ISOLATION) counts
+# (or, with INBOX_TEST_OWN_CLUSTER=1, by test/lib/cluster.sh for the
+# PostgreSQL on PATH) with inbox preloaded; each test the Makefile lists (REGRESS, ISOLATION) counts
 # once, as failed when it failed or did not run, and a failing make fails the
 # suite.  Each script suite prints "N passed, N failed" as its last line (a script
 # that exits non-zero or prints no such line counts as failed).  The last line of
@@ -71,6 +72,24 @@ pg_regress_results() {
 		-e 's/^not ok +[0-9]+ +[-+] +([A-Za-z0-9_]+).*/\1 failed/p' "$1"
 }
 
+# own_cluster COMMAND...: COMMAND against a throwaway cluster of the
+# PostgreSQL whose pg_config is on PATH (test/lib/cluster.sh), with the
+# settings pg_virtualenv gets; for a PostgreSQL that is not Debian's
+# packaged one (INBOX_TEST_OWN_CLUSTER=1), which pg_virtualenv cannot run
+own_cluster() {
+	(
+		work=$(mktemp -d /tmp/inbox-regress.XXXXXX)
+		port=${INBOX_REGRESS_PORT:-5499}
+		bindir=$(pg_config --bindir)
+		source test/lib/cluster.sh
+		trap 'as_pg "$bindir/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1; rm -rf "$work"' EXIT
+		cluster_init "$work/data" || exit 1
+		printf "shared_preload_libraries = 'inbox'\nmax_prepared_transactions = 10\n" >>"$work/data/postgresql.conf"
+		as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null || { cat "$work/server.log"; exit 1; }
+		PGHOST=$work PGPORT=$port PGUSER=postgres "$@"
+	)
+}
+
 # run_make_check NAME LIST make-arguments...: make installcheck on a throwaway
 # cluster; each test of the Makefile's LIST counts once: passed when its result
 # is ok, failed when it failed or never ran; a failing make fails the suite
@@ -79,8 +98,12 @@ run_make_check() {
 	local log rc ok=0 bad=0 t result
 	log=$(mktemp)
 	echo "== $name"
-	pg_virtualenv -t -o shared_preload_libraries=inbox -o max_prepared_transactions=10 \
-		make -s installcheck "$@" 2>&1 | tee "$log"
+	if [ -n "${INBOX_TEST_OWN_CLUSTER:-}" ]; then
+		own_cluster make -s installcheck "$@" 2>&1 | tee "$log"
+	else
+		pg_virtualenv -t -o shared_preload_libraries=inbox -o max_prepared_transactions=10 \
+			make -s installcheck "$@" 2>&1 | tee "$log"
+	fi
 	rc=${PIPESTATUS[0]}
 	for t in $(makefile_list "$list"); do
 		result=$(pg_regress_results "$log" | awk -v t="$t" '$1 == t {print $2}' | tail -1)
