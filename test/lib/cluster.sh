@@ -42,3 +42,39 @@ wait_until() {
 		sleep 0.05
 	done
 }
+
+# Benchmark goals: one verdict line each, printed at the end and written into
+# the results file; the benchmark exits non-zero when one is missed.
+#   goal "NAME" "FIGURE" COMMAND...   met when COMMAND succeeds (e.g. at_most 4.2 5)
+#   goal_not_measured "NAME" "WHY"    a goal the benchmark does not measure yet
+#   goals_report FILE                 prints the lines, appends them to FILE under
+#                                     "## Verdicts"; returns 1 when a goal was missed
+goal_lines=()
+goals_missed=0
+goal() {
+	local name=$1 figure=$2
+	shift 2
+	if "$@"; then
+		goal_lines+=("met: $name: $figure")
+	else
+		goal_lines+=("MISSED: $name: $figure")
+		goals_missed=$((goals_missed + 1))
+	fi
+}
+goal_not_measured() { goal_lines+=("not measured yet: $1: $2"); }
+# at_most VALUE LIMIT, at_least VALUE LIMIT: numeric tests for goal (a value
+# that is not a number misses)
+at_most() { awk -v v="$1" -v l="$2" 'BEGIN { exit !(v ~ /^-?[0-9.]+$/ && v + 0 <= l + 0) }'; }
+at_least() { awk -v v="$1" -v l="$2" 'BEGIN { exit !(v ~ /^-?[0-9.]+$/ && v + 0 >= l + 0) }'; }
+goals_report() {
+	local file=$1
+	{
+		echo
+		echo "## Verdicts"
+		echo
+		printf -- '- %s\n' "${goal_lines[@]}"
+	} >>"$file"
+	echo "== verdicts ($goals_missed missed)"
+	printf '%s\n' "${goal_lines[@]}"
+	[ "$goals_missed" = 0 ]
+}

@@ -175,6 +175,13 @@ echo -1 >"$work/marker"
 step >/dev/null				# marker 0: the listener is live
 
 max_id() { sql -c "SELECT coalesce(max(id), 0) FROM inbox.$1"; }
+# first_message REF: a new sender's first message on channel 1; sets fm (the
+# message), fc (the contact), fv (its conversation), fe (the conversation's event)
+first_message() {
+	fm=$(sql -c "SELECT inbox.receive_message(1, '$1', 'SECRETBODY from $1')")
+	read -r fc fv < <(sql -F ' ' -c "SELECT contact_id, conversation_id FROM inbox.message WHERE id = $fm")
+	fe=$(sql -c "SELECT id FROM inbox.event WHERE contact_id = $fc AND kind = 'conversation_opened'")
+}
 # events written since event id $1, as the canonical line of one contact
 events_since() { sql -c "SELECT 'event c=' || contact_id || ' event=' || string_agg(id::text, ',' ORDER BY id) FROM inbox.event WHERE id > $1 GROUP BY contact_id"; }
 
@@ -266,10 +273,8 @@ check "DELETE of a conversation: conversation_deleted, event_deleted of its even
 event_deleted c=$x event=$xev" "$(step)"
 
 # deleting a contact deletes its identity, conversation, messages and events
-ym=$(sql -c "SELECT inbox.receive_message(1, 'yara', 'SECRETBODY from yara')")
-y=$(sql -c "SELECT contact_id FROM inbox.message WHERE id = $ym")
-yconv=$(sql -c "SELECT conversation_id FROM inbox.message WHERE id = $ym")
-yev=$(sql -c "SELECT id FROM inbox.event WHERE contact_id = $y")
+first_message yara
+ym=$fm y=$fc yconv=$fv yev=$fe
 step >/dev/null
 sql -c "DELETE FROM inbox.contact WHERE id = $y" >/dev/null
 check "DELETE of a contact: contact_deleted, and the deletes of its conversation, message and event" \
@@ -281,14 +286,10 @@ event_deleted c=$y event=$yev" "$(step)"
 # merge: Walt keeps, Zoe is merged into him.  Both have an open conversation:
 # Zoe's (the newer) absorbs Walt's, and goes to Walt with her message and
 # event; each moved row is told to the contact it left and the one it joined
-wm=$(sql -c "SELECT inbox.receive_message(1, 'walt', 'SECRETBODY from walt')")
-w=$(sql -c "SELECT contact_id FROM inbox.message WHERE id = $wm")
-wconv=$(sql -c "SELECT conversation_id FROM inbox.message WHERE id = $wm")
-wev=$(sql -c "SELECT id FROM inbox.event WHERE contact_id = $w")
-zm=$(sql -c "SELECT inbox.receive_message(1, 'zoe', 'SECRETBODY from zoe')")
-z=$(sql -c "SELECT contact_id FROM inbox.message WHERE id = $zm")
-zconv=$(sql -c "SELECT conversation_id FROM inbox.message WHERE id = $zm")
-zev=$(sql -c "SELECT id FROM inbox.event WHERE contact_id = $z")
+first_message walt
+wm=$fm w=$fc wconv=$fv wev=$fe
+first_message zoe
+zm=$fm z=$fc zconv=$fv zev=$fe
 step >/dev/null
 sql -c "SELECT inbox.merge_contacts($w, $z, 'user', 1)" >/dev/null
 merged_ev=$(sql -c "SELECT id FROM inbox.event WHERE contact_id = $w AND kind = 'contact_merged'")

@@ -186,7 +186,7 @@ check_true "a contact snoozed for 2 s is back within 1 s of its time, actor syst
 		FROM inbox.event WHERE contact_id = 1 AND kind = 'contact_unsnoozed' AND actor_kind = 'system'")" \
 	"lag $(sql inbox -c "$lag_sql") s"
 
-t=$(sql inbox -c "SELECT clock_timestamp()" -c "SELECT inbox.snooze(1, now() + interval '1 hour', 1)" | head -1)
+t=$(sql inbox -c "SELECT clock_timestamp()" -c "SELECT inbox.snooze(1, now() + interval '1 hour', 1)" | sed -n 1p)
 worker_slept_since "$t" || not_ok "the worker went back to sleep after a snooze of 1 h"
 sql inbox -c "SELECT inbox.snooze(1, clock_timestamp() + interval '1 s', 1)" >/dev/null
 wait_for inbox "SELECT snoozed_until IS NULL FROM inbox.contact WHERE id = 1" 4
@@ -194,7 +194,7 @@ check_true "a snooze moved from 1 h to 1 s ahead is woken on time" \
 	"$(sql inbox -c "SELECT max(pg_xact_commit_timestamp(xmin) - (data->>'until')::timestamptz) < interval '1 s'
 		FROM inbox.event WHERE contact_id = 1 AND kind = 'contact_unsnoozed' AND actor_kind = 'system'")"
 
-t=$(sql inbox -c "SELECT clock_timestamp()" -c "SELECT inbox.snooze(1, now() + interval '1 hour', 1)" | head -1)
+t=$(sql inbox -c "SELECT clock_timestamp()" -c "SELECT inbox.snooze(1, now() + interval '1 hour', 1)" | sed -n 1p)
 worker_slept_since "$t" || not_ok "the worker went back to sleep after a snooze of 1 h"
 before=$(sql postgres -c "SELECT query_start FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = 'inbox'")
 sleep 3
