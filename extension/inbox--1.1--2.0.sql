@@ -87,6 +87,7 @@ CREATE INDEX message_contact_time_idx ON inbox.message (space_id, contact_id, cr
 CREATE INDEX message_conversation_idx ON inbox.message (space_id, conversation_id, created_at);
 CREATE UNIQUE INDEX message_external_idx ON inbox.message (space_id, channel_id, external_id) WHERE external_id IS NOT NULL;
 CREATE INDEX message_unread_idx ON inbox.message (space_id, contact_id) WHERE direction = 'incoming' AND read_at IS NULL;
+CREATE INDEX message_reply_to_idx ON inbox.message (space_id, reply_to_id) WHERE reply_to_id IS NOT NULL;
 CREATE INDEX event_contact_time_idx ON inbox.event (space_id, contact_id, created_at, id);
 CREATE INDEX event_conversation_idx ON inbox.event (space_id, conversation_id);
 CREATE INDEX contact_merge_pair_idx ON inbox.contact_merge (space_id, keep_id, merged_id);

@@ -384,12 +384,15 @@ CREATE INDEX message_conversation_idx ON inbox.message (space_id, conversation_i
 CREATE UNIQUE INDEX message_external_idx ON inbox.message (space_id, channel_id, external_id) WHERE external_id IS NOT NULL;
 CREATE INDEX message_unread_idx ON inbox.message (space_id, contact_id) WHERE direction = 'incoming' AND read_at IS NULL;
 CREATE INDEX message_pending_idx ON inbox.message (id) WHERE status = 'pending';
+-- the messages quoting a message, cleared when it is deleted (reply_to_id has
+-- no foreign key: Citus refuses a self-reference that sets NULL)
+CREATE INDEX message_reply_to_idx ON inbox.message (space_id, reply_to_id) WHERE reply_to_id IS NOT NULL;
 COMMENT ON TABLE inbox.message IS 'A message from a contact (incoming) or to a contact (outgoing)';
 COMMENT ON COLUMN inbox.message.sender_kind IS
 	'who sent it: contact (incoming); user, automation, ai, away_message, greeting_message, dialogflow, facebook_inbox, whatsapp_echo, message_tag, broadcast, api (outgoing)';
 COMMENT ON COLUMN inbox.message.external_id IS 'the platform''s id of the message; unique per channel';
 COMMENT ON COLUMN inbox.message.reply_to_external_id IS 'the platform id of the message an incoming message quotes';
-COMMENT ON COLUMN inbox.message.reply_to_id IS 'the quoted message, when it was found (maintained)';
+COMMENT ON COLUMN inbox.message.reply_to_id IS 'the quoted message, a message of the same contact, when it was found (maintained; cleared when the quoted message is deleted)';
 COMMENT ON COLUMN inbox.message.status IS
 	'received (incoming); pending, sent, delivered, read or failed (outgoing; moves forward only)';
 COMMENT ON COLUMN inbox.message.read_at IS
@@ -821,6 +824,15 @@ AS $$
 		FROM inbox.message m JOIN inbox.agent a ON a.id = m.sender_agent_id
 		WHERE a.space_id <> m.space_id
 	UNION ALL
+		SELECT 'the agents of conversations, events and merges are of their space', x.example
+		FROM (SELECT space_id, opened_by_agent AS agent_id, 'conversation ' || id AS example FROM inbox.conversation
+			  UNION ALL SELECT space_id, closed_by_agent, 'conversation ' || id FROM inbox.conversation
+			  UNION ALL SELECT space_id, actor_agent_id, 'event ' || id FROM inbox.event
+			  UNION ALL SELECT space_id, target_agent_id, 'event ' || id FROM inbox.event
+			  UNION ALL SELECT space_id, actor_agent_id, 'merge ' || id FROM inbox.contact_merge) x
+		JOIN inbox.agent a ON a.id = x.agent_id
+		WHERE a.space_id <> x.space_id
+	UNION ALL
 		SELECT 'a message quotes a message of its own contact', 'message ' || m.id
 		FROM inbox.message m
 		LEFT JOIN inbox.message q ON q.space_id = m.space_id AND q.id = m.reply_to_id
@@ -1093,19 +1105,25 @@ COMMENT ON ROLE inbox_agent IS 'inbox: reads its agent''s space (inbox.agent.db_
 -- The policies call them directly, without subqueries (which Citus does
 -- not accept in policies of distributed tables); each keeps its answer
 -- for the statement that calls it.
+-- On a Citus cluster the policies are evaluated on the shards, where a query
+-- of another table is refused unless citus.allow_nested_distributed_execution
+-- is on (without Citus the setting is a placeholder that nothing reads).
 CREATE FUNCTION inbox.role_spaces(scope text) RETURNS bigint[]
 	AS 'MODULE_PATHNAME', 'inbox_role_spaces' LANGUAGE C STABLE STRICT
-	SET search_path = pg_catalog, pg_temp;
+	SET search_path = pg_catalog, pg_temp
+	SET citus.allow_nested_distributed_execution = on;
 COMMENT ON FUNCTION inbox.role_spaces(text) IS
 	'The spaces of current_user: admin (inbox.space_admin), member (admin or agent) or all_contacts (admin, or agent not limited to assigned contacts); used by the row-level security policies';
 CREATE FUNCTION inbox.role_agents() RETURNS bigint[]
 	AS 'MODULE_PATHNAME', 'inbox_role_agents' LANGUAGE C STABLE
-	SET search_path = pg_catalog, pg_temp;
+	SET search_path = pg_catalog, pg_temp
+	SET citus.allow_nested_distributed_execution = on;
 COMMENT ON FUNCTION inbox.role_agents() IS
 	'The agents bound to current_user (inbox.agent.db_role); used by the row-level security policies';
 CREATE FUNCTION inbox.role_sees_contact(space bigint, contact bigint) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'inbox_role_sees_contact' LANGUAGE C STABLE STRICT
-	SET search_path = pg_catalog, pg_temp;
+	SET search_path = pg_catalog, pg_temp
+	SET citus.allow_nested_distributed_execution = on;
 COMMENT ON FUNCTION inbox.role_sees_contact(bigint, bigint) IS
 	'Whether current_user sees a contact of a space: a member of the space, not limited to assigned contacts or the contact assigned to it or to nobody; used by the row-level security policies of the rows of a contact';
 
@@ -1315,7 +1333,7 @@ COMMENT ON COLUMN inbox.contact.merged_into IS
 COMMENT ON COLUMN inbox.contact_channel.contact_id IS 'the contact this identity belongs to';
 COMMENT ON COLUMN inbox.contact_channel.channel_id IS 'the channel the identity is on';
 COMMENT ON COLUMN inbox.contact_channel.space_id IS
-	'the space of the contact and the channel (filled from the contact when NULL; must match)';
+	'the space of the contact and the channel; every INSERT names it (23502 without)';
 COMMENT ON COLUMN inbox.contact_channel.created_at IS 'when the identity was recorded';
 
 /*
@@ -1325,7 +1343,7 @@ COMMENT ON COLUMN inbox.contact_channel.created_at IS 'when the identity was rec
  */
 
 COMMENT ON COLUMN inbox.conversation.id IS 'conversation id (inbox.conversation_id_seq)';
-COMMENT ON COLUMN inbox.conversation.space_id IS 'the contact''s space (filled from the contact when NULL); cannot be changed';
+COMMENT ON COLUMN inbox.conversation.space_id IS 'the contact''s space; every INSERT names it (23502 without); cannot be changed';
 COMMENT ON COLUMN inbox.conversation.contact_id IS 'the contact; cannot be changed';
 COMMENT ON COLUMN inbox.conversation.opened_at IS
 	'when the conversation was opened (the time of the message that opened it, else now()); cannot be changed';
@@ -1345,7 +1363,7 @@ COMMENT ON COLUMN inbox.conversation.category IS 'closing category, free text (c
 COMMENT ON COLUMN inbox.conversation.summary IS 'closing summary, free text (close_conversation())';
 
 COMMENT ON COLUMN inbox.message.id IS 'message id (inbox.message_id_seq); receive_message() and send_message() return it';
-COMMENT ON COLUMN inbox.message.space_id IS 'the contact''s space (filled from the contact when NULL); cannot be changed';
+COMMENT ON COLUMN inbox.message.space_id IS 'the contact''s space; every INSERT names it (23502 without); cannot be changed';
 COMMENT ON COLUMN inbox.message.contact_id IS 'the contact the message is from or to; cannot be changed';
 COMMENT ON COLUMN inbox.message.conversation_id IS
 	'the contact''s open conversation when the message was written (an incoming or user message opens one if none; other outgoing messages may have none); maintained, cannot be changed';
@@ -1365,7 +1383,7 @@ COMMENT ON COLUMN inbox.message.failed_at IS 'when the platform reported the mes
 COMMENT ON COLUMN inbox.message.error IS 'the platform''s error for a failed message (set_message_status(..., error => ...))';
 
 COMMENT ON COLUMN inbox.event.id IS 'event id (inbox.event_id_seq); record_event() returns it';
-COMMENT ON COLUMN inbox.event.space_id IS 'the contact''s space (filled from the contact when NULL)';
+COMMENT ON COLUMN inbox.event.space_id IS 'the contact''s space; every INSERT names it (23502 without)';
 COMMENT ON COLUMN inbox.event.contact_id IS 'the contact whose history the event is part of';
 COMMENT ON COLUMN inbox.event.kind IS 'what happened; (kind, actor_kind) must be a row of inbox.event_kind';
 COMMENT ON COLUMN inbox.event.actor_kind IS
@@ -1441,25 +1459,25 @@ COMMENT ON SEQUENCE inbox.contact_merge_id_seq IS 'Ids of inbox.contact_merge';
  */
 
 COMMENT ON FUNCTION inbox.contact_before_write() IS
-	'Trigger BEFORE INSERT OR UPDATE on inbox.contact: a contact is inserted unassigned, id and space_id never change, maintained columns are refused (22023; unread_count may be reset to 0), an assignee must be of the space (P0002), a snooze set by UPDATE must be in the future (22023)';
+	'Trigger BEFORE INSERT OR UPDATE on inbox.contact: a contact is inserted unassigned, id and space_id never change, maintained columns are refused (22023; unread_count may be reset to 0), an assignee and the origin channel must be of the space (P0002), a snooze set by UPDATE must be in the future (22023)';
 COMMENT ON FUNCTION inbox.contact_after_update() IS
 	'Trigger AFTER UPDATE on inbox.contact: a new assignee writes assigned or unassigned (opening a conversation first if none), a reset of unread_count marks the incoming messages read, a snooze change writes contact_snoozed or contact_unsnoozed; then the change of the contact''s view membership is added to inbox.view_count';
 COMMENT ON FUNCTION inbox.conversation_before_write() IS
-	'Trigger BEFORE INSERT OR UPDATE on inbox.conversation: one open conversation per contact and a closed one stays closed (55000), it is inserted open, its opening columns never change, the opening and closing actor default to inbox.actor_kind / inbox.actor_agent';
+	'Trigger BEFORE INSERT OR UPDATE on inbox.conversation: one open conversation per contact and a closed one stays closed (55000), it is inserted open, its opening columns never change, the opening and closing actor default to inbox.actor_kind / inbox.actor_agent, its contact and agents are of its space (P0002; 23502 without space_id)';
 COMMENT ON FUNCTION inbox.conversation_after_write() IS
 	'Trigger AFTER INSERT, AFTER UPDATE OF closed_at (a close) and AFTER DELETE of an open conversation: keeps contact.open_conversation_id, writes conversation_opened, or on a close writes conversation_closed and unassigns the contact';
 COMMENT ON FUNCTION inbox.message_before_write() IS
-	'Trigger BEFORE INSERT OR UPDATE on inbox.message: locks the contact, puts the message in the open conversation (opening one for incoming and user messages), resolves reply-to, checks the identity (23503) and the messaging window (55000); on UPDATE the status moves forward only and fixed columns are refused (22023)';
+	'Trigger BEFORE INSERT OR UPDATE on inbox.message: its contact, channel and agent are of its space (P0002; 23502 without space_id), locks the contact, puts the message in the open conversation (opening one for incoming and user messages), resolves reply-to (a reply_to_id given must be a message of the contact: 23503), checks the identity (23503) and the messaging window (55000); on UPDATE the status moves forward only and fixed columns are refused (22023)';
 COMMENT ON FUNCTION inbox.message_after_write() IS
-	'Trigger AFTER INSERT, DELETE and UPDATE OF read_at on inbox.message: keeps the contact''s unread_count and last_message_*, assigns an unassigned contact to a replying user, ends a snooze on an incoming message, sets conversation.first_response_at';
+	'Trigger AFTER INSERT, DELETE and UPDATE OF read_at on inbox.message: keeps the contact''s unread_count and last_message_*, clears reply_to_id of the messages quoting a deleted one, assigns an unassigned contact to a replying user, ends a snooze on an incoming message, sets conversation.first_response_at';
 COMMENT ON FUNCTION inbox.event_before_insert() IS
-	'Trigger BEFORE INSERT on inbox.event: (kind, actor_kind) must be in inbox.event_kind (22023), its agents in the contact''s space (P0002), its contact not merged (55000); fills space_id and the open conversation';
+	'Trigger BEFORE INSERT on inbox.event: (kind, actor_kind) must be in inbox.event_kind (22023), its contact and agents in its space (P0002), its contact not merged (55000); fills the open conversation';
 COMMENT ON FUNCTION inbox.event_after_insert() IS
 	'Trigger AFTER INSERT of a bot_status_on or bot_status_off event: sets the contact''s bot_active';
 COMMENT ON FUNCTION inbox.event_before_change() IS
 	'Trigger BEFORE UPDATE OR DELETE on inbox.event: events are history, so a change or a direct delete is refused (55000); deleting the contact or conversation still takes its events along';
 COMMENT ON FUNCTION inbox.contact_channel_before_write() IS
-	'Trigger BEFORE INSERT OR UPDATE on inbox.contact_channel: contact and channel exist and share a space (P0002), the contact is not merged (55000); fills space_id';
+	'Trigger BEFORE INSERT OR UPDATE on inbox.contact_channel: contact and channel are of its space (P0002), the contact is not merged (55000)';
 COMMENT ON FUNCTION inbox.contact_channel_after_insert() IS
 	'Trigger AFTER INSERT on inbox.contact_channel: an identity added to a contact that already has one writes channel_added ({"channel": id}) for the current actor';
 COMMENT ON FUNCTION inbox.channel_cache_invalidate() IS

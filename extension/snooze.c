@@ -19,7 +19,8 @@
  *   time instead of polling.
  *
  * Waking (inbox_wake_due: the worker's snooze timer, worker_loop.c, and
- * inbox.wake_due_snoozes()) claims due contacts with FOR NO KEY UPDATE
+ * inbox.wake_due_snoozes()) finds the due contacts of every space
+ * (contact_snoozed_idx), claims them with FOR NO KEY UPDATE
  * SKIP LOCKED: rows another caller holds are skipped, and a row that
  * another caller (the background worker, an inbox-worker, an unsnooze, an
  * incoming message) changed meanwhile is re-evaluated on its newest
@@ -101,9 +102,10 @@ inbox_check_snooze_write(Relation rel, int64 contact, HeapTuple oldtuple, HeapTu
 }
 
 static void
-write_snooze_event(int64 contact, const char *kind, const InboxActor *actor, Datum until)
+write_snooze_event(int64 space, int64 contact, const char *kind, const InboxActor *actor, Datum until)
 {
 	InboxEvent	event = {
+		.space = space,
 		.contact = contact,
 		.kind = kind,
 		.actor = actor,
@@ -126,19 +128,21 @@ inbox_record_snooze_change(Relation rel, int64 contact, HeapTuple oldtuple, Heap
 	TupleDesc	desc = RelationGetDescr(rel);
 	InboxActor	actor = inbox_current_actor();
 	bool		old_null,
-				new_null;
+				new_null,
+				isnull;
 	Datum		old_until = inbox_get_datum(oldtuple, desc, col[CONTACT_SNOOZED_UNTIL], &old_null);
 	Datum		new_until = inbox_get_datum(newtuple, desc, col[CONTACT_SNOOZED_UNTIL], &new_null);
+	int64		space = inbox_get_int8(newtuple, desc, col[CONTACT_SPACE_ID], &isnull);
 
 	if (actor.merging)
 		return;					/* merge.c ends a merged contact's snooze silently */
 	if (new_null)
 	{
 		if (!old_null && !waking)
-			write_snooze_event(contact, "contact_unsnoozed", &actor, old_until);
+			write_snooze_event(space, contact, "contact_unsnoozed", &actor, old_until);
 		return;
 	}
-	write_snooze_event(contact, "contact_snoozed", &actor, new_until);
+	write_snooze_event(space, contact, "contact_snoozed", &actor, new_until);
 	note_change(contact);
 }
 
@@ -207,17 +211,16 @@ inbox_wake_due(int max)
 {
 	static InboxQuery q = {
 		"WITH due AS ("
-		"  SELECT id, snoozed_until FROM inbox.contact"
+		"  SELECT space_id, id, snoozed_until FROM inbox.contact"
 		"  WHERE snoozed_until <= now()"
 		"  ORDER BY snoozed_until, id"
 		"  LIMIT $1"
 		"  FOR NO KEY UPDATE SKIP LOCKED),"
 		" woken AS ("
 		"  UPDATE inbox.contact c SET snoozed_until = NULL"
-		"  WHERE c.id = ANY (ARRAY(SELECT id FROM due))"
-		"  RETURNING c.id, c.space_id)"
-		" SELECT w.id, w.space_id, jsonb_build_object('until', d.snoozed_until)"
-		" FROM woken w JOIN due d ON d.id = w.id",
+		"  FROM due d WHERE c.space_id = d.space_id AND c.id = d.id"
+		"  RETURNING c.id, c.space_id, d.snoozed_until)"
+		" SELECT id, space_id, jsonb_build_object('until', snoozed_until) FROM woken",
 		1, {INT4OID}
 	};
 	InboxActor	actor;
