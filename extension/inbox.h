@@ -373,13 +373,24 @@ extern void inbox_require_admin(const InboxAccess *access, const char *action);
 /* worker_shmem.c */
 extern void inbox_worker_shmem_init(void);
 extern void inbox_worker_wake_snooze(void);
-extern bool inbox_worker_hand_over(int n, char **channels, char **payloads);
-extern void inbox_worker_relay_end(bool committed);
+extern void inbox_worker_wake_all(void);
+
+/* how a transaction that handed notifications over ended */
+typedef enum RelayEnd
+{
+	RELAY_END_COMMIT,
+	RELAY_END_PREPARE,			/* they wait for COMMIT PREPARED */
+	RELAY_END_ABORT
+} RelayEnd;
+
+extern bool inbox_worker_hand_over(int n, char **channels, char **payloads, TransactionId prepared);
+extern void inbox_worker_relay_end(RelayEnd end);
 
 /* notify_relay.c: the ring the worker sends notifications from */
 extern void inbox_notify_relay_init(void);
-extern bool inbox_notify_relay_put(int n, char **channels, char **payloads);
-extern bool inbox_notify_relay_end(bool committed);
+extern bool inbox_notify_relay_put(int n, char **channels, char **payloads, TransactionId prepared);
+extern bool inbox_notify_relay_end(RelayEnd end);
+extern bool inbox_notify_relay_prepared_waiting(void);
 extern int	inbox_notify_relay_drain(void);
 extern void inbox_notify_relay_adopt(void);
 extern void inbox_notify_relay_flush(void);

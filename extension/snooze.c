@@ -178,8 +178,9 @@ inbox_snooze_xact_event(XactEvent event)
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 
 			/*
-			 * A prepared transaction cannot notify; its snooze is picked up
-			 * at the worker's next wake.
+			 * A prepared transaction cannot notify (an external worker sees
+			 * its snooze at its next look); COMMIT PREPARED wakes the
+			 * background worker (inbox.c).
 			 */
 			changed_count = 0;
 			break;

@@ -55,6 +55,12 @@ PGDLLEXPORT void inbox_worker_main(Datum main_arg);
 
 /* longest sleep of a worker with a snooze due far ahead */
 #define MAX_SLEEP_MS 3600000L
+/*
+ * how often the relay looks at prepared transactions whose notifications
+ * wait, in case their end did not wake it (COMMIT PREPARED in a backend
+ * that does not have inbox loaded)
+ */
+#define PREPARED_LOOK_MS 1000L
 /* how long a busy worker gathers notifications after a commit wakes it */
 #define RELAY_GATHER_US 1000L
 
@@ -332,6 +338,12 @@ inbox_worker_main(Datum main_arg)
 		/* sleep until the next snooze is due (the relay waits for its wake) */
 		if (snooze_look_at != DT_NOEND)
 			timeout = Min(Max(TimestampDifferenceMilliseconds(now, snooze_look_at), 0), MAX_SLEEP_MS);
+		/* notifications of prepared transactions: look again in a while too */
+		if (inbox_notify_relay_prepared_waiting())
+		{
+			timeout = timeout < 0 ? PREPARED_LOOK_MS : Min(timeout, PREPARED_LOOK_MS);
+			pg_atomic_write_u32(&shared->slots[my_slot].relay_pending, 1);
+		}
 
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | (timeout >= 0 ? WL_TIMEOUT : 0),
