@@ -15,6 +15,7 @@ OBJS = \
 	extension/arguments.o \
 	extension/actor.o \
 	extension/lookups.o \
+	extension/cluster.o \
 	extension/channel_cache.o \
 	extension/security.o \
 	extension/notify_relay.o \

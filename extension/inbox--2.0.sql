@@ -996,14 +996,16 @@ BEGIN
 				colocate_with => CASE WHEN t = 'inbox.contact'::regclass THEN 'default' ELSE 'inbox.contact' END);
 		END IF;
 	END LOOP;
-	-- every API function that takes a space runs on the space's node
+	-- every API function that takes a space runs on the space's node when it
+	-- is called on its own (in a transaction block the coordinator runs it,
+	-- each statement on the space's node: forced delegation would refuse the
+	-- rules' joins of a space's rows with reference tables)
 	FOR f IN
 		SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
 		WHERE p.pronamespace = 'inbox'::regnamespace AND p.proargnames[1] = 'space' AND p.prokind = 'f'
-		  AND p.proname NOT IN ('space_node', 'role_sees_contact')
+		  AND p.proname NOT IN ('space_node', 'role_sees_contact', 'create_agent', 'create_channel')
 	LOOP
-		PERFORM pg_catalog.create_distributed_function(f::text, 'space', colocate_with => 'inbox.contact',
-													   force_delegation => true);
+		PERFORM pg_catalog.create_distributed_function(f, 'space', colocate_with => 'inbox.contact');
 	END LOOP;
 	PERFORM pg_catalog.run_command_on_all_nodes('SELECT inbox.use_node_id_range()');
 END

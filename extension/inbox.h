@@ -19,7 +19,8 @@
  *            direction and status), arguments.c (checks of API arguments)
  *   lookups  lookups.c (contact, conversation, agent and space lookups, the
  *            row locks in their order), actor.c (who causes a change),
- *            channel_cache.c, security.c (who may do what)
+ *            channel_cache.c, security.c (who may do what), cluster.c (the
+ *            shards of a Citus node)
  *   worker   the background worker's shared memory and the calls backends
  *            make into it: worker_shmem.c (slots, wake calls, handing
  *            notifications over), notify_relay.c (the ring of notifications),
@@ -48,6 +49,7 @@
 #include "datatype/timestamp.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "nodes/pg_list.h"
 #include "utils/rel.h"
 
 /*
@@ -329,6 +331,10 @@ extern int64 inbox_open_conversation_of(int64 space, int64 contact, bool lock);
 extern bool inbox_agent_exists(int64 space, int64 agent);
 extern void inbox_check_agent_in_space(int64 space, int64 agent);
 extern void inbox_require_space(int64 space);
+
+/* cluster.c: the shards of a Citus node */
+extern List *inbox_local_shards(const char *table);
+extern bool inbox_is_distributed(void);
 extern bool inbox_only_agents_cleared(int64 space, HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc,
 									  const AttrNumber *agent_columns, int nagent_columns);
 
