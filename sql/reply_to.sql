@@ -10,7 +10,11 @@
 --  * on a channel kind without reply_to (sms) the quote is kept, not resolved;
 --  * a plain INSERT of an incoming message resolves its quote the same way;
 --  * an outgoing message cannot quote (22023), through a plain INSERT; nothing
---    is written.
+--    is written;
+--  * deleting a quoted message clears reply_to_id of the messages quoting it
+--    (they keep the quoted platform id; history shows an unknown message) and
+--    changes nothing else; deleting a contact whose messages quote each other
+--    takes them all.
 --
 \set VERBOSITY sqlstate
 
@@ -61,5 +65,25 @@ VALUES (:space, :vera, :tg, 'outgoing', :alice, 'replying to your order', :quote
 \set ON_ERROR_ROLLBACK off
 COMMIT;
 SELECT regress.fingerprint() = :'before' AS nothing_written;
+
+-- the quoted message deleted: the two messages quoting it quote nothing
+SELECT count(*) AS quoting FROM inbox.message WHERE reply_to_id = :quoted;
+CREATE TEMP TABLE kept AS SELECT * FROM inbox.message WHERE space_id = :space AND id <> :quoted;
+DELETE FROM inbox.message WHERE id = :quoted;
+SELECT count(*) AS quoting FROM inbox.message WHERE reply_to_id = :quoted;
+SELECT body, reply_to_id IS NULL AS quotes_nothing, reply_to_external_id FROM inbox.message WHERE id = :r1;
+SELECT body, reply_to_id IS NULL AS quotes_nothing, reply_to_snippet
+FROM inbox.history(:space, :vera) WHERE item = 'message' AND id = :r1;
+-- and nothing else changed, in any message
+SELECT count(*) AS messages, count(*) FILTER (WHERE to_jsonb(m) - 'reply_to_id' <> to_jsonb(k) - 'reply_to_id') AS changed
+FROM kept k JOIN inbox.message m USING (id);
+SELECT * FROM inbox.check_integrity();
+
+-- Vera quotes her own message again; deleting Vera takes all her messages
+SELECT inbox.receive_message(:space, :tg, 'tg-vera', 'a new one', external_id => 'tg-m-3') AS quoted \gset
+SELECT inbox.receive_message(:space, :tg, 'tg-vera', 'about the new one', reply_to => 'tg-m-3') AS r4 \gset
+SELECT reply_to_id = :quoted AS quotes_her_message FROM inbox.message WHERE id = :r4;
+DELETE FROM inbox.contact WHERE id = :vera;
+SELECT count(*) AS messages_left FROM inbox.message WHERE contact_id = :vera;
 
 SELECT * FROM inbox.check_integrity();

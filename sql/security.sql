@@ -13,7 +13,9 @@
 --    spaces only (a row, contact, channel or assignee of another space is
 --    42501 or P0002), and the rules (C triggers) still run for its writes;
 --  * agents_see_only_assigned limits an agent to the contacts assigned to it
---    or to nobody, with their messages, conversations and events;
+--    or to nobody, with their messages, conversations and events; the
+--    policies' helpers (role_spaces, role_agents, role_sees_contact) answer
+--    for the current role;
 --  * a role bound to no agent gets 42501 from the API and sees no rows; a
 --    role without grants gets 42501 from tables and functions.
 --
@@ -175,6 +177,7 @@ SET ROLE regress_inbox_cid;
 SELECT name FROM inbox.space;
 SELECT first_name FROM inbox.contact;
 SELECT name FROM inbox.contact_list(:s2, :cid);
+SELECT inbox.role_sees_contact(:s2, :zed) AS sees_zed, inbox.role_sees_contact(:s1, :alice) AS sees_alice;
 SELECT count(*) FROM inbox.history(:s1, :alice);
 RESET ROLE;
 
@@ -244,6 +247,15 @@ SELECT count(*) AS bea_rows FROM (
 	UNION ALL SELECT contact_id FROM inbox.event WHERE contact_id = :bea
 	UNION ALL SELECT contact_id FROM inbox.contact_channel WHERE contact_id = :bea) r;
 SELECT count(*) AS counts_rows FROM inbox.view_count;
+-- what the policies ask, for Ann: her one space, where she is limited, her agent,
+-- and the contacts she sees (each asked once per statement)
+SELECT inbox.role_spaces('member') = ARRAY[:s1]::bigint[] AS member_of_space_one,
+	   inbox.role_spaces('all_contacts') = '{}' AS limited,
+	   inbox.role_agents() = ARRAY[:ann]::bigint[] AS her_agent;
+SELECT c.who, inbox.role_sees_contact(c.space, c.id) AS sees
+FROM (VALUES ('Alice, hers', :s1, :alice), ('Bea, Bob''s', :s1, :bea), ('Carl, nobody''s', :s1, :carl),
+			 ('Zed, of space two', :s2, :zed), ('Alice, named in space two', :s2, :alice),
+			 ('no such contact', :s1, 999999999)) c (who, space, id);
 -- Bea is Bob's: not found for Ann
 SELECT count(*) FROM inbox.history(:s1, :bea);
 SELECT inbox.send_message(:s1, :bea, :ch1, 'x', :ann);
