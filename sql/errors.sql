@@ -12,9 +12,11 @@
 --  * an outgoing message quoting a message: 22023;
 --  * an external_id already used on the channel by another contact's message: 22023;
 --  * after all of them, every inbox table is exactly as before;
---  * PREPARE TRANSACTION of a transaction that changed the inbox is refused
---    (0A000: no notification leaves a prepared transaction) and rolls it
---    back; with inbox.notify off it prepares and commits.
+--  * PREPARE TRANSACTION of a transaction that changed the inbox prepares
+--    (its notifications wait in the worker's ring for COMMIT PREPARED);
+--    without the worker's relay it is refused (0A000: no notification leaves
+--    a prepared transaction) and rolls back; with inbox.notify off it
+--    prepares and commits.
 -- (set_message_status, mark_read and record_event errors are in message_status,
 -- unread and events.)
 --
@@ -163,13 +165,35 @@ INSERT INTO inbox.contact_channel (space_id, contact_id, channel_id, external_id
 COMMIT;
 SELECT regress.fingerprint() = :'before' AS nothing_written;
 
--- two-phase commit: PostgreSQL sends no notification from a prepared
--- transaction, so PREPARE of a transaction that changed the inbox is refused
--- (0A000) and rolls it back; with inbox.notify off it prepares and commits
+-- two-phase commit (Citus prepares a transaction that wrote on several
+-- nodes on each of them): PostgreSQL sends no notification from a prepared
+-- transaction, so inbox hands them to the database's background worker at
+-- PREPARE, which sends them once COMMIT PREPARED is done.  Without the
+-- worker's relay (inbox.notify_relay off) PREPARE is refused (0A000) and the
+-- transaction rolls back; with inbox.notify off it prepares and commits.
+-- First the worker of this database is waited for (it serves the database
+-- once it reports idle).
+DO $$
+BEGIN
+	FOR i IN 1..200 LOOP
+		PERFORM pg_stat_clear_snapshot();
+		EXIT WHEN EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'inbox worker'
+						  AND datname = current_database() AND state = 'idle');
+		PERFORM pg_sleep(0.05);
+	END LOOP;
+END
+$$;
 BEGIN;
 SELECT inbox.receive_message(:space, :tg, 'tg-tom', 'two-phase') IS NOT NULL AS received;
 PREPARE TRANSACTION 'regress_inbox_errors';
 SELECT count(*) AS two_phase_messages FROM inbox.message WHERE body = 'two-phase';
+COMMIT PREPARED 'regress_inbox_errors';
+SELECT count(*) AS two_phase_messages FROM inbox.message WHERE body = 'two-phase';
+BEGIN;
+SET LOCAL inbox.notify_relay = off;
+SELECT inbox.receive_message(:space, :tg, 'tg-tom', 'two-phase, no relay') IS NOT NULL AS received;
+PREPARE TRANSACTION 'regress_inbox_errors';
+SELECT count(*) AS two_phase_messages FROM inbox.message WHERE body = 'two-phase, no relay';
 BEGIN;
 SET LOCAL inbox.notify = off;
 SELECT inbox.receive_message(:space, :tg, 'tg-tom', 'two-phase, quietly') IS NOT NULL AS received;
