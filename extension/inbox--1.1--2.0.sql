@@ -158,56 +158,141 @@ BEGIN
 END
 $$;
 
--- the 2.0 functions (space first), the policy helpers and the Citus helpers
-CREATE FUNCTION inbox.receive_message(space bigint, channel bigint, contact_ref text, body text,
+-- every function of 2.0 (generated from inbox--2.0.sql: /work/helpers/gen_upgrade_tail.py)
+CREATE OR REPLACE FUNCTION inbox.contact_before_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_contact_before_write' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.contact_after_update() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_contact_after_update' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.conversation_before_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_conversation_before_write' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.conversation_after_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_conversation_after_write' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.message_before_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_message_before_write' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.message_after_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_message_after_write' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.event_before_change() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_event_before_change' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.event_before_insert() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_event_before_insert' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.event_after_insert() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_event_after_insert' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.contact_channel_after_insert() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_contact_channel_after_insert' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.contact_channel_before_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_contact_channel_before_write' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.contact_counts() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_contact_counts' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.view_before_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_view_before_write' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.notify_change() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_notify_change' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.channel_cache_invalidate() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_channel_cache_invalidate' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.contact_search_columns() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_contact_search_columns' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.create_space(name text) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_create_space' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.create_agent(space bigint, name text, email text DEFAULT NULL) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_create_agent' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.create_channel(space bigint, kind text, name text) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_create_channel' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.receive_message(space bigint, channel bigint, contact_ref text, body text,
 		external_id text DEFAULT NULL, reply_to text DEFAULT NULL, content jsonb DEFAULT NULL,
 		at timestamptz DEFAULT now(), profile jsonb DEFAULT NULL) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'inbox_receive_message' LANGUAGE C
 	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
-CREATE FUNCTION inbox.send_message(space bigint, contact bigint, channel bigint, body text, agent bigint DEFAULT NULL,
+CREATE OR REPLACE FUNCTION inbox.send_message(space bigint, contact bigint, channel bigint, body text, agent bigint DEFAULT NULL,
 		sender_kind text DEFAULT 'user', content jsonb DEFAULT NULL) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'inbox_send_message' LANGUAGE C
 	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
-CREATE FUNCTION inbox.set_message_status(space bigint, message bigint, status text, at timestamptz DEFAULT now(),
+CREATE OR REPLACE FUNCTION inbox.set_message_status(space bigint, message bigint, status text, at timestamptz DEFAULT now(),
 		error text DEFAULT NULL) RETURNS text
 	AS 'MODULE_PATHNAME', 'inbox_set_message_status' LANGUAGE C
 	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
-CREATE FUNCTION inbox.assign(space bigint, contact bigint, assignee bigint, actor_kind text DEFAULT 'user',
+CREATE OR REPLACE FUNCTION inbox.assign(space bigint, contact bigint, assignee bigint, actor_kind text DEFAULT 'user',
 		actor_agent bigint DEFAULT NULL) RETURNS void
 	AS 'MODULE_PATHNAME', 'inbox_assign' LANGUAGE C
 	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
-CREATE FUNCTION inbox.open_conversation(space bigint, contact bigint, actor_kind text, actor_agent bigint DEFAULT NULL,
+CREATE OR REPLACE FUNCTION inbox.open_conversation(space bigint, contact bigint, actor_kind text, actor_agent bigint DEFAULT NULL,
 		reference text DEFAULT NULL, source_url text DEFAULT NULL) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'inbox_open_conversation' LANGUAGE C
 	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
-CREATE FUNCTION inbox.close_conversation(space bigint, contact bigint, actor_kind text, actor_agent bigint DEFAULT NULL,
+CREATE OR REPLACE FUNCTION inbox.close_conversation(space bigint, contact bigint, actor_kind text, actor_agent bigint DEFAULT NULL,
 		category text DEFAULT NULL, summary text DEFAULT NULL) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'inbox_close_conversation' LANGUAGE C
 	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
-CREATE FUNCTION inbox.mark_read(space bigint, contact bigint, agent bigint) RETURNS integer
+CREATE OR REPLACE FUNCTION inbox.mark_read(space bigint, contact bigint, agent bigint) RETURNS integer
 	AS 'MODULE_PATHNAME', 'inbox_mark_read' LANGUAGE C
 	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
-CREATE FUNCTION inbox.snooze(space bigint, contact bigint, until timestamptz, agent bigint) RETURNS void
+CREATE OR REPLACE FUNCTION inbox.snooze(space bigint, contact bigint, until timestamptz, agent bigint) RETURNS void
 	AS 'MODULE_PATHNAME', 'inbox_snooze' LANGUAGE C
 	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
-CREATE FUNCTION inbox.unsnooze(space bigint, contact bigint, agent bigint) RETURNS void
+CREATE OR REPLACE FUNCTION inbox.unsnooze(space bigint, contact bigint, agent bigint) RETURNS void
 	AS 'MODULE_PATHNAME', 'inbox_unsnooze' LANGUAGE C
 	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
-CREATE FUNCTION inbox.record_event(space bigint, contact bigint, kind text, actor_kind text, actor_agent bigint DEFAULT NULL,
+CREATE OR REPLACE FUNCTION inbox.wake_due_snoozes(max integer DEFAULT 1000) RETURNS integer
+	AS 'MODULE_PATHNAME', 'inbox_wake_due_snoozes' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.next_snooze_due() RETURNS timestamptz
+	AS 'MODULE_PATHNAME', 'inbox_next_snooze_due' LANGUAGE C STABLE
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.notify_relay_queue() RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_notify_relay_queue' LANGUAGE C VOLATILE
+	SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.record_event(space bigint, contact bigint, kind text, actor_kind text, actor_agent bigint DEFAULT NULL,
 		reference text DEFAULT NULL, source_url text DEFAULT NULL, data jsonb DEFAULT NULL) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'inbox_record_event' LANGUAGE C
 	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
-CREATE FUNCTION inbox.history(space bigint, contact bigint, before text DEFAULT NULL, page_size integer DEFAULT 50)
+CREATE OR REPLACE FUNCTION inbox.view_counts(space bigint, agent bigint)
+RETURNS TABLE (view text, name text, contacts bigint, unread_contacts bigint)
+	AS 'MODULE_PATHNAME', 'inbox_view_counts' LANGUAGE C STABLE
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.contact_list(space bigint, agent bigint, view text DEFAULT 'all',
+		search text DEFAULT NULL, cursor text DEFAULT NULL, page_size integer DEFAULT 50)
+RETURNS TABLE (contact_id bigint, name text, conversation_open boolean, origin_channel_id bigint,
+			   last_channel_id bigint, unread_count integer, last_message_at timestamptz,
+			   last_message_direction text, assignee_id bigint, snoozed_until timestamptz, cursor text)
+	AS 'MODULE_PATHNAME', 'inbox_contact_list' LANGUAGE C STABLE
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.history(space bigint, contact bigint, before text DEFAULT NULL, page_size integer DEFAULT 50)
 RETURNS TABLE (item text, id bigint, at timestamptz, conversation_id bigint, direction text,
 			   sender_kind text, sender_label text, sender_agent_id bigint, body text, content jsonb,
 			   status text, sent_at timestamptz, delivered_at timestamptz, read_at timestamptz,
@@ -217,12 +302,12 @@ RETURNS TABLE (item text, id bigint, at timestamptz, conversation_id bigint, dir
 	AS 'MODULE_PATHNAME', 'inbox_history' LANGUAGE C STABLE
 	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
-CREATE FUNCTION inbox.merge_contacts(space bigint, keep bigint, merge bigint, actor_kind text DEFAULT 'user',
+CREATE OR REPLACE FUNCTION inbox.merge_contacts(space bigint, keep bigint, merge bigint, actor_kind text DEFAULT 'user',
 		actor_agent bigint DEFAULT NULL) RETURNS void
 	AS 'MODULE_PATHNAME', 'inbox_merge_contacts' LANGUAGE C
 	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
-CREATE FUNCTION inbox.unmerge_contacts(space bigint, keep bigint, merged bigint, actor_kind text DEFAULT 'user',
+CREATE OR REPLACE FUNCTION inbox.unmerge_contacts(space bigint, keep bigint, merged bigint, actor_kind text DEFAULT 'user',
 		actor_agent bigint DEFAULT NULL) RETURNS void
 	AS 'MODULE_PATHNAME', 'inbox_unmerge_contacts' LANGUAGE C
 	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
@@ -369,7 +454,7 @@ AS $$
 	ORDER BY i.invariant
 $$;
 
-CREATE FUNCTION inbox.space_tables() RETURNS regclass[]
+CREATE OR REPLACE FUNCTION inbox.space_tables() RETURNS regclass[]
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -377,7 +462,7 @@ AS $$
 				 'inbox.event', 'inbox.view', 'inbox.view_count', 'inbox.contact_merge']::regclass[]
 $$;
 
-CREATE FUNCTION inbox.use_node_id_range() RETURNS text
+CREATE OR REPLACE FUNCTION inbox.use_node_id_range() RETURNS text
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -407,7 +492,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION inbox.distribute(shard_count integer DEFAULT NULL) RETURNS void
+CREATE OR REPLACE FUNCTION inbox.distribute(shard_count integer DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -461,7 +546,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION inbox.space_node(space bigint) RETURNS TABLE (host text, port integer)
+CREATE OR REPLACE FUNCTION inbox.space_node(space bigint) RETURNS TABLE (host text, port integer)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -489,7 +574,7 @@ CREATE OR REPLACE FUNCTION inbox.role_agents() RETURNS bigint[]
 	SET search_path = pg_catalog, pg_temp
 	SET citus.allow_nested_distributed_execution = on;
 
-CREATE FUNCTION inbox.role_sees_contact(space bigint, contact bigint) RETURNS boolean
+CREATE OR REPLACE FUNCTION inbox.role_sees_contact(space bigint, contact bigint) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'inbox_role_sees_contact' LANGUAGE C STABLE STRICT
 	SET search_path = pg_catalog, pg_temp
 	SET citus.allow_nested_distributed_execution = on;
