@@ -158,7 +158,7 @@ BEGIN
 END
 $$;
 
--- every function of 2.0 (generated from inbox--2.0.sql: /work/helpers/gen_upgrade_tail.py)
+-- every function of 2.0 (generated from inbox--2.0.sql), created or replaced; then every grant, policy and comment of 2.0
 CREATE OR REPLACE FUNCTION inbox.contact_before_write() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'inbox_contact_before_write' LANGUAGE C;
 
