@@ -68,8 +68,23 @@ actor_argument(FunctionCallInfo fcinfo, int kind_arg, int agent_arg, int64 space
 	inbox_check_actor_kind(actor.kind);
 	actor.agent = inbox_optional_int8(fcinfo, agent_arg);
 	if (actor.agent != 0)
-		inbox_check_agent_in_space(actor.agent, space);
+		inbox_check_agent_in_space(space, actor.agent);
 	return actor;
+}
+
+/*
+ * The first arguments of a space-first API function: the argument count
+ * of 2.0 (before any argument is read), the space and the contact (or
+ * message), given.
+ */
+static void
+space_and_id(FunctionCallInfo fcinfo, int nargs, const char *what, int64 *space, int64 *id)
+{
+	inbox_check_nargs(fcinfo, nargs);
+	INBOX_NOT_NULL(fcinfo, 0, "space");
+	INBOX_NOT_NULL(fcinfo, 1, what);
+	*space = PG_GETARG_INT64(0);
+	*id = PG_GETARG_INT64(1);
 }
 
 static int64
@@ -188,12 +203,6 @@ check_profile(FunctionCallInfo fcinfo, int n)
 }
 
 /*
- * The contact behind a sender id on a channel, created on its first
- * message.  Two first messages at once: the identity's primary key lets
- * one insert win; the other drops the contact it made and takes the
- * winner's.
- */
-/*
  * The one contact of the space whose e-mail (any case) or phone number (its
  * digits, at least 6) the profile names, or 0 when none or several match:
  * a guess must be certain to join two identities.
@@ -219,14 +228,43 @@ person_of_profile(int64 space, Datum profile)
 	return contact;
 }
 
+/* the contact of a sender id on a channel of the space, 0 if none */
 static int64
-contact_for_sender(int64 channel, int64 space, Datum sender, Datum profile, bool no_profile,
+sender_contact(int64 space, int64 channel, Datum sender)
+{
+	static InboxQuery q = {
+		"SELECT contact_id FROM inbox.contact_channel WHERE space_id = $1 AND channel_id = $2 AND external_id = $3",
+		3, {INT8OID, INT8OID, TEXTOID}
+	};
+	Datum		values[3] = {Int64GetDatum(space), Int64GetDatum(channel), sender};
+	int64		contact = 0;
+
+	inbox_exec(&q, values, NULL, 1);
+	(void) inbox_int8(1, &contact);
+	return contact;
+}
+
+/* a sender id that a concurrent first message claimed: its contact */
+static int64
+claimed_sender_contact(int64 space, int64 channel, Datum sender)
+{
+	int64		contact = sender_contact(space, channel, sender);
+
+	if (contact == 0)
+		elog(ERROR, "inbox: identity of a concurrent sender vanished");
+	return contact;
+}
+
+/*
+ * The contact behind a sender id on a channel, created on its first
+ * message.  Two first messages at once: the identity's primary key lets
+ * one insert win; the other drops the contact it made and takes the
+ * winner's.
+ */
+static int64
+contact_for_sender(int64 space, int64 channel, Datum sender, Datum profile, bool no_profile,
 				   bool *known)
 {
-	static InboxQuery q_find = {
-		"SELECT contact_id FROM inbox.contact_channel WHERE channel_id = $1 AND external_id = $2",
-		2, {INT8OID, TEXTOID}
-	};
 	static InboxQuery q_contact = {
 		"INSERT INTO inbox.contact (space_id, origin_channel_id, first_name, last_name, email, phone)"
 		" VALUES ($1, $2, $3 ->> 'first_name', $3 ->> 'last_name', $3 ->> 'email', $3 ->> 'phone')"
@@ -235,20 +273,19 @@ contact_for_sender(int64 channel, int64 space, Datum sender, Datum profile, bool
 	};
 	static InboxQuery q_identity = {
 		"INSERT INTO inbox.contact_channel (contact_id, channel_id, space_id, external_id)"
-		" VALUES ($1, $2, $3, $4) ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING contact_id",
+		" VALUES ($1, $2, $3, $4) ON CONFLICT (space_id, channel_id, external_id) DO NOTHING RETURNING contact_id",
 		4, {INT8OID, INT8OID, INT8OID, TEXTOID}
 	};
-	static InboxQuery q_drop = {"DELETE FROM inbox.contact WHERE id = $1", 1, {INT8OID}};
+	static InboxQuery q_drop = {
+		"DELETE FROM inbox.contact WHERE space_id = $1 AND id = $2", 2, {INT8OID, INT8OID}
+	};
 	Datum		values[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
 	int64		contact,
 				created;
 
 	*known = true;
-	values[0] = Int64GetDatum(channel);
-	values[1] = sender;
-	inbox_exec(&q_find, values, NULL, 1);
-	if (inbox_int8(1, &contact))
+	if ((contact = sender_contact(space, channel, sender)) != 0)
 		return contact;
 	*known = false;
 
@@ -266,12 +303,7 @@ contact_for_sender(int64 channel, int64 space, Datum sender, Datum profile, bool
 		*known = true;
 		if (inbox_exec_as(&actor, &q_identity, values, NULL, 1) == 1)
 			return contact;
-		values[0] = Int64GetDatum(channel);
-		values[1] = sender;
-		inbox_exec(&q_find, values, NULL, 1);
-		if (!inbox_int8(1, &contact))
-			elog(ERROR, "inbox: identity of a concurrent sender vanished");
-		return contact;
+		return claimed_sender_contact(space, channel, sender);
 	}
 
 	values[0] = Int64GetDatum(space);
@@ -289,20 +321,16 @@ contact_for_sender(int64 channel, int64 space, Datum sender, Datum profile, bool
 		return created;
 
 	/* lost the race for this sender */
-	values[0] = Int64GetDatum(created);
+	values[0] = Int64GetDatum(space);
+	values[1] = Int64GetDatum(created);
 	inbox_exec(&q_drop, values, NULL, 0);
-	values[0] = Int64GetDatum(channel);
-	values[1] = sender;
-	inbox_exec(&q_find, values, NULL, 1);
-	if (!inbox_int8(1, &contact))
-		elog(ERROR, "inbox: identity of a concurrent sender vanished");
 	*known = true;
-	return contact;
+	return claimed_sender_contact(space, channel, sender);
 }
 
 /* a known sender's profile fills the contact's empty fields, never overwrites */
 static void
-fill_profile(int64 contact, Datum profile)
+fill_profile(int64 space, int64 contact, Datum profile)
 {
 	static InboxQuery q = {
 		"UPDATE inbox.contact SET"
@@ -310,16 +338,16 @@ fill_profile(int64 contact, Datum profile)
 		"  last_name = coalesce(last_name, $2 ->> 'last_name'),"
 		"  email = coalesce(email, $2 ->> 'email'),"
 		"  phone = coalesce(phone, $2 ->> 'phone')"
-		" WHERE id = $1 AND ((first_name IS NULL AND $2 ->> 'first_name' IS NOT NULL)"
+		" WHERE space_id = $3 AND id = $1 AND ((first_name IS NULL AND $2 ->> 'first_name' IS NOT NULL)"
 		"   OR (last_name IS NULL AND $2 ->> 'last_name' IS NOT NULL)"
 		"   OR (email IS NULL AND $2 ->> 'email' IS NOT NULL)"
 		"   OR (phone IS NULL AND $2 ->> 'phone' IS NOT NULL))",
-		2, {INT8OID, JSONBOID}
+		3, {INT8OID, JSONBOID, INT8OID}
 	};
-	Datum		values[2] = {Int64GetDatum(contact), profile};
+	Datum		values[3] = {Int64GetDatum(contact), profile, Int64GetDatum(space)};
 
 	/* the message rules lock these next: take them now, in the order of inbox.h */
-	(void) inbox_lock_contact_in_order(contact, NULL);
+	(void) inbox_lock_contact_in_order(space, contact);
 	inbox_exec(&q, values, NULL, 0);
 }
 
@@ -351,17 +379,17 @@ lock_external_id(int64 channel, Datum external_id)
  * give one message.
  */
 static int64
-already_received(int64 channel, int64 contact, Datum external_id)
+already_received(int64 space, int64 channel, int64 contact, Datum external_id)
 {
 	static InboxQuery q = {
-		"SELECT id, contact_id FROM inbox.message WHERE channel_id = $1 AND external_id = $2",
-		2, {INT8OID, TEXTOID}
+		"SELECT id, contact_id FROM inbox.message WHERE space_id = $3 AND channel_id = $1 AND external_id = $2",
+		3, {INT8OID, TEXTOID, INT8OID}
 	};
-	Datum		values[2] = {Int64GetDatum(channel), external_id};
+	Datum		values[3] = {Int64GetDatum(channel), external_id, Int64GetDatum(space)};
 	int64		id = 0,
 				owner = 0;
 
-	(void) inbox_lock_contact_in_order(contact, NULL);
+	(void) inbox_lock_contact_in_order(space, contact);
 	lock_external_id(channel, external_id);
 	inbox_exec(&q, values, NULL, 1);
 	if (!inbox_int8(1, &id))
@@ -375,70 +403,74 @@ already_received(int64 channel, int64 contact, Datum external_id)
 	return id;
 }
 
+/*
+ * receive_message(space, channel, contact_ref, body, external_id, reply_to,
+ * content, at, profile)
+ */
 Datum
 inbox_receive_message(PG_FUNCTION_ARGS)
 {
 	static InboxQuery q_insert = {
 		"INSERT INTO inbox.message (contact_id, channel_id, direction, sender_kind, body, content,"
-		" external_id, reply_to_external_id, created_at)"
-		" VALUES ($1, $2, 'incoming', 'contact', $3, $4, $5, $6, $7) RETURNING id",
-		7, {INT8OID, INT8OID, TEXTOID, JSONBOID, TEXTOID, TEXTOID, TIMESTAMPTZOID}
+		" external_id, reply_to_external_id, created_at, space_id)"
+		" VALUES ($1, $2, 'incoming', 'contact', $3, $4, $5, $6, $7, $8) RETURNING id",
+		8, {INT8OID, INT8OID, TEXTOID, JSONBOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID}
 	};
 	int64		channel,
 				space,
 				contact,
 				id;
 	bool		known;
-	Datum		values[7];
-	char		nulls[7];
+	Datum		values[8];
+	char		nulls[8];
 	InboxAccess access;
 
-	INBOX_NOT_NULL(fcinfo, 0, "channel");
-	(void) inbox_required_id(fcinfo, 1, "contact_ref");
-	if (PG_ARGISNULL(2) && PG_ARGISNULL(5))
+	space_and_id(fcinfo, 9, "channel", &space, &channel);
+	(void) inbox_required_id(fcinfo, 2, "contact_ref");
+	if (PG_ARGISNULL(3) && PG_ARGISNULL(6))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a message needs a body or content")));
-	if (!PG_ARGISNULL(3))
-		(void) inbox_required_id(fcinfo, 3, "external_id");
 	if (!PG_ARGISNULL(4))
-		(void) inbox_required_id(fcinfo, 4, "reply_to");
-	inbox_require_object(fcinfo, 5, "content");
-	INBOX_NOT_NULL(fcinfo, 6, "at");
-	channel = PG_GETARG_INT64(0);
+		(void) inbox_required_id(fcinfo, 4, "external_id");
+	if (!PG_ARGISNULL(5))
+		(void) inbox_required_id(fcinfo, 5, "reply_to");
+	inbox_require_object(fcinfo, 6, "content");
+	INBOX_NOT_NULL(fcinfo, 7, "at");
 
 	inbox_spi_connect();
-	check_profile(fcinfo, 7);
+	check_profile(fcinfo, 8);
 
-	space = inbox_channel_facts(channel).space;
 	access = inbox_space_access(space, "channel", channel);
 	inbox_require_admin(&access, "receive messages");
+	(void) inbox_channel_facts(space, channel);
 
-	contact = contact_for_sender(channel, space, PG_GETARG_DATUM(1),
-								 PG_ARGISNULL(7) ? (Datum) 0 : PG_GETARG_DATUM(7), PG_ARGISNULL(7),
+	contact = contact_for_sender(space, channel, PG_GETARG_DATUM(2),
+								 PG_ARGISNULL(8) ? (Datum) 0 : PG_GETARG_DATUM(8), PG_ARGISNULL(8),
 								 &known);
 
 	/* a retried webhook writes nothing, not even its profile */
-	if (!PG_ARGISNULL(3) && (id = already_received(channel, contact, PG_GETARG_DATUM(3))) != 0)
+	if (!PG_ARGISNULL(4) && (id = already_received(space, channel, contact, PG_GETARG_DATUM(4))) != 0)
 	{
 		SPI_finish();
 		PG_RETURN_INT64(id);
 	}
-	if (known && !PG_ARGISNULL(7))
-		fill_profile(contact, PG_GETARG_DATUM(7));
+	if (known && !PG_ARGISNULL(8))
+		fill_profile(space, contact, PG_GETARG_DATUM(8));
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(contact);
 	values[1] = Int64GetDatum(channel);
-	values[2] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
-	nulls[2] = PG_ARGISNULL(2) ? 'n' : ' ';
-	values[3] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
-	nulls[3] = PG_ARGISNULL(5) ? 'n' : ' ';
-	values[4] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
-	nulls[4] = PG_ARGISNULL(3) ? 'n' : ' ';
-	values[5] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
-	nulls[5] = PG_ARGISNULL(4) ? 'n' : ' ';
-	values[6] = PG_GETARG_DATUM(6);
+	values[2] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+	nulls[2] = PG_ARGISNULL(3) ? 'n' : ' ';
+	values[3] = PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6);
+	nulls[3] = PG_ARGISNULL(6) ? 'n' : ' ';
+	values[4] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
+	nulls[4] = PG_ARGISNULL(4) ? 'n' : ' ';
+	values[5] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
+	nulls[5] = PG_ARGISNULL(5) ? 'n' : ' ';
+	values[6] = PG_GETARG_DATUM(7);
+	values[7] = Int64GetDatum(space);
 
 	inbox_exec(&q_insert, values, nulls, 1);
 	id = returned_id();
@@ -446,87 +478,96 @@ inbox_receive_message(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(id);
 }
 
+/* send_message(space, contact, channel, body, agent, sender_kind, content) */
 Datum
 inbox_send_message(PG_FUNCTION_ARGS)
 {
 	static InboxQuery q = {
-		"INSERT INTO inbox.message (contact_id, channel_id, direction, sender_kind, sender_agent_id, body, content)"
-		" VALUES ($1, $2, 'outgoing', $3, $4, $5, $6) RETURNING id",
-		6, {INT8OID, INT8OID, TEXTOID, INT8OID, TEXTOID, JSONBOID}
+		"INSERT INTO inbox.message (contact_id, channel_id, direction, sender_kind, sender_agent_id, body, content,"
+		" space_id)"
+		" VALUES ($1, $2, 'outgoing', $3, $4, $5, $6, $7) RETURNING id",
+		7, {INT8OID, INT8OID, TEXTOID, INT8OID, TEXTOID, JSONBOID, INT8OID}
 	};
 	char	   *sender_kind;
-	Datum		values[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
-	int64		id;
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	int64		space,
+				contact,
+				id;
 
-	INBOX_NOT_NULL(fcinfo, 0, "contact");
-	INBOX_NOT_NULL(fcinfo, 1, "channel");
-	sender_kind = inbox_required_text(fcinfo, 4, "sender_kind");
+	space_and_id(fcinfo, 7, "contact", &space, &contact);
+	INBOX_NOT_NULL(fcinfo, 2, "channel");
+	sender_kind = inbox_required_text(fcinfo, 5, "sender_kind");
 	if (!inbox_is_outgoing_sender_kind(sender_kind))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown sender kind \"%s\"", sender_kind),
 				 errhint("Outgoing sender kinds are user, automation, ai, away_message, greeting_message, dialogflow, facebook_inbox, whatsapp_echo, message_tag, broadcast and api.")));
-	if (strcmp(sender_kind, "user") == 0 && PG_ARGISNULL(3))
+	if (strcmp(sender_kind, "user") == 0 && PG_ARGISNULL(4))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a message sent by a user needs the agent who sends it")));
-	if (PG_ARGISNULL(2) && PG_ARGISNULL(5))
+	if (PG_ARGISNULL(3) && PG_ARGISNULL(6))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a message needs a body or content")));
-	inbox_require_object(fcinfo, 5, "content");
+	inbox_require_object(fcinfo, 6, "content");
 
-	values[0] = PG_GETARG_DATUM(0);
-	values[1] = PG_GETARG_DATUM(1);
-	values[2] = PG_GETARG_DATUM(4);
-	values[3] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
-	nulls[3] = PG_ARGISNULL(3) ? 'n' : ' ';
-	values[4] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
-	nulls[4] = PG_ARGISNULL(2) ? 'n' : ' ';
-	values[5] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
-	nulls[5] = PG_ARGISNULL(5) ? 'n' : ' ';
+	values[0] = Int64GetDatum(contact);
+	values[1] = PG_GETARG_DATUM(2);
+	values[2] = PG_GETARG_DATUM(5);
+	values[3] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
+	nulls[3] = PG_ARGISNULL(4) ? 'n' : ' ';
+	values[4] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+	nulls[4] = PG_ARGISNULL(3) ? 'n' : ' ';
+	values[5] = PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6);
+	nulls[5] = PG_ARGISNULL(6) ? 'n' : ' ';
+	values[6] = Int64GetDatum(space);
 
 	inbox_spi_connect();
-	(void) inbox_contact_access(PG_GETARG_INT64(0), inbox_optional_int8(fcinfo, 3));
+	(void) inbox_contact_access(space, contact, inbox_optional_int8(fcinfo, 4));
 	inbox_exec(&q, values, nulls, 1);
 	id = returned_id();
 	SPI_finish();
 	PG_RETURN_INT64(id);
 }
 
+/* set_message_status(space, message, status, at, error) */
 Datum
 inbox_set_message_status(PG_FUNCTION_ARGS)
 {
 	/* one constant query per status: the timestamp column is part of the text */
 	static InboxQuery q_sent = {
 		"UPDATE inbox.message SET status = 'sent', sent_at = coalesce(sent_at, $2)"
-		" WHERE id = $1 RETURNING status", 3, {INT8OID, TIMESTAMPTZOID, TEXTOID}
+		" WHERE space_id = $4 AND id = $1 RETURNING status", 4, {INT8OID, TIMESTAMPTZOID, TEXTOID, INT8OID}
 	};
 	static InboxQuery q_delivered = {
 		"UPDATE inbox.message SET status = 'delivered', delivered_at = coalesce(delivered_at, $2)"
-		" WHERE id = $1 RETURNING status", 3, {INT8OID, TIMESTAMPTZOID, TEXTOID}
+		" WHERE space_id = $4 AND id = $1 RETURNING status", 4, {INT8OID, TIMESTAMPTZOID, TEXTOID, INT8OID}
 	};
 	static InboxQuery q_read = {
 		"UPDATE inbox.message SET status = 'read', read_at = coalesce(read_at, $2)"
-		" WHERE id = $1 RETURNING status", 3, {INT8OID, TIMESTAMPTZOID, TEXTOID}
+		" WHERE space_id = $4 AND id = $1 RETURNING status", 4, {INT8OID, TIMESTAMPTZOID, TEXTOID, INT8OID}
 	};
 	static InboxQuery q_failed = {
 		"UPDATE inbox.message SET status = 'failed', failed_at = coalesce(failed_at, $2),"
-		" error = coalesce($3, error) WHERE id = $1 RETURNING status", 3, {INT8OID, TIMESTAMPTZOID, TEXTOID}
+		" error = coalesce($3, error) WHERE space_id = $4 AND id = $1 RETURNING status",
+		4, {INT8OID, TIMESTAMPTZOID, TEXTOID, INT8OID}
 	};
 	InboxQuery *q = NULL;
 	char	   *name;
 	InboxStatus status;
 	char	   *result;
-	Datum		values[3];
-	char		nulls[3] = {' ', ' ', ' '};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
 	MemoryContext caller = CurrentMemoryContext;
 	InboxAccess access;
+	int64		space,
+				message;
 
-	INBOX_NOT_NULL(fcinfo, 0, "message");
-	name = inbox_required_text(fcinfo, 1, "status");
-	INBOX_NOT_NULL(fcinfo, 2, "at");
+	space_and_id(fcinfo, 5, "message", &space, &message);
+	name = inbox_required_text(fcinfo, 2, "status");
+	INBOX_NOT_NULL(fcinfo, 3, "at");
 	if (inbox_parse_status(name, &status))
 	{
 		switch (status)
@@ -554,108 +595,121 @@ inbox_set_message_status(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown message status \"%s\"", name),
 				 errhint("Platforms report sent, delivered, read and failed.")));
-	if (!PG_ARGISNULL(3) && q != &q_failed)
+	if (!PG_ARGISNULL(4) && q != &q_failed)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("an error is reported only with status \"failed\"")));
 
-	values[0] = PG_GETARG_DATUM(0);
-	values[1] = PG_GETARG_DATUM(2);
-	values[2] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
-	nulls[2] = PG_ARGISNULL(3) ? 'n' : ' ';
+	values[0] = Int64GetDatum(message);
+	values[1] = PG_GETARG_DATUM(3);
+	values[2] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
+	nulls[2] = PG_ARGISNULL(4) ? 'n' : ' ';
+	values[3] = Int64GetDatum(space);
 
 	inbox_spi_connect();
-	access = inbox_message_access(PG_GETARG_INT64(0));
+	access = inbox_space_access(space, "message", message);
 	inbox_require_admin(&access, "report message statuses");
 	if (inbox_exec(q, values, nulls, 1) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("message %lld does not exist", (long long) PG_GETARG_INT64(0))));
+				 errmsg("message %lld does not exist", (long long) message)));
 	result = MemoryContextStrdup(caller, inbox_text(1));
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(result));
 }
 
+/* assign(space, contact, assignee, actor_kind, actor_agent) */
 Datum
 inbox_assign(PG_FUNCTION_ARGS)
 {
-	static InboxQuery q = {"UPDATE inbox.contact SET assignee_id = $2 WHERE id = $1", 2, {INT8OID, INT8OID}};
+	static InboxQuery q = {
+		"UPDATE inbox.contact SET assignee_id = $2 WHERE space_id = $3 AND id = $1",
+		3, {INT8OID, INT8OID, INT8OID}
+	};
 	InboxActor	actor;
-	Datum		values[2];
-	char		nulls[2] = {' ', PG_ARGISNULL(1) ? 'n' : ' '};
-	int64		contact;
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	int64		space,
+				contact;
 
-	INBOX_NOT_NULL(fcinfo, 0, "contact");
-	contact = PG_GETARG_INT64(0);
+	space_and_id(fcinfo, 5, "contact", &space, &contact);
 
 	inbox_spi_connect();
-	(void) inbox_contact_access(contact, inbox_optional_int8(fcinfo, 3));
-	actor = actor_argument(fcinfo, 2, 3, inbox_contact_space(contact, false));
+	(void) inbox_contact_access(space, contact, inbox_optional_int8(fcinfo, 4));
+	inbox_require_contact(space, contact, false);
+	actor = actor_argument(fcinfo, 3, 4, space);
 	values[0] = Int64GetDatum(contact);
-	values[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	values[1] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+	nulls[1] = PG_ARGISNULL(2) ? 'n' : ' ';
+	values[2] = Int64GetDatum(space);
 	inbox_exec_as(&actor, &q, values, nulls, 0);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
 
+/* open_conversation(space, contact, actor_kind, actor_agent, reference, source_url) */
 Datum
 inbox_open_conversation(PG_FUNCTION_ARGS)
 {
 	InboxActor	actor;
-	int64		contact,
+	int64		space,
+				contact,
 				conversation;
 
-	INBOX_NOT_NULL(fcinfo, 0, "contact");
-	contact = PG_GETARG_INT64(0);
+	space_and_id(fcinfo, 6, "contact", &space, &contact);
 
 	inbox_spi_connect();
-	(void) inbox_contact_access(contact, inbox_optional_int8(fcinfo, 2));
-	actor = actor_argument(fcinfo, 1, 2, inbox_contact_space(contact, false));
+	(void) inbox_contact_access(space, contact, inbox_optional_int8(fcinfo, 3));
+	inbox_require_contact(space, contact, false);
+	actor = actor_argument(fcinfo, 2, 3, space);
 
 	/* already open: nothing to do (retries are harmless) */
-	conversation = inbox_open_conversation_of(contact, true);
+	conversation = inbox_open_conversation_of(space, contact, true);
 	if (conversation == 0)
 	{
-		(void) inbox_lock_contact(contact);
-		conversation = inbox_open_conversation_of(contact, false);
+		inbox_lock_contact(space, contact);
+		conversation = inbox_open_conversation_of(space, contact, false);
 	}
 	if (conversation == 0)
-		conversation = inbox_insert_conversation(0, contact, NULL, &actor,
-												 PG_ARGISNULL(3) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(3)),
-												 PG_ARGISNULL(4) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(4)));
+		conversation = inbox_insert_conversation(space, contact, NULL, &actor,
+												 PG_ARGISNULL(4) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(4)),
+												 PG_ARGISNULL(5) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(5)));
 	SPI_finish();
 	PG_RETURN_INT64(conversation);
 }
 
+/* close_conversation(space, contact, actor_kind, actor_agent, category, summary) */
 Datum
 inbox_close_conversation(PG_FUNCTION_ARGS)
 {
 	static InboxQuery q = {
 		"UPDATE inbox.conversation SET closed_at = greatest(now(), opened_at), closed_by_kind = $2,"
 		" closed_by_agent = $3, category = $4, summary = $5"
-		" WHERE contact_id = $1 AND closed_at IS NULL RETURNING id",
-		5, {INT8OID, TEXTOID, INT8OID, TEXTOID, TEXTOID}
+		" WHERE space_id = $6 AND contact_id = $1 AND closed_at IS NULL RETURNING id",
+		6, {INT8OID, TEXTOID, INT8OID, TEXTOID, TEXTOID, INT8OID}
 	};
 	InboxActor	actor;
-	Datum		values[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
-	int64		contact,
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	int64		space,
+				contact,
 				conversation;
 
-	INBOX_NOT_NULL(fcinfo, 0, "contact");
-	contact = PG_GETARG_INT64(0);
+	space_and_id(fcinfo, 6, "contact", &space, &contact);
 
 	inbox_spi_connect();
-	(void) inbox_contact_access(contact, inbox_optional_int8(fcinfo, 2));
-	actor = actor_argument(fcinfo, 1, 2, inbox_contact_space(contact, false));
+	(void) inbox_contact_access(space, contact, inbox_optional_int8(fcinfo, 3));
+	inbox_require_contact(space, contact, false);
+	actor = actor_argument(fcinfo, 2, 3, space);
 	values[0] = Int64GetDatum(contact);
 	values[1] = CStringGetTextDatum(actor.kind);
 	values[2] = Int64GetDatum(actor.agent);
 	nulls[2] = actor.agent ? ' ' : 'n';
-	values[3] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
-	nulls[3] = PG_ARGISNULL(3) ? 'n' : ' ';
-	values[4] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
-	nulls[4] = PG_ARGISNULL(4) ? 'n' : ' ';
+	values[3] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
+	nulls[3] = PG_ARGISNULL(4) ? 'n' : ' ';
+	values[4] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
+	nulls[4] = PG_ARGISNULL(5) ? 'n' : ' ';
+	values[5] = Int64GetDatum(space);
 	if (inbox_exec(&q, values, nulls, 1) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -665,28 +719,32 @@ inbox_close_conversation(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(conversation);
 }
 
+/* mark_read(space, contact, agent) */
 Datum
 inbox_mark_read(PG_FUNCTION_ARGS)
 {
 	static InboxQuery q_lock = {
-		"SELECT unread_count FROM inbox.contact WHERE id = $1 FOR NO KEY UPDATE", 1, {INT8OID}
+		"SELECT unread_count FROM inbox.contact WHERE space_id = $1 AND id = $2 FOR NO KEY UPDATE",
+		2, {INT8OID, INT8OID}
 	};
 	static InboxQuery q_reset = {
-		"UPDATE inbox.contact SET unread_count = 0 WHERE id = $1", 1, {INT8OID}
+		"UPDATE inbox.contact SET unread_count = 0 WHERE space_id = $1 AND id = $2", 2, {INT8OID, INT8OID}
 	};
-	Datum		values[1];
+	Datum		values[2];
 	bool		isnull;
 	int32		unread;
-	int64		contact;
+	int64		space,
+				contact;
 
-	INBOX_NOT_NULL(fcinfo, 0, "contact");
-	INBOX_NOT_NULL(fcinfo, 1, "agent");
-	contact = PG_GETARG_INT64(0);
-	values[0] = Int64GetDatum(contact);
+	space_and_id(fcinfo, 3, "contact", &space, &contact);
+	INBOX_NOT_NULL(fcinfo, 2, "agent");
+	values[0] = Int64GetDatum(space);
+	values[1] = Int64GetDatum(contact);
 
 	inbox_spi_connect();
-	(void) inbox_contact_access(contact, PG_GETARG_INT64(1));
-	inbox_check_agent_in_space(PG_GETARG_INT64(1), inbox_contact_space(contact, false));
+	(void) inbox_contact_access(space, contact, PG_GETARG_INT64(2));
+	inbox_require_contact(space, contact, false);
+	inbox_check_agent_in_space(space, PG_GETARG_INT64(2));
 	inbox_exec(&q_lock, values, NULL, 1);
 	unread = DatumGetInt32(inbox_value(1, &isnull));
 	if (!isnull && unread > 0)
@@ -695,6 +753,7 @@ inbox_mark_read(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(isnull ? 0 : unread);
 }
 
+/* record_event(space, contact, kind, actor_kind, actor_agent, reference, source_url, data) */
 Datum
 inbox_record_event(PG_FUNCTION_ARGS)
 {
@@ -702,30 +761,29 @@ inbox_record_event(PG_FUNCTION_ARGS)
 	InboxEvent	event;
 	int64		id;
 
-	INBOX_NOT_NULL(fcinfo, 0, "contact");
 	memset(&event, 0, sizeof(event));
-	event.contact = PG_GETARG_INT64(0);
-	event.kind = inbox_required_text(fcinfo, 1, "kind");
+	space_and_id(fcinfo, 8, "contact", &event.space, &event.contact);
+	event.kind = inbox_required_text(fcinfo, 2, "kind");
 	memset(&actor, 0, sizeof(actor));
-	actor.kind = inbox_required_text(fcinfo, 2, "actor_kind");
-	actor.agent = inbox_optional_int8(fcinfo, 3);
+	actor.kind = inbox_required_text(fcinfo, 3, "actor_kind");
+	actor.agent = inbox_optional_int8(fcinfo, 4);
 	for (int i = 0; caused_events[i][0] != NULL; i++)
 		if (strcmp(event.kind, caused_events[i][0]) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("event \"%s\" is written by inbox itself", event.kind),
 					 errhint("Use %s.", caused_events[i][1])));
-	inbox_require_object(fcinfo, 6, "data");
+	inbox_require_object(fcinfo, 7, "data");
 	event.actor = &actor;
-	event.reference = PG_ARGISNULL(4) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(4));
-	event.source_url = PG_ARGISNULL(5) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(5));
-	event.data = PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6);
+	event.reference = PG_ARGISNULL(5) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(5));
+	event.source_url = PG_ARGISNULL(6) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(6));
+	event.data = PG_ARGISNULL(7) ? (Datum) 0 : PG_GETARG_DATUM(7);
 
 	inbox_spi_connect();
-	(void) inbox_contact_access(event.contact, actor.agent);
+	(void) inbox_contact_access(event.space, event.contact, actor.agent);
 	/* the writer takes agent 0 for none; as an id given, it names no agent */
-	if (!PG_ARGISNULL(3) && actor.agent == 0)
-		inbox_check_agent_in_space(0, 0);
+	if (!PG_ARGISNULL(4) && actor.agent == 0)
+		inbox_check_agent_in_space(event.space, 0);
 	id = inbox_write_event(&event);
 	SPI_finish();
 	PG_RETURN_INT64(id);
@@ -745,68 +803,72 @@ inbox_record_event(PG_FUNCTION_ARGS)
  * the agent (the contact's trigger writes the event).
  */
 static void
-change_snooze_as_agent(int64 contact, const InboxActor *actor, InboxQuery *q, Datum *values)
+change_snooze_as_agent(int64 space, int64 contact, const InboxActor *actor, InboxQuery *q, Datum *values)
 {
 	inbox_spi_connect();
-	(void) inbox_contact_access(contact, actor->agent);
-	inbox_check_agent_in_space(actor->agent, inbox_lock_contact_in_order(contact, NULL));
+	(void) inbox_contact_access(space, contact, actor->agent);
+	(void) inbox_lock_contact_in_order(space, contact);
+	inbox_check_agent_in_space(space, actor->agent);
 	inbox_exec_as(actor, q, values, NULL, 0);
 	SPI_finish();
 }
 
-/* snooze(contact, until, agent): leave the contact out of lists until then */
+/* snooze(space, contact, until, agent): leave the contact out of lists until then */
 Datum
 inbox_snooze(PG_FUNCTION_ARGS)
 {
 	static InboxQuery q = {
-		"UPDATE inbox.contact SET snoozed_until = $2 WHERE id = $1",
-		2, {INT8OID, TIMESTAMPTZOID}
+		"UPDATE inbox.contact SET snoozed_until = $3 WHERE space_id = $1 AND id = $2",
+		3, {INT8OID, INT8OID, TIMESTAMPTZOID}
 	};
 	InboxActor	actor;
-	Datum		values[2];
-	int64		contact;
+	Datum		values[3];
+	int64		space,
+				contact;
 
-	INBOX_NOT_NULL(fcinfo, 0, "contact");
-	INBOX_NOT_NULL(fcinfo, 1, "until");
-	INBOX_NOT_NULL(fcinfo, 2, "agent");
-	contact = PG_GETARG_INT64(0);
-	inbox_check_snooze_future(contact, PG_GETARG_TIMESTAMPTZ(1));
+	space_and_id(fcinfo, 4, "contact", &space, &contact);
+	INBOX_NOT_NULL(fcinfo, 2, "until");
+	INBOX_NOT_NULL(fcinfo, 3, "agent");
+	inbox_check_snooze_future(contact, PG_GETARG_TIMESTAMPTZ(2));
 
 	memset(&actor, 0, sizeof(actor));
 	actor.kind = "user";
-	actor.agent = PG_GETARG_INT64(2);
-	values[0] = PG_GETARG_DATUM(0);
-	values[1] = PG_GETARG_DATUM(1);
+	actor.agent = PG_GETARG_INT64(3);
+	values[0] = Int64GetDatum(space);
+	values[1] = Int64GetDatum(contact);
+	values[2] = PG_GETARG_DATUM(2);
 
-	change_snooze_as_agent(contact, &actor, &q, values);
+	change_snooze_as_agent(space, contact, &actor, &q, values);
 	PG_RETURN_VOID();
 }
 
 /*
- * unsnooze(contact, agent): end a snooze early.  A contact that is not
- * snoozed is left alone: no change, no event.
+ * unsnooze(space, contact, agent): end a snooze early.  A contact that is
+ * not snoozed is left alone: no change, no event.
  */
 Datum
 inbox_unsnooze(PG_FUNCTION_ARGS)
 {
 	static InboxQuery q = {
-		"UPDATE inbox.contact SET snoozed_until = NULL WHERE id = $1 AND snoozed_until IS NOT NULL",
-		1, {INT8OID}
+		"UPDATE inbox.contact SET snoozed_until = NULL"
+		" WHERE space_id = $1 AND id = $2 AND snoozed_until IS NOT NULL",
+		2, {INT8OID, INT8OID}
 	};
 	InboxActor	actor;
-	Datum		values[1];
-	int64		contact;
+	Datum		values[2];
+	int64		space,
+				contact;
 
-	INBOX_NOT_NULL(fcinfo, 0, "contact");
-	INBOX_NOT_NULL(fcinfo, 1, "agent");
-	contact = PG_GETARG_INT64(0);
+	space_and_id(fcinfo, 3, "contact", &space, &contact);
+	INBOX_NOT_NULL(fcinfo, 2, "agent");
 
 	memset(&actor, 0, sizeof(actor));
 	actor.kind = "user";
-	actor.agent = PG_GETARG_INT64(1);
-	values[0] = PG_GETARG_DATUM(0);
+	actor.agent = PG_GETARG_INT64(2);
+	values[0] = Int64GetDatum(space);
+	values[1] = Int64GetDatum(contact);
 
-	change_snooze_as_agent(contact, &actor, &q, values);
+	change_snooze_as_agent(space, contact, &actor, &q, values);
 	PG_RETURN_VOID();
 }
 

@@ -13,6 +13,7 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 
 #include "inbox.h"
 
@@ -69,6 +70,25 @@ inbox_require_object(FunctionCallInfo fcinfo, int n, const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be a JSON object", name)));
+}
+
+/*
+ * The API functions of 2.0 take the space first, one argument more than in
+ * 1.x.  Between installing the 2.0 library and ALTER EXTENSION inbox
+ * UPDATE, the 1.x SQL functions still call the same C functions with the
+ * 1.x arguments: refused before any argument is read (an argument past
+ * PG_NARGS() is not there).
+ */
+void
+inbox_check_nargs(FunctionCallInfo fcinfo, int nargs)
+{
+	if (PG_NARGS() != nargs)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("inbox's SQL objects are of version 1.x"),
+				 errdetail("Function %s of the inbox 2.0 library takes %d arguments, the space first; it was called with %d.",
+						   get_func_name(fcinfo->flinfo->fn_oid), nargs, PG_NARGS()),
+				 errhint("Run ALTER EXTENSION inbox UPDATE.")));
 }
 
 void

@@ -10,7 +10,8 @@
  * inbox.channel_kind, enabled ALWAYS (channel_cache_invalidate per row, so
  * that a logical replication subscriber runs it too, and
  * channel_cache_invalidate_truncate), send a relcache invalidation of the
- * table they changed; every backend empties its cache when it processes
+ * table they changed (by its name: on Citus they fire on placements of
+ * the tables); every backend empties its cache when it processes
  * that invalidation: the writing backend at its next command, the others
  * at their next look-up, which first accepts the invalidations that have
  * arrived.  An aborted write
@@ -19,7 +20,9 @@
  * Until ALTER EXTENSION inbox UPDATE has added those triggers to a 1.0
  * schema, or while one is not enabled ALWAYS, nothing is kept.
  *
- * A channel is read with the latest snapshot, as the catalog caches do,
+ * A channel is read through SPI (on a Citus cluster inbox.channel is a
+ * reference table, whose rows are in its placement, not in the table a
+ * table_open would scan), with the latest snapshot, as the catalog caches do,
  * so that a transaction with an older snapshot (REPEATABLE READ) never
  * leaves an outdated entry for the backend's later transactions; and a
  * read during which an invalidation arrived (taking the tables' locks
@@ -173,14 +176,15 @@ store(const CachedChannel *loaded)
 }
 
 /*
- * The facts of a channel (INBOX_REPORTS_STATUS tells whether its kind
- * reports a status).  The kind is copied into the caller's memory
- * context: the cache may be emptied by any later lock or command.
- * Errors with P0002 when the channel does not exist.  The caller is
- * connected to SPI.
+ * The facts of a channel of a space (INBOX_REPORTS_STATUS tells whether
+ * its kind reports a status).  The kind is copied into the caller's memory
+ * context: the cache may be emptied by any later lock or command.  Errors
+ * with P0002 when the space has no such channel, with the same message
+ * whether the channel does not exist or is another space's.  The caller
+ * is connected to SPI.
  */
 InboxChannelFacts
-inbox_channel_facts(int64 channel)
+inbox_channel_facts(int64 space, int64 channel)
 {
 	CachedChannel *entry;
 	CachedChannel loaded;
@@ -195,15 +199,13 @@ inbox_channel_facts(int64 channel)
 	if (entry == NULL)
 	{
 		seen = invalidations;
-		if (!load(channel, &loaded))
-			ereport(ERROR,
-					(errcode(ERRCODE_NO_DATA_FOUND),
-					 errmsg("channel %lld does not exist", (long long) channel)));
-		if (cache_enabled && invalidations == seen)
-			entry = store(&loaded);
-		else
-			entry = &loaded;
+		if (load(channel, &loaded))
+			entry = (cache_enabled && invalidations == seen) ? store(&loaded) : &loaded;
 	}
+	if (entry == NULL || entry->space != space)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("channel %lld does not exist in space %lld", (long long) channel, (long long) space)));
 
 	facts.space = entry->space;
 	facts.kind = pstrdup(entry->kind);
@@ -216,11 +218,35 @@ inbox_channel_facts(int64 channel)
  * Row and TRUNCATE trigger of inbox.channel and inbox.channel_kind: every
  * backend's cache forgets the channels when the change commits (and the
  * writer's own at once).
+ *
+ * The invalidation is of the tables named inbox.channel and
+ * inbox.channel_kind, whose OIDs the caches watch, rather than of the
+ * trigger's own relation: on a Citus cluster the trigger fires on a
+ * placement of the reference table (inbox.channel_102008), a relation no
+ * cache knows.  Whose placement it is, the name does not tell well, and
+ * channels change rarely: such a change invalidates both tables.
  */
 Datum
 inbox_channel_cache_invalidate(PG_FUNCTION_ARGS)
 {
+	Relation	rel;
+	Oid			schema,
+				channel,
+				kind;
+
 	inbox_check_called_as_trigger(fcinfo, "channel_cache_invalidate");
-	CacheInvalidateRelcache(((TriggerData *) fcinfo->context)->tg_relation);
+	rel = ((TriggerData *) fcinfo->context)->tg_relation;
+	schema = get_namespace_oid("inbox", false);
+	channel = get_relname_relid("channel", schema);
+	kind = get_relname_relid("channel_kind", schema);
+	if (RelationGetRelid(rel) == channel || RelationGetRelid(rel) == kind)
+		CacheInvalidateRelcache(rel);
+	else
+	{
+		if (OidIsValid(channel))
+			CacheInvalidateRelcacheByRelid(channel);
+		if (OidIsValid(kind))
+			CacheInvalidateRelcacheByRelid(kind);
+	}
 	return PointerGetDatum(NULL);
 }

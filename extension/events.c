@@ -30,20 +30,21 @@ PG_FUNCTION_INFO_V1(inbox_event_before_change);
 /*
  * Write an event (the one place that inserts one, but for the snoozes a
  * mass expiry ends: inbox_write_events).  The rules of event_before_insert
- * below check and complete it: its space, and its conversation when none
- * is given.  Returns its id.
+ * below check and complete it: its contact in its space, and its
+ * conversation when none is given.  Returns its id.
  */
 int64
 inbox_write_event(const InboxEvent *event)
 {
 	static InboxQuery q = {
 		"INSERT INTO inbox.event (contact_id, conversation_id, kind, actor_kind, actor_agent_id,"
-		" target_agent_id, reference, source_url, created_at, data)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9, now()), $10) RETURNING id",
-		10, {INT8OID, INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, JSONBOID}
+		" target_agent_id, reference, source_url, created_at, data, space_id)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9, now()), $10, $11) RETURNING id",
+		11, {INT8OID, INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, JSONBOID,
+		INT8OID}
 	};
-	Datum		values[10];
-	char		nulls[10];
+	Datum		values[11];
+	char		nulls[11];
 	int64		id = 0;
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -64,6 +65,7 @@ inbox_write_event(const InboxEvent *event)
 	nulls[8] = event->at ? ' ' : 'n';
 	values[9] = event->data;
 	nulls[9] = event->data ? ' ' : 'n';
+	values[10] = Int64GetDatum(event->space);
 
 	inbox_exec(&q, values, nulls, 1);
 	(void) inbox_int8(1, &id);
@@ -175,13 +177,13 @@ check_kind_and_actor(const char *kind, const char *actor_kind)
 }
 
 static void
-check_conversation_of(int64 conversation, int64 contact)
+check_conversation_of(int64 space, int64 conversation, int64 contact)
 {
 	static InboxQuery q = {
-		"SELECT contact_id FROM inbox.conversation WHERE id = $1",
-		1, {INT8OID}
+		"SELECT contact_id FROM inbox.conversation WHERE space_id = $1 AND id = $2",
+		2, {INT8OID, INT8OID}
 	};
-	Datum		values[1] = {Int64GetDatum(conversation)};
+	Datum		values[2] = {Int64GetDatum(space), Int64GetDatum(conversation)};
 	int64		owner;
 
 	inbox_exec(&q, values, NULL, 1);
@@ -226,25 +228,25 @@ inbox_event_before_insert(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("an event needs a contact")));
-	space = inbox_contact_space(contact, true);
-	inbox_fill_space(tuple, desc, col[EVENT_SPACE_ID], contact, space, &edit);
+	space = inbox_row_space(tuple, desc, col[EVENT_SPACE_ID], "event");
+	inbox_require_contact(space, contact, true);
 
 	agent = inbox_get_int8(tuple, desc, col[EVENT_ACTOR_AGENT_ID], &isnull);
 	if (!isnull)
-		inbox_check_agent_in_space(agent, space);
+		inbox_check_agent_in_space(space, agent);
 	agent = inbox_get_int8(tuple, desc, col[EVENT_TARGET_AGENT_ID], &isnull);
 	if (!isnull)
-		inbox_check_agent_in_space(agent, space);
+		inbox_check_agent_in_space(space, agent);
 
 	conversation = inbox_get_int8(tuple, desc, col[EVENT_CONVERSATION_ID], &isnull);
 	if (isnull)
 	{
-		conversation = inbox_open_conversation_of(contact, false);
+		conversation = inbox_open_conversation_of(space, contact, false);
 		if (conversation != 0)
 			inbox_edit_set(&edit, desc, col[EVENT_CONVERSATION_ID], Int64GetDatum(conversation), false);
 	}
 	else
-		check_conversation_of(conversation, contact);
+		check_conversation_of(space, conversation, contact);
 
 	tuple = inbox_edit_apply(&edit, tuple, desc);
 	SPI_finish();
@@ -256,15 +258,16 @@ Datum
 inbox_event_after_insert(PG_FUNCTION_ARGS)
 {
 	static InboxQuery q = {
-		"UPDATE inbox.contact SET bot_active = $2 WHERE id = $1 AND bot_active IS DISTINCT FROM $2",
-		2, {INT8OID, BOOLOID}
+		"UPDATE inbox.contact SET bot_active = $2"
+		" WHERE space_id = $3 AND id = $1 AND bot_active IS DISTINCT FROM $2",
+		3, {INT8OID, BOOLOID, INT8OID}
 	};
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
 	const AttrNumber *col;
 	HeapTuple	tuple;
 	bool		isnull;
-	Datum		values[2];
+	Datum		values[3];
 	char	   *kind;
 
 	inbox_check_trigger(fcinfo, "event_after_insert");
@@ -278,6 +281,7 @@ inbox_event_after_insert(PG_FUNCTION_ARGS)
 
 	values[0] = Int64GetDatum(inbox_get_int8(tuple, desc, col[EVENT_CONTACT_ID], &isnull));
 	values[1] = BoolGetDatum(strcmp(kind, "bot_status_on") == 0);
+	values[2] = Int64GetDatum(inbox_get_int8(tuple, desc, col[EVENT_SPACE_ID], &isnull));
 
 	inbox_spi_connect();
 	inbox_exec(&q, values, NULL, 0);
@@ -312,7 +316,9 @@ inbox_event_before_change(PG_FUNCTION_ARGS)
 	agent_columns[1] = col[EVENT_TARGET_AGENT_ID];
 	inbox_spi_connect();
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
-		inbox_only_agents_cleared(trigdata->tg_trigtuple, trigdata->tg_newtuple,
+		inbox_only_agents_cleared(inbox_get_int8(trigdata->tg_trigtuple, trigdata->tg_relation->rd_att,
+												 col[EVENT_SPACE_ID], &isnull),
+								  trigdata->tg_trigtuple, trigdata->tg_newtuple,
 								  trigdata->tg_relation->rd_att, agent_columns, 2))
 	{
 		SPI_finish();

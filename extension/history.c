@@ -3,7 +3,7 @@
  * history.c
  *	  A contact's history: its messages and events, interleaved in time.
  *
- * history(contact, before, page_size) returns the page_size items just
+ * history(space, contact, before, page_size) returns the page_size items just
  * before the cursor `before` (the newest ones when it is NULL), oldest
  * first within the page, as a chat window shows them; a client scrolls
  * back by passing the cursor of the first row it holds.
@@ -11,7 +11,7 @@
  * Items are ordered by (time, event before message, id): an event and the
  * message that caused it share a timestamp (the conversation_opened of an
  * incoming message), and the event reads first.  Each side is read
- * newest-first from its (contact_id, created_at, id) index, so a page costs
+ * newest-first from its (space_id, contact_id, created_at, id) index, so a page costs
  * about page_size index entries of each at any history length.
  *
  * Sender labels follow inbox.sender_kind: an agent's name for `user`, the
@@ -36,7 +36,7 @@ PG_FUNCTION_INFO_V1(inbox_history);
 
 /*
  * $1 contact, $2 cursor time, $3 message id bound, $4 event id bound,
- * $5 page size.  Columns 1..26 are the function's result columns; 27 is
+ * $5 page size, $6 space.  Columns 1..26 are the function's result columns; 27 is
  * the item's order within a timestamp, for the cursor.
  */
 static InboxQuery q_history = {
@@ -60,12 +60,12 @@ static InboxQuery q_history = {
 	"     NULL::bigint AS actor_agent_id, NULL::bigint AS target_agent_id, NULL::text AS reference,"
 	"     NULL::text AS source_url, NULL::jsonb AS data, 1 AS ord"
 	"   FROM inbox.message m"
-	"   JOIN inbox.contact ct ON ct.id = m.contact_id"
+	"   JOIN inbox.contact ct ON ct.space_id = m.space_id AND ct.id = m.contact_id"
 	"   JOIN inbox.space sp ON sp.id = m.space_id"
-	"   LEFT JOIN inbox.agent a ON a.id = m.sender_agent_id"
+	"   LEFT JOIN inbox.agent a ON a.space_id = m.space_id AND a.id = m.sender_agent_id"
 	"   LEFT JOIN inbox.sender_kind sk ON sk.kind = m.sender_kind"
-	"   LEFT JOIN inbox.message r ON r.id = m.reply_to_id"
-	"   WHERE m.contact_id = $1 AND (m.created_at, m.id) < ($2, $3)"
+	"   LEFT JOIN inbox.message r ON r.space_id = m.space_id AND r.id = m.reply_to_id"
+	"   WHERE m.space_id = $6 AND m.contact_id = $1 AND (m.created_at, m.id) < ($2, $3)"
 	"   ORDER BY m.created_at DESC, m.id DESC LIMIT $5)"
 	"  UNION ALL"
 	"  (SELECT 'event', e.id, e.created_at, e.conversation_id, NULL, NULL, NULL, NULL,"
@@ -74,10 +74,10 @@ static InboxQuery q_history = {
 	"     e.source_url, e.data, 0"
 	"   FROM inbox.event e"
 	"   LEFT JOIN inbox.event_kind ek ON ek.kind = e.kind AND ek.actor_kind = e.actor_kind"
-	"   WHERE e.contact_id = $1 AND (e.created_at, e.id) < ($2, $4)"
+	"   WHERE e.space_id = $6 AND e.contact_id = $1 AND (e.created_at, e.id) < ($2, $4)"
 	"   ORDER BY e.created_at DESC, e.id DESC LIMIT $5)"
 	" ) h ORDER BY at DESC, ord DESC, id DESC LIMIT $5",
-	5, {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT4OID}
+	6, {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT4OID, INT8OID}
 };
 
 /* a history cursor: "<time in microseconds>.<0 event|1 message>.<id>" */
@@ -100,33 +100,33 @@ read_history_cursor(const char *cursor, TimestampTz *at, int *order, int64 *id)
 Datum
 inbox_history(PG_FUNCTION_ARGS)
 {
-	static InboxQuery q_contact = {"SELECT 1 FROM inbox.contact WHERE id = $1", 1, {INT8OID}};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int64		contact;
+	int64		space,
+				contact;
 	int32		page_size;
 	TimestampTz at = DT_NOEND;
 	int			order = ORDER_MESSAGE;
 	int64		id = PG_INT64_MAX;
-	Datum		values[5];
+	Datum		values[6];
 	int			n;
 
-	INBOX_NOT_NULL(fcinfo, 0, "contact");
-	INBOX_NOT_NULL(fcinfo, 2, "page_size");
-	contact = PG_GETARG_INT64(0);
-	page_size = PG_GETARG_INT32(2);
+	inbox_check_nargs(fcinfo, 4);
+	INBOX_NOT_NULL(fcinfo, 0, "space");
+	INBOX_NOT_NULL(fcinfo, 1, "contact");
+	INBOX_NOT_NULL(fcinfo, 3, "page_size");
+	space = PG_GETARG_INT64(0);
+	contact = PG_GETARG_INT64(1);
+	page_size = PG_GETARG_INT32(3);
 	inbox_check_page_size(page_size);
-	if (!PG_ARGISNULL(1))
-		read_history_cursor(TextDatumGetCString(PG_GETARG_DATUM(1)), &at, &order, &id);
+	if (!PG_ARGISNULL(2))
+		read_history_cursor(TextDatumGetCString(PG_GETARG_DATUM(2)), &at, &order, &id);
 
 	InitMaterializedSRF(fcinfo, 0);
 
 	inbox_spi_connect();
-	(void) inbox_contact_access(contact, 0);
+	(void) inbox_contact_access(space, contact, 0);
+	inbox_require_contact(space, contact, false);
 	values[0] = Int64GetDatum(contact);
-	if (inbox_exec(&q_contact, values, NULL, 1) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("contact %lld does not exist", (long long) contact)));
 
 	/*
 	 * Items strictly before (at, order, id): at the cursor's own timestamp,
@@ -137,6 +137,7 @@ inbox_history(PG_FUNCTION_ARGS)
 	values[2] = Int64GetDatum(order == ORDER_MESSAGE ? id : 0);
 	values[3] = Int64GetDatum(order == ORDER_EVENT ? id : PG_INT64_MAX);
 	values[4] = Int32GetDatum(page_size);
+	values[5] = Int64GetDatum(space);
 	n = inbox_exec(&q_history, values, NULL, 0);
 
 	/* newest first from the query; a page reads oldest first */

@@ -13,6 +13,8 @@
 
 #include "access/xact.h"
 #include "fmgr.h"
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
 #include "utils/guc.h"
 
 #include "inbox.h"
@@ -30,8 +32,10 @@ void		_PG_init(void);
  *                      wake the database's worker for its snooze timer;
  *   3. notify.c        before commit, the transaction's notifications go
  *                      to the worker (or are queued by the transaction
- *                      itself); at commit or abort, what went to the
- *                      worker is marked to be sent, or dropped;
+ *                      itself), before PREPARE to the worker; at commit
+ *                      or abort, what went to the worker is marked to be
+ *                      sent, or dropped; at PREPARE, to wait for COMMIT
+ *                      PREPARED;
  *   4. actor.c         at abort, the actor is forgotten.
  *
  * Why: before commit, snooze.c queues its NOTIFY inbox_snooze before
@@ -63,6 +67,33 @@ subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		inbox_notify_subxact_abort(mySubid);
 }
 
+static ProcessUtility_hook_type prev_process_utility = NULL;
+
+/*
+ * COMMIT PREPARED and ROLLBACK PREPARED end a transaction that was
+ * prepared in this database, maybe by another session (Citus commits a
+ * transaction that wrote on several nodes so): its notifications waited
+ * in the worker's ring and its snoozes were not told to the worker.  Once
+ * the statement is done, the worker is woken to look.
+ */
+static void
+process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+				ProcessUtilityContext context, ParamListInfo params,
+				QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	bool		ends_prepared = IsA(parsetree, TransactionStmt) &&
+		(((TransactionStmt *) parsetree)->kind == TRANS_STMT_COMMIT_PREPARED ||
+		 ((TransactionStmt *) parsetree)->kind == TRANS_STMT_ROLLBACK_PREPARED);
+
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	if (ends_prepared)
+		inbox_worker_wake_all();
+}
+
 void
 _PG_init(void)
 {
@@ -74,5 +105,7 @@ _PG_init(void)
 	inbox_worker_launcher_init();
 	RegisterXactCallback(xact_callback, NULL);
 	RegisterSubXactCallback(subxact_callback, NULL);
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = process_utility;
 	MarkGUCPrefixReserved("inbox");
 }

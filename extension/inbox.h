@@ -19,7 +19,8 @@
  *            direction and status), arguments.c (checks of API arguments)
  *   lookups  lookups.c (contact, conversation, agent and space lookups, the
  *            row locks in their order), actor.c (who causes a change),
- *            channel_cache.c, security.c (who may do what)
+ *            channel_cache.c, security.c (who may do what), cluster.c (the
+ *            shards of a Citus node)
  *   worker   the background worker's shared memory and the calls backends
  *            make into it: worker_shmem.c (slots, wake calls, handing
  *            notifications over), notify_relay.c (the ring of notifications),
@@ -48,6 +49,7 @@
 #include "datatype/timestamp.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "nodes/pg_list.h"
 #include "utils/rel.h"
 
 /*
@@ -279,6 +281,7 @@ extern int64 inbox_optional_int8(FunctionCallInfo fcinfo, int n);
 extern char *inbox_required_text(FunctionCallInfo fcinfo, int n, const char *name);
 extern char *inbox_required_id(FunctionCallInfo fcinfo, int n, const char *name);
 extern void inbox_require_object(FunctionCallInfo fcinfo, int n, const char *name);
+extern void inbox_check_nargs(FunctionCallInfo fcinfo, int nargs);
 extern void inbox_check_page_size(int32 page_size);
 extern bool inbox_parse_cursor(const char *cursor, int nparts, int64 *parts);
 
@@ -314,18 +317,25 @@ extern bool inbox_is_outgoing_sender_kind(const char *kind);
 /* merge.c: conversations and messages may change contact, no side events */
 #define INBOX_MERGING() (inbox_current_actor().merging)
 
-/* lookups.c: the rows every rule looks up, and the locks taken in order */
-extern int64 inbox_lock_contact_in_order(int64 contact, int64 *open_conversation);
-extern int64 inbox_lock_contact(int64 contact);
-extern void inbox_lock_contact_row(int64 contact);
-extern int64 inbox_contact_space(int64 contact, bool refuse_merged);
-extern int64 inbox_open_conversation_of(int64 contact, bool lock);
-extern bool inbox_agent_exists(int64 agent);
-extern void inbox_check_agent_in_space(int64 agent, int64 space);
+/*
+ * lookups.c: the rows every rule looks up, and the locks taken in order.
+ * Every look-up names the space (inbox 2.0: on a Citus cluster a statement
+ * that does not runs on no shard): an id of another space is not found.
+ */
+extern int64 inbox_row_space(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, const char *table);
+extern void inbox_require_contact(int64 space, int64 contact, bool refuse_merged);
+extern void inbox_lock_contact(int64 space, int64 contact);
+extern void inbox_lock_contact_row(int64 space, int64 contact);
+extern int64 inbox_lock_contact_in_order(int64 space, int64 contact);
+extern int64 inbox_open_conversation_of(int64 space, int64 contact, bool lock);
+extern bool inbox_agent_exists(int64 space, int64 agent);
+extern void inbox_check_agent_in_space(int64 space, int64 agent);
 extern void inbox_require_space(int64 space);
-extern void inbox_fill_space(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, int64 contact,
-							 int64 space, InboxTupleEdit *edit);
-extern bool inbox_only_agents_cleared(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc,
+
+/* cluster.c: the shards of a Citus node */
+extern List *inbox_local_shards(const char *table);
+extern bool inbox_is_distributed(void);
+extern bool inbox_only_agents_cleared(int64 space, HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc,
 									  const AttrNumber *agent_columns, int nagent_columns);
 
 /* channel_cache.c: a channel as the rules see it */
@@ -339,7 +349,7 @@ typedef struct InboxChannelFacts
 
 #define INBOX_REPORTS_STATUS(facts, status) (((facts).statuses & (1u << (status))) != 0)
 
-extern InboxChannelFacts inbox_channel_facts(int64 channel);
+extern InboxChannelFacts inbox_channel_facts(int64 space, int64 channel);
 
 /*
  * security.c: what the caller of an API function may do in a space.  An
@@ -355,8 +365,7 @@ typedef struct InboxAccess
 } InboxAccess;
 
 extern InboxAccess inbox_space_access(int64 space, const char *what, int64 id);
-extern InboxAccess inbox_contact_access(int64 contact, int64 agent);
-extern InboxAccess inbox_message_access(int64 message);
+extern InboxAccess inbox_contact_access(int64 space, int64 contact, int64 agent);
 extern void inbox_check_acting_agent(const InboxAccess *access, int64 agent);
 extern void inbox_require_admin(const InboxAccess *access, const char *action);
 
@@ -370,13 +379,24 @@ extern void inbox_require_admin(const InboxAccess *access, const char *action);
 /* worker_shmem.c */
 extern void inbox_worker_shmem_init(void);
 extern void inbox_worker_wake_snooze(void);
-extern bool inbox_worker_hand_over(int n, char **channels, char **payloads);
-extern void inbox_worker_relay_end(bool committed);
+extern void inbox_worker_wake_all(void);
+
+/* how a transaction that handed notifications over ended */
+typedef enum RelayEnd
+{
+	RELAY_END_COMMIT,
+	RELAY_END_PREPARE,			/* they wait for COMMIT PREPARED */
+	RELAY_END_ABORT
+} RelayEnd;
+
+extern bool inbox_worker_hand_over(int n, char **channels, char **payloads, TransactionId prepared);
+extern void inbox_worker_relay_end(RelayEnd end);
 
 /* notify_relay.c: the ring the worker sends notifications from */
 extern void inbox_notify_relay_init(void);
-extern bool inbox_notify_relay_put(int n, char **channels, char **payloads);
-extern bool inbox_notify_relay_end(bool committed);
+extern bool inbox_notify_relay_put(int n, char **channels, char **payloads, TransactionId prepared);
+extern bool inbox_notify_relay_end(RelayEnd end);
+extern bool inbox_notify_relay_prepared_waiting(void);
 extern int	inbox_notify_relay_drain(void);
 extern void inbox_notify_relay_adopt(void);
 extern void inbox_notify_relay_flush(void);
@@ -396,6 +416,7 @@ extern void inbox_worker_pause_xact_event(XactEvent event);
 /* events.c: the one writer of event rows */
 typedef struct InboxEvent
 {
+	int64		space;
 	int64		contact;
 	int64		conversation;	/* 0: the one open when it is written, if any */
 	const char *kind;
@@ -421,7 +442,7 @@ extern int64 inbox_insert_conversation(int64 space, int64 contact, const Timesta
 									   const char *source_url);
 
 /* rules_message.c */
-extern void inbox_recount_contact(const InboxActor *actor, int64 contact);
+extern void inbox_recount_contact(const InboxActor *actor, int64 space, int64 contact);
 
 /* snooze.c */
 extern void inbox_check_snooze_write(Relation rel, int64 contact, HeapTuple oldtuple,

@@ -4,15 +4,18 @@
  *	  The rows every rule and API function looks up, and the row locks
  *	  they take, in the locking order of inbox.h.
  *
- * - A contact: its space, refusing a contact merged into another (which
+ * Every look-up names the space, which a rule takes from its row and an
+ * API function from its first argument; on a Citus cluster (tables
+ * distributed by space_id) such a statement runs on the node of the space.
+ *
+ * - A contact of a space, refusing a contact merged into another (which
  *   owns nothing: no rule may give it a message, conversation or event;
  *   merge.c moves rows with the actor flag `merging` set).
  * - Its open conversation, and the locks: the open conversation row, then
  *   the contact row (FOR NO KEY UPDATE, so that rows referencing the
  *   contact can still be inserted by others meanwhile).
- * - Agents and spaces: that an agent exists and is one of a space.
- * - The space of a row written with its contact: given or filled in, it is
- *   the contact's.
+ * - Agents and spaces: that an agent is one of a space.
+ * - The space of a row a rule checks: it must be given (23502).
  *
  *-------------------------------------------------------------------------
  */
@@ -41,56 +44,60 @@ check_not_merged(int64 contact, int col)
 				 errhint("Act on the contact it was merged into, or unmerge it with inbox.unmerge_contacts().")));
 }
 
-/* a contact's space, the row locked or not, a merged contact refused or not */
-static int64
-contact_space(int64 contact, bool lock, bool refuse_merged)
+/*
+ * Look a contact up in its space, the row locked or not, a merged contact
+ * refused or not.  P0002 when the space has no such contact: an id of
+ * another space gets the same answer as an unknown one.
+ */
+static void
+contact_row(int64 space, int64 contact, bool lock, bool refuse_merged)
 {
 	static InboxQuery q_read = {
-		"SELECT space_id, merged_into FROM inbox.contact WHERE id = $1", 1, {INT8OID}
+		"SELECT merged_into FROM inbox.contact WHERE space_id = $1 AND id = $2", 2, {INT8OID, INT8OID}
 	};
 	static InboxQuery q_lock = {
-		"SELECT space_id, merged_into FROM inbox.contact WHERE id = $1 FOR NO KEY UPDATE",
-		1, {INT8OID}
+		"SELECT merged_into FROM inbox.contact WHERE space_id = $1 AND id = $2 FOR NO KEY UPDATE",
+		2, {INT8OID, INT8OID}
 	};
-	Datum		values[1] = {Int64GetDatum(contact)};
-	int64		space;
+	Datum		values[2] = {Int64GetDatum(space), Int64GetDatum(contact)};
 
-	inbox_exec(lock ? &q_lock : &q_read, values, NULL, 1);
-	if (!inbox_int8(1, &space))
+	if (inbox_exec(lock ? &q_lock : &q_read, values, NULL, 1) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("contact %lld does not exist", (long long) contact)));
 	if (refuse_merged)
-		check_not_merged(contact, 2);
-	return space;
+		check_not_merged(contact, 1);
 }
 
 /*
- * The space of a contact; with refuse_merged, a contact merged into another
- * is refused (55000).  P0002 when there is no such contact.
+ * A contact of the space; with refuse_merged, a contact merged into another
+ * is refused (55000).  P0002 when there is no such contact in the space.
  */
-int64
-inbox_contact_space(int64 contact, bool refuse_merged)
+void
+inbox_require_contact(int64 space, int64 contact, bool refuse_merged)
 {
-	return contact_space(contact, false, refuse_merged);
+	contact_row(space, contact, false, refuse_merged);
 }
 
 /*
- * Lock a contact row for the rules that change it or its conversations;
- * returns its space.  A merged contact is refused.
+ * Lock a contact row for the rules that change it or its conversations.
+ * A merged contact is refused.
  */
-int64
-inbox_lock_contact(int64 contact)
+void
+inbox_lock_contact(int64 space, int64 contact)
 {
-	return contact_space(contact, true, true);
+	contact_row(space, contact, true, true);
 }
 
 /* lock a contact row, merged or not (inbox_lock_contact refuses merged ones) */
 void
-inbox_lock_contact_row(int64 contact)
+inbox_lock_contact_row(int64 space, int64 contact)
 {
-	static InboxQuery q = {"SELECT 1 FROM inbox.contact WHERE id = $1 FOR NO KEY UPDATE", 1, {INT8OID}};
-	Datum		values[1] = {Int64GetDatum(contact)};
+	static InboxQuery q = {
+		"SELECT 1 FROM inbox.contact WHERE space_id = $1 AND id = $2 FOR NO KEY UPDATE",
+		2, {INT8OID, INT8OID}
+	};
+	Datum		values[2] = {Int64GetDatum(space), Int64GetDatum(contact)};
 
 	inbox_exec(&q, values, NULL, 1);
 }
@@ -102,18 +109,18 @@ inbox_lock_contact_row(int64 contact)
  * returned.
  */
 int64
-inbox_open_conversation_of(int64 contact, bool lock)
+inbox_open_conversation_of(int64 space, int64 contact, bool lock)
 {
 	static InboxQuery q_read = {
-		"SELECT id FROM inbox.conversation WHERE contact_id = $1 AND closed_at IS NULL",
-		1, {INT8OID}
+		"SELECT id FROM inbox.conversation WHERE space_id = $1 AND contact_id = $2 AND closed_at IS NULL",
+		2, {INT8OID, INT8OID}
 	};
 	static InboxQuery q_lock = {
-		"SELECT id FROM inbox.conversation WHERE contact_id = $1 AND closed_at IS NULL"
+		"SELECT id FROM inbox.conversation WHERE space_id = $1 AND contact_id = $2 AND closed_at IS NULL"
 		" FOR NO KEY UPDATE",
-		1, {INT8OID}
+		2, {INT8OID, INT8OID}
 	};
-	Datum		values[1] = {Int64GetDatum(contact)};
+	Datum		values[2] = {Int64GetDatum(space), Int64GetDatum(contact)};
 	int64		conversation = 0;
 
 	inbox_exec(lock ? &q_lock : &q_read, values, NULL, 1);
@@ -122,18 +129,17 @@ inbox_open_conversation_of(int64 contact, bool lock)
 }
 
 /*
- * Lock a contact in the locking order of inbox.h: its open conversation
- * (returned in *open_conversation, if asked, 0 if none), then the contact
- * row.  Returns the contact's space; a merged contact is refused.
+ * Lock a contact in the locking order of inbox.h: its open conversation,
+ * then the contact row.  Returns the open conversation (0 if none); a
+ * merged contact is refused, one the space does not have is P0002.
  */
 int64
-inbox_lock_contact_in_order(int64 contact, int64 *open_conversation)
+inbox_lock_contact_in_order(int64 space, int64 contact)
 {
-	int64		conversation = inbox_open_conversation_of(contact, true);
+	int64		conversation = inbox_open_conversation_of(space, contact, true);
 
-	if (open_conversation != NULL)
-		*open_conversation = conversation;
-	return inbox_lock_contact(contact);
+	inbox_lock_contact(space, contact);
+	return conversation;
 }
 
 void
@@ -148,56 +154,51 @@ inbox_require_space(int64 space)
 				 errmsg("space %lld does not exist", (long long) space)));
 }
 
-/* whether an agent exists (a deleted one is cleared from rows that named it) */
+/* whether an agent of the space exists (a deleted one is cleared from rows that named it) */
 bool
-inbox_agent_exists(int64 agent)
+inbox_agent_exists(int64 space, int64 agent)
 {
-	static InboxQuery q = {"SELECT 1 FROM inbox.agent WHERE id = $1", 1, {INT8OID}};
-	Datum		values[1] = {Int64GetDatum(agent)};
+	static InboxQuery q = {
+		"SELECT 1 FROM inbox.agent WHERE space_id = $1 AND id = $2", 2, {INT8OID, INT8OID}
+	};
+	Datum		values[2] = {Int64GetDatum(space), Int64GetDatum(agent)};
 
 	return inbox_exec(&q, values, NULL, 1) != 0;
 }
 
+/*
+ * An agent a row or an argument names must be one of the space: the keys
+ * that clear a deleted agent (ON DELETE SET NULL) name the agent's id
+ * alone, as Citus refuses SET NULL on a key that contains the space.  An
+ * agent of another space is reported as an unknown one.
+ */
 void
-inbox_check_agent_in_space(int64 agent, int64 space)
+inbox_check_agent_in_space(int64 space, int64 agent)
 {
-	static InboxQuery q = {
-		"SELECT space_id FROM inbox.agent WHERE id = $1",
-		1, {INT8OID}
-	};
-	Datum		values[1] = {Int64GetDatum(agent)};
-	int64		agent_space;
-
-	inbox_exec(&q, values, NULL, 1);
-	if (!inbox_int8(1, &agent_space))
+	if (!inbox_agent_exists(space, agent))
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("agent %lld does not exist", (long long) agent)));
-	if (agent_space != space)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("agent %lld does not exist in space %lld",
-						(long long) agent, (long long) space)));
+				 errmsg("agent %lld does not exist in space %lld", (long long) agent, (long long) space)));
 }
 
 /*
- * A row written with its contact (an identity, a conversation, a message,
- * an event) is of the contact's space: the space column (attnum) of a row
- * without one is filled in, one that names another space is refused.
+ * The space of a row a rule checks.  Nothing fills it in (inbox 2.0: on a
+ * Citus cluster a row without its space cannot even be routed to a
+ * shard); a row without one is refused as its NOT NULL constraint would
+ * refuse it, which PostgreSQL checks only after the BEFORE triggers.
  */
-void
-inbox_fill_space(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, int64 contact, int64 space,
-				 InboxTupleEdit *edit)
+int64
+inbox_row_space(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, const char *table)
 {
 	bool		isnull;
-	int64		given = inbox_get_int8(tuple, desc, attnum, &isnull);
+	int64		space = inbox_get_int8(tuple, desc, attnum, &isnull);
 
 	if (isnull)
-		inbox_edit_set(edit, desc, attnum, Int64GetDatum(space), false);
-	else if (given != space)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("contact %lld is not in space %lld", (long long) contact, (long long) given)));
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("null value in column \"space_id\" of relation \"%s\" violates not-null constraint", table),
+				 errhint("Every row names its space: give space_id in the INSERT.")));
+	return space;
 }
 
 /*
@@ -205,10 +206,11 @@ inbox_fill_space(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, int64 conta
  * messages and events that name it, which otherwise do not change (the
  * history stays, without the agent).  True when the only change from
  * oldtuple to newtuple is the clearing of agent_columns (attribute
- * numbers) whose agent no longer exists.  The caller is connected to SPI.
+ * numbers) whose agent no longer exists in the row's space.  The caller is
+ * connected to SPI.
  */
 bool
-inbox_only_agents_cleared(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc,
+inbox_only_agents_cleared(int64 space, HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc,
 						  const AttrNumber *agent_columns, int nagent_columns)
 {
 	bool		cleared = false;
@@ -228,7 +230,7 @@ inbox_only_agents_cleared(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc
 			return false;
 		if (!inbox_is_null(newtuple, desc, attnum))
 			return false;
-		if (inbox_agent_exists(inbox_get_int8(oldtuple, desc, attnum, &isnull)))
+		if (inbox_agent_exists(space, inbox_get_int8(oldtuple, desc, attnum, &isnull)))
 			return false;
 		cleared = true;
 	}

@@ -3,7 +3,7 @@
  * merge.c
  *	  Merging two contacts that are one person, and undoing it.
  *
- * merge_contacts(keep, merge) moves the merged contact's channel
+ * merge_contacts(space, keep, merge) moves the merged contact's channel
  * identities, conversations, messages and events to the kept contact and
  * marks it merged_into = keep.  A contact keeps one open conversation: when
  * both had one, the newer absorbs the older one's messages and events, and
@@ -12,7 +12,7 @@
  * The event contact_merged is written on the kept contact.
  *
  * Everything the merge changed is recorded in inbox.contact_merge, so that
- * unmerge_contacts(keep, merged) restores both contacts as they were: the
+ * unmerge_contacts(space, keep, merged) restores both contacts as they were: the
  * merged contact's fields, identities, conversations (the absorbed one
  * re-created with its id), messages and events go back, and
  * contact_unmerged is written on the kept contact.  Messages that arrived
@@ -65,45 +65,47 @@ static MergePair
 lock_pair(FunctionCallInfo fcinfo, bool unmerge)
 {
 	static InboxQuery q = {
-		"SELECT id, space_id, coalesce(merged_into, 0) FROM inbox.contact WHERE id IN ($1, $2)"
+		"SELECT id, coalesce(merged_into, 0) FROM inbox.contact WHERE space_id = $3 AND id IN ($1, $2)"
 		" ORDER BY id",
-		2, {INT8OID, INT8OID}
+		3, {INT8OID, INT8OID, INT8OID}
 	};
 	MergePair	pair;
-	Datum		values[2];
-	int64		space[2] = {0, 0},
-				merged_into[2] = {0, 0},
+	Datum		values[3];
+	int64		merged_into[2] = {0, 0},
 				id[2] = {0, 0};
 	int			n;
 
-	INBOX_NOT_NULL(fcinfo, 0, "keep");
-	INBOX_NOT_NULL(fcinfo, 1, unmerge ? "merged" : "merge");
-	pair.keep = PG_GETARG_INT64(0);
-	pair.merged = PG_GETARG_INT64(1);
+	INBOX_NOT_NULL(fcinfo, 0, "space");
+	INBOX_NOT_NULL(fcinfo, 1, "keep");
+	INBOX_NOT_NULL(fcinfo, 2, unmerge ? "merged" : "merge");
+	pair.space = PG_GETARG_INT64(0);
+	pair.keep = PG_GETARG_INT64(1);
+	pair.merged = PG_GETARG_INT64(2);
 	if (pair.keep == pair.merged)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a contact cannot be merged with itself")));
-	INBOX_NOT_NULL(fcinfo, 2, "actor_kind");
-	inbox_check_actor_kind(TextDatumGetCString(PG_GETARG_DATUM(2)));
+	INBOX_NOT_NULL(fcinfo, 3, "actor_kind");
+	inbox_check_actor_kind(TextDatumGetCString(PG_GETARG_DATUM(3)));
 
 	/* lock in the order of inbox.h: open conversations, then contacts, lower id first */
-	(void) inbox_open_conversation_of(Min(pair.keep, pair.merged), true);
-	(void) inbox_open_conversation_of(Max(pair.keep, pair.merged), true);
-	inbox_lock_contact_row(Min(pair.keep, pair.merged));
-	inbox_lock_contact_row(Max(pair.keep, pair.merged));
+	(void) inbox_open_conversation_of(pair.space, Min(pair.keep, pair.merged), true);
+	(void) inbox_open_conversation_of(pair.space, Max(pair.keep, pair.merged), true);
+	inbox_lock_contact_row(pair.space, Min(pair.keep, pair.merged));
+	inbox_lock_contact_row(pair.space, Max(pair.keep, pair.merged));
 
 	values[0] = Int64GetDatum(pair.keep);
 	values[1] = Int64GetDatum(pair.merged);
+	values[2] = Int64GetDatum(pair.space);
 	n = inbox_exec(&q, values, NULL, 0);
 	for (int i = 0; i < n; i++)
 	{
 		bool		isnull;
 
 		id[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-		space[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
-		merged_into[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &isnull));
+		merged_into[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
 	}
+	/* a contact of another space is not found, as an unknown one */
 	for (int which = 0; which < 2; which++)
 	{
 		int64		want = which == 0 ? pair.keep : pair.merged;
@@ -113,12 +115,6 @@ lock_pair(FunctionCallInfo fcinfo, bool unmerge)
 					(errcode(ERRCODE_NO_DATA_FOUND),
 					 errmsg("contact %lld does not exist", (long long) want)));
 	}
-	if (space[0] != space[1])
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("contact %lld does not exist in the space of contact %lld",
-						(long long) pair.merged, (long long) pair.keep)));
-	pair.space = space[0];
 
 	for (int i = 0; i < 2; i++)
 	{
@@ -145,20 +141,20 @@ lock_pair(FunctionCallInfo fcinfo, bool unmerge)
 static void
 check_access(FunctionCallInfo fcinfo)
 {
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		return;					/* lock_pair names the missing one */
-	(void) inbox_contact_access(PG_GETARG_INT64(0), PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3));
-	(void) inbox_contact_access(PG_GETARG_INT64(1), 0);
+	(void) inbox_contact_access(PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_ARGISNULL(4) ? 0 : PG_GETARG_INT64(4));
+	(void) inbox_contact_access(PG_GETARG_INT64(0), PG_GETARG_INT64(2), 0);
 }
 
 /* a contact's maintained columns after rows moved, as the merge's moving actor */
 static void
-recount(const InboxActor *actor, int64 contact)
+recount(const InboxActor *actor, int64 space, int64 contact)
 {
 	InboxActor	moving = *actor;
 
 	moving.merging = true;
-	inbox_recount_contact(&moving, contact);
+	inbox_recount_contact(&moving, space, contact);
 }
 
 static InboxActor
@@ -167,113 +163,123 @@ actor_of(FunctionCallInfo fcinfo, int64 space)
 	InboxActor	actor;
 
 	memset(&actor, 0, sizeof(actor));
-	INBOX_NOT_NULL(fcinfo, 2, "actor_kind");
-	actor.kind = TextDatumGetCString(PG_GETARG_DATUM(2));
+	INBOX_NOT_NULL(fcinfo, 3, "actor_kind");
+	actor.kind = TextDatumGetCString(PG_GETARG_DATUM(3));
 	inbox_check_actor_kind(actor.kind);
-	actor.agent = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3);
+	actor.agent = PG_ARGISNULL(4) ? 0 : PG_GETARG_INT64(4);
 	if (actor.agent != 0)
-		inbox_check_agent_in_space(actor.agent, space);
+		inbox_check_agent_in_space(space, actor.agent);
 	return actor;
 }
 
 static void
-write_merge_event(const InboxActor *actor, int64 keep, int64 merged, const char *kind)
+write_merge_event(const InboxActor *actor, const MergePair *pair, const char *kind)
 {
 	InboxEvent	event = {
-		.contact = keep,
+		.space = pair->space,
+		.contact = pair->keep,
 		.kind = kind,
 		.actor = actor,
-		.data = inbox_event_data("merged", Int64GetDatum(merged), INT8OID),
+		.data = inbox_event_data("merged", Int64GetDatum(pair->merged), INT8OID),
 	};
 
 	(void) inbox_write_event(&event);
 }
 
 /*
- * merge_contacts(keep, merge, actor_kind, actor_agent)
+ * merge_contacts(space, keep, merge, actor_kind, actor_agent)
  */
 Datum
 inbox_merge_contacts(PG_FUNCTION_ARGS)
 {
-	/* $1 keep, $2 merged, $3 actor kind, $4 actor agent */
+	/* $1 space, $2 keep, $3 merged, $4 actor kind, $5 actor agent */
 	static InboxQuery q_record = {
 		"INSERT INTO inbox.contact_merge (space_id, keep_id, merged_id, actor_kind, actor_agent_id,"
 		"  merged_contact, channels, conversations, messages, events,"
 		"  absorbed_conversation, absorbed_messages, absorbed_events)"
-		" SELECT c.space_id, $1, $2, $3, $4, to_jsonb(c),"
+		" SELECT c.space_id, $2, $3, $4, $5, to_jsonb(c),"
 		"  (SELECT coalesce(jsonb_agg(jsonb_build_array(cc.channel_id, cc.external_id)), '[]')"
-		"     FROM inbox.contact_channel cc WHERE cc.contact_id = $2),"
-		"  ARRAY(SELECT id FROM inbox.conversation WHERE contact_id = $2 ORDER BY id),"
-		"  ARRAY(SELECT id FROM inbox.message WHERE contact_id = $2 ORDER BY id),"
-		"  ARRAY(SELECT id FROM inbox.event WHERE contact_id = $2 ORDER BY id),"
-		"  to_jsonb(o), ARRAY(SELECT id FROM inbox.message WHERE conversation_id = o.id ORDER BY id),"
-		"  ARRAY(SELECT id FROM inbox.event WHERE conversation_id = o.id ORDER BY id)"
+		"     FROM inbox.contact_channel cc WHERE cc.space_id = $1 AND cc.contact_id = $3),"
+		"  ARRAY(SELECT id FROM inbox.conversation WHERE space_id = $1 AND contact_id = $3 ORDER BY id),"
+		"  ARRAY(SELECT id FROM inbox.message WHERE space_id = $1 AND contact_id = $3 ORDER BY id),"
+		"  ARRAY(SELECT id FROM inbox.event WHERE space_id = $1 AND contact_id = $3 ORDER BY id),"
+		"  to_jsonb(o),"
+		"  ARRAY(SELECT id FROM inbox.message WHERE space_id = $1 AND conversation_id = o.id ORDER BY id),"
+		"  ARRAY(SELECT id FROM inbox.event WHERE space_id = $1 AND conversation_id = o.id ORDER BY id)"
 		" FROM inbox.contact c"
 		" LEFT JOIN LATERAL ("
 		"   SELECT v.* FROM inbox.conversation v"
-		"   WHERE v.contact_id IN ($1, $2) AND v.closed_at IS NULL"
+		"   WHERE v.space_id = $1 AND v.contact_id IN ($2, $3) AND v.closed_at IS NULL"
 		"   ORDER BY v.opened_at, v.id LIMIT 1"
 		"   OFFSET CASE WHEN (SELECT count(*) FROM inbox.conversation w"
-		"                     WHERE w.contact_id IN ($1, $2) AND w.closed_at IS NULL) = 2"
+		"                     WHERE w.space_id = $1 AND w.contact_id IN ($2, $3) AND w.closed_at IS NULL) = 2"
 		"               THEN 0 ELSE 1 END) o ON true"
-		" WHERE c.id = $2"
+		" WHERE c.space_id = $1 AND c.id = $3"
 		" RETURNING absorbed_conversation IS NOT NULL,"
 		"  (absorbed_conversation ->> 'id')::bigint",
-		4, {INT8OID, INT8OID, TEXTOID, INT8OID}
+		5, {INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID}
 	};
-	/* the older of two open conversations: its messages and events go to the newer */
+	/* the older of two open conversations ($4): its messages and events go to the newer */
 	static InboxQuery q_absorb_messages = {
 		"UPDATE inbox.message SET conversation_id ="
-		"  (SELECT id FROM inbox.conversation WHERE contact_id IN ($1, $2) AND closed_at IS NULL AND id <> $3)"
-		" WHERE conversation_id = $3",
-		3, {INT8OID, INT8OID, INT8OID}
+		"  (SELECT id FROM inbox.conversation"
+		"   WHERE space_id = $1 AND contact_id IN ($2, $3) AND closed_at IS NULL AND id <> $4)"
+		" WHERE space_id = $1 AND conversation_id = $4",
+		4, {INT8OID, INT8OID, INT8OID, INT8OID}
 	};
 	static InboxQuery q_absorb_events = {
 		"UPDATE inbox.event SET conversation_id ="
-		"  (SELECT id FROM inbox.conversation WHERE contact_id IN ($1, $2) AND closed_at IS NULL AND id <> $3)"
-		" WHERE conversation_id = $3",
-		3, {INT8OID, INT8OID, INT8OID}
+		"  (SELECT id FROM inbox.conversation"
+		"   WHERE space_id = $1 AND contact_id IN ($2, $3) AND closed_at IS NULL AND id <> $4)"
+		" WHERE space_id = $1 AND conversation_id = $4",
+		4, {INT8OID, INT8OID, INT8OID, INT8OID}
 	};
 	static InboxQuery q_drop_absorbed = {
-		"DELETE FROM inbox.conversation WHERE id = $3 AND $1 <> $2",
-		3, {INT8OID, INT8OID, INT8OID}
+		"DELETE FROM inbox.conversation WHERE space_id = $1 AND id = $4 AND $2 <> $3",
+		4, {INT8OID, INT8OID, INT8OID, INT8OID}
 	};
 	static InboxQuery q_move_identities = {
-		"UPDATE inbox.contact_channel SET contact_id = $1 WHERE contact_id = $2", 2, {INT8OID, INT8OID}
+		"UPDATE inbox.contact_channel SET contact_id = $2 WHERE space_id = $1 AND contact_id = $3",
+		3, {INT8OID, INT8OID, INT8OID}
 	};
 	static InboxQuery q_move_conversations = {
-		"UPDATE inbox.conversation SET contact_id = $1 WHERE contact_id = $2", 2, {INT8OID, INT8OID}
+		"UPDATE inbox.conversation SET contact_id = $2 WHERE space_id = $1 AND contact_id = $3",
+		3, {INT8OID, INT8OID, INT8OID}
 	};
 	static InboxQuery q_move_messages = {
-		"UPDATE inbox.message SET contact_id = $1 WHERE contact_id = $2", 2, {INT8OID, INT8OID}
+		"UPDATE inbox.message SET contact_id = $2 WHERE space_id = $1 AND contact_id = $3",
+		3, {INT8OID, INT8OID, INT8OID}
 	};
 	static InboxQuery q_move_events = {
-		"UPDATE inbox.event SET contact_id = $1 WHERE contact_id = $2", 2, {INT8OID, INT8OID}
+		"UPDATE inbox.event SET contact_id = $2 WHERE space_id = $1 AND contact_id = $3",
+		3, {INT8OID, INT8OID, INT8OID}
 	};
 	static InboxQuery q_merged = {
-		"UPDATE inbox.contact SET merged_into = $1, assignee_id = NULL, snoozed_until = NULL,"
+		"UPDATE inbox.contact SET merged_into = $2, assignee_id = NULL, snoozed_until = NULL,"
 		"  unread_count = 0, last_message_id = NULL, last_message_at = NULL,"
 		"  last_message_direction = NULL, last_channel_id = NULL, open_conversation_id = NULL"
-		" WHERE id = $2",
-		2, {INT8OID, INT8OID}
+		" WHERE space_id = $1 AND id = $3",
+		3, {INT8OID, INT8OID, INT8OID}
 	};
 	MergePair	pair;
 	InboxActor	actor;
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	int64		absorbed = 0;
 	bool		has_absorbed = false;
 
+	inbox_check_nargs(fcinfo, 5);
 	inbox_spi_connect();
 	check_access(fcinfo);
 	pair = lock_pair(fcinfo, false);
 	actor = actor_of(fcinfo, pair.space);
 
-	values[0] = Int64GetDatum(pair.keep);
-	values[1] = Int64GetDatum(pair.merged);
-	values[2] = CStringGetTextDatum(actor.kind);
-	values[3] = Int64GetDatum(actor.agent);
-	nulls[3] = actor.agent ? ' ' : 'n';
+	values[0] = Int64GetDatum(pair.space);
+	values[1] = Int64GetDatum(pair.keep);
+	values[2] = Int64GetDatum(pair.merged);
+	values[3] = CStringGetTextDatum(actor.kind);
+	values[4] = Int64GetDatum(actor.agent);
+	nulls[4] = actor.agent ? ' ' : 'n';
 	inbox_exec(&q_record, values, nulls, 0);
 	{
 		bool		isnull;
@@ -285,7 +291,7 @@ inbox_merge_contacts(PG_FUNCTION_ARGS)
 
 	if (has_absorbed)
 	{
-		values[2] = Int64GetDatum(absorbed);
+		values[3] = Int64GetDatum(absorbed);
 		merge_exec(&actor, &q_absorb_messages, values, NULL);
 		merge_exec(&actor, &q_absorb_events, values, NULL);
 		merge_exec(&actor, &q_drop_absorbed, values, NULL);
@@ -295,8 +301,8 @@ inbox_merge_contacts(PG_FUNCTION_ARGS)
 	merge_exec(&actor, &q_move_messages, values, NULL);
 	merge_exec(&actor, &q_move_events, values, NULL);
 	merge_exec(&actor, &q_merged, values, NULL);
-	recount(&actor, pair.keep);
-	write_merge_event(&actor, pair.keep, pair.merged, "contact_merged");
+	recount(&actor, pair.space, pair.keep);
+	write_merge_event(&actor, &pair, "contact_merged");
 
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -310,36 +316,43 @@ inbox_merge_contacts(PG_FUNCTION_ARGS)
  * identity, into their contact's open conversation, opened if needed.
  */
 static void
-rehome_strays(const InboxActor *actor, int64 keep, int64 merged)
+rehome_strays(const InboxActor *actor, const MergePair *pair)
 {
+	/* $1 space, $2 keep, $3 merged */
 	static InboxQuery q_events = {
 		"UPDATE inbox.event e SET contact_id = v.contact_id FROM inbox.conversation v"
-		" WHERE v.id = e.conversation_id AND e.contact_id IN ($1, $2) AND v.contact_id <> e.contact_id"
+		" WHERE v.space_id = e.space_id AND v.id = e.conversation_id"
+		"   AND e.space_id = $1 AND e.contact_id IN ($2, $3) AND v.contact_id <> e.contact_id"
 		"   AND e.kind NOT IN ('contact_merged', 'contact_unmerged')",
-		2, {INT8OID, INT8OID}
+		3, {INT8OID, INT8OID, INT8OID}
 	};
 	static InboxQuery q_merge_events = {
 		"UPDATE inbox.event e SET conversation_id ="
-		"  (SELECT o.id FROM inbox.conversation o WHERE o.contact_id = e.contact_id AND o.closed_at IS NULL)"
+		"  (SELECT o.id FROM inbox.conversation o"
+		"   WHERE o.space_id = e.space_id AND o.contact_id = e.contact_id AND o.closed_at IS NULL)"
 		" FROM inbox.conversation v"
-		" WHERE v.id = e.conversation_id AND e.contact_id IN ($1, $2) AND v.contact_id <> e.contact_id",
-		2, {INT8OID, INT8OID}
+		" WHERE v.space_id = e.space_id AND v.id = e.conversation_id"
+		"   AND e.space_id = $1 AND e.contact_id IN ($2, $3) AND v.contact_id <> e.contact_id",
+		3, {INT8OID, INT8OID, INT8OID}
 	};
 	static InboxQuery q_strays = {
 		"SELECT m.contact_id, min(m.created_at) FROM inbox.message m"
-		" JOIN inbox.conversation v ON v.id = m.conversation_id"
-		" WHERE m.contact_id IN ($1, $2) AND v.contact_id <> m.contact_id"
+		" JOIN inbox.conversation v ON v.space_id = m.space_id AND v.id = m.conversation_id"
+		" WHERE m.space_id = $1 AND m.contact_id IN ($2, $3) AND v.contact_id <> m.contact_id"
 		" GROUP BY m.contact_id",
-		2, {INT8OID, INT8OID}
+		3, {INT8OID, INT8OID, INT8OID}
 	};
+	/* $1 space, $2 the contact whose strays move */
 	static InboxQuery q_move = {
 		"UPDATE inbox.message m SET conversation_id ="
-		"  (SELECT o.id FROM inbox.conversation o WHERE o.contact_id = m.contact_id AND o.closed_at IS NULL)"
+		"  (SELECT o.id FROM inbox.conversation o"
+		"   WHERE o.space_id = m.space_id AND o.contact_id = m.contact_id AND o.closed_at IS NULL)"
 		" FROM inbox.conversation v"
-		" WHERE v.id = m.conversation_id AND m.contact_id = $1 AND v.contact_id <> m.contact_id",
-		1, {INT8OID}
+		" WHERE v.space_id = m.space_id AND v.id = m.conversation_id"
+		"   AND m.space_id = $1 AND m.contact_id = $2 AND v.contact_id <> m.contact_id",
+		2, {INT8OID, INT8OID}
 	};
-	Datum		values[2] = {Int64GetDatum(keep), Int64GetDatum(merged)};
+	Datum		values[3] = {Int64GetDatum(pair->space), Int64GetDatum(pair->keep), Int64GetDatum(pair->merged)};
 	InboxActor	contact_actor;
 	SPITupleTable *strays;
 	int			n;
@@ -354,81 +367,99 @@ rehome_strays(const InboxActor *actor, int64 keep, int64 merged)
 	for (int i = 0; i < n; i++)
 	{
 		bool		isnull;
-		Datum		row[1];
+		Datum		row[2];
+		int64		contact;
 		TimestampTz first;
 
-		row[0] = SPI_getbinval(strays->vals[i], strays->tupdesc, 1, &isnull);
+		contact = DatumGetInt64(SPI_getbinval(strays->vals[i], strays->tupdesc, 1, &isnull));
 		first = DatumGetTimestampTz(SPI_getbinval(strays->vals[i], strays->tupdesc, 2, &isnull));
 		/* a new conversation is a real one: opened with its event, as a message opens one */
-		if (inbox_open_conversation_of(DatumGetInt64(row[0]), false) == 0)
-			(void) inbox_insert_conversation(0, DatumGetInt64(row[0]), &first, &contact_actor, NULL, NULL);
+		if (inbox_open_conversation_of(pair->space, contact, false) == 0)
+			(void) inbox_insert_conversation(pair->space, contact, &first, &contact_actor, NULL, NULL);
+		row[0] = Int64GetDatum(pair->space);
+		row[1] = Int64GetDatum(contact);
 		merge_exec(actor, &q_move, row, NULL);
 	}
 }
 
 /*
- * unmerge_contacts(keep, merged, actor_kind, actor_agent)
+ * unmerge_contacts(space, keep, merged, actor_kind, actor_agent)
  */
 Datum
 inbox_unmerge_contacts(PG_FUNCTION_ARGS)
 {
 	static InboxQuery q_find = {
 		"SELECT id FROM inbox.contact_merge"
-		" WHERE keep_id = $1 AND merged_id = $2 AND undone_at IS NULL ORDER BY id DESC LIMIT 1",
-		2, {INT8OID, INT8OID}
-	};
-	/* $1 keep, $2 merged, $3 merge record */
-	static InboxQuery q_identities = {
-		"UPDATE inbox.contact_channel cc SET contact_id = $2"
-		" FROM inbox.contact_merge r, jsonb_array_elements(r.channels) i"
-		" WHERE r.id = $3 AND cc.channel_id = (i ->> 0)::bigint AND cc.external_id = i ->> 1",
+		" WHERE space_id = $1 AND keep_id = $2 AND merged_id = $3 AND undone_at IS NULL ORDER BY id DESC LIMIT 1",
 		3, {INT8OID, INT8OID, INT8OID}
+	};
+	/* $1 space, $2 keep, $3 merged, $4 merge record */
+	static InboxQuery q_identities = {
+		"UPDATE inbox.contact_channel cc SET contact_id = $3"
+		" FROM inbox.contact_merge r, jsonb_array_elements(r.channels) i"
+		" WHERE r.space_id = cc.space_id AND r.space_id = $1 AND r.id = $4"
+		"   AND cc.channel_id = (i ->> 0)::bigint AND cc.external_id = i ->> 1",
+		4, {INT8OID, INT8OID, INT8OID, INT8OID}
 	};
 	static InboxQuery q_conversations = {
-		"UPDATE inbox.conversation SET contact_id = $2"
-		" WHERE contact_id = $1 AND id = ANY ((SELECT conversations FROM inbox.contact_merge WHERE id = $3)::bigint[])",
-		3, {INT8OID, INT8OID, INT8OID}
+		"UPDATE inbox.conversation SET contact_id = $3"
+		" WHERE space_id = $1 AND contact_id = $2"
+		"   AND id = ANY ((SELECT conversations FROM inbox.contact_merge WHERE space_id = $1 AND id = $4)::bigint[])",
+		4, {INT8OID, INT8OID, INT8OID, INT8OID}
 	};
 	/* the absorbed conversation comes back, with its id, for its own contact */
 	static InboxQuery q_restore_absorbed = {
-		"INSERT INTO inbox.conversation"
-		" SELECT (jsonb_populate_record(NULL::inbox.conversation, absorbed_conversation)).*"
-		" FROM inbox.contact_merge WHERE id = $3 AND absorbed_conversation IS NOT NULL"
-		" AND NOT EXISTS (SELECT FROM inbox.conversation v"
-		"   WHERE v.contact_id = (absorbed_conversation ->> 'contact_id')::bigint AND v.closed_at IS NULL)"
-		" AND $1 <> $2",
-		3, {INT8OID, INT8OID, INT8OID}
+		"INSERT INTO inbox.conversation (space_id, id, contact_id, opened_at, opened_by_kind, opened_by_agent,"
+		"  reference, source_url, closed_at, closed_by_kind, closed_by_agent, category, summary,"
+		"  first_response_at)"
+		" SELECT r.space_id, a.id, a.contact_id, a.opened_at, a.opened_by_kind, a.opened_by_agent,"
+		"  a.reference, a.source_url, a.closed_at, a.closed_by_kind, a.closed_by_agent, a.category, a.summary,"
+		"  a.first_response_at"
+		" FROM inbox.contact_merge r, jsonb_populate_record(NULL::inbox.conversation, r.absorbed_conversation) a"
+		" WHERE r.space_id = $1 AND r.id = $4 AND r.absorbed_conversation IS NOT NULL"
+		"   AND NOT EXISTS (SELECT FROM inbox.conversation v"
+		"     WHERE v.space_id = r.space_id AND v.contact_id = a.contact_id AND v.closed_at IS NULL)"
+		"   AND $2 <> $3",
+		4, {INT8OID, INT8OID, INT8OID, INT8OID}
 	};
 	static InboxQuery q_absorbed_messages = {
 		"UPDATE inbox.message m SET conversation_id = (r.absorbed_conversation ->> 'id')::bigint"
-		" FROM inbox.contact_merge r WHERE r.id = $3 AND m.id = ANY (r.absorbed_messages) AND $1 <> $2"
-		"   AND EXISTS (SELECT FROM inbox.conversation v WHERE v.id = (r.absorbed_conversation ->> 'id')::bigint)",
-		3, {INT8OID, INT8OID, INT8OID}
+		" FROM inbox.contact_merge r"
+		" WHERE r.space_id = m.space_id AND m.space_id = $1 AND r.id = $4 AND m.id = ANY (r.absorbed_messages)"
+		"   AND $2 <> $3"
+		"   AND EXISTS (SELECT FROM inbox.conversation v"
+		"     WHERE v.space_id = r.space_id AND v.id = (r.absorbed_conversation ->> 'id')::bigint)",
+		4, {INT8OID, INT8OID, INT8OID, INT8OID}
 	};
 	static InboxQuery q_absorbed_events = {
 		"UPDATE inbox.event e SET conversation_id = (r.absorbed_conversation ->> 'id')::bigint"
-		" FROM inbox.contact_merge r WHERE r.id = $3 AND e.id = ANY (r.absorbed_events) AND $1 <> $2"
-		"   AND EXISTS (SELECT FROM inbox.conversation v WHERE v.id = (r.absorbed_conversation ->> 'id')::bigint)",
-		3, {INT8OID, INT8OID, INT8OID}
+		" FROM inbox.contact_merge r"
+		" WHERE r.space_id = e.space_id AND e.space_id = $1 AND r.id = $4 AND e.id = ANY (r.absorbed_events)"
+		"   AND $2 <> $3"
+		"   AND EXISTS (SELECT FROM inbox.conversation v"
+		"     WHERE v.space_id = r.space_id AND v.id = (r.absorbed_conversation ->> 'id')::bigint)",
+		4, {INT8OID, INT8OID, INT8OID, INT8OID}
 	};
 	/*
 	 * The merged contact's messages go back, and so do the messages that
 	 * came since on a channel only it had an identity on.
 	 */
 	static InboxQuery q_messages = {
-		"UPDATE inbox.message m SET contact_id = $2"
+		"UPDATE inbox.message m SET contact_id = $3"
 		" FROM inbox.contact_merge r"
-		" WHERE r.id = $3 AND m.contact_id = $1"
+		" WHERE r.space_id = m.space_id AND r.space_id = $1 AND r.id = $4 AND m.contact_id = $2"
 		"   AND (m.id = ANY (r.messages)"
 		"        OR (m.channel_id IN (SELECT (i ->> 0)::bigint FROM jsonb_array_elements(r.channels) i)"
 		"            AND NOT EXISTS (SELECT FROM inbox.contact_channel cc"
-		"                            WHERE cc.contact_id = $1 AND cc.channel_id = m.channel_id)))",
-		3, {INT8OID, INT8OID, INT8OID}
+		"                            WHERE cc.space_id = m.space_id AND cc.contact_id = $2"
+		"                              AND cc.channel_id = m.channel_id)))",
+		4, {INT8OID, INT8OID, INT8OID, INT8OID}
 	};
 	static InboxQuery q_events = {
-		"UPDATE inbox.event SET contact_id = $2"
-		" WHERE contact_id = $1 AND id = ANY ((SELECT events FROM inbox.contact_merge WHERE id = $3)::bigint[])",
-		3, {INT8OID, INT8OID, INT8OID}
+		"UPDATE inbox.event SET contact_id = $3"
+		" WHERE space_id = $1 AND contact_id = $2"
+		"   AND id = ANY ((SELECT events FROM inbox.contact_merge WHERE space_id = $1 AND id = $4)::bigint[])",
+		4, {INT8OID, INT8OID, INT8OID, INT8OID}
 	};
 	/*
 	 * The merged contact as it was: its own fields from the record; what
@@ -442,36 +473,39 @@ inbox_unmerge_contacts(PG_FUNCTION_ARGS)
 		"  custom = s.custom, tags = s.tags, bot_active = s.bot_active,"
 		"  snoozed_until = CASE WHEN s.snoozed_until > now() THEN s.snoozed_until END,"
 		"  assignee_id = CASE WHEN EXISTS (SELECT FROM inbox.conversation v"
-		"                                  WHERE v.contact_id = c.id AND v.closed_at IS NULL)"
+		"                                  WHERE v.space_id = c.space_id AND v.contact_id = c.id"
+		"                                    AND v.closed_at IS NULL)"
 		"                     THEN s.assignee_id END"
 		" FROM inbox.contact_merge r,"
 		"   jsonb_populate_record(NULL::inbox.contact, r.merged_contact) s"
-		" WHERE r.id = $3 AND c.id = $2",
-		3, {INT8OID, INT8OID, INT8OID}
+		" WHERE r.space_id = c.space_id AND c.space_id = $1 AND r.id = $4 AND c.id = $3 AND $2 <> $3",
+		4, {INT8OID, INT8OID, INT8OID, INT8OID}
 	};
 	static InboxQuery q_done = {
-		"UPDATE inbox.contact_merge SET undone_at = now() WHERE id = $3 AND $1 <> $2",
-		3, {INT8OID, INT8OID, INT8OID}
+		"UPDATE inbox.contact_merge SET undone_at = now() WHERE space_id = $1 AND id = $4 AND $2 <> $3",
+		4, {INT8OID, INT8OID, INT8OID, INT8OID}
 	};
 	MergePair	pair;
 	InboxActor	actor;
-	Datum		values[3];
+	Datum		values[4];
 	int64		record;
 
+	inbox_check_nargs(fcinfo, 5);
 	inbox_spi_connect();
 	check_access(fcinfo);
 	pair = lock_pair(fcinfo, true);
 	actor = actor_of(fcinfo, pair.space);
 
-	values[0] = Int64GetDatum(pair.keep);
-	values[1] = Int64GetDatum(pair.merged);
+	values[0] = Int64GetDatum(pair.space);
+	values[1] = Int64GetDatum(pair.keep);
+	values[2] = Int64GetDatum(pair.merged);
 	inbox_exec(&q_find, values, NULL, 1);
 	if (!inbox_int8(1, &record))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("contact %lld was not merged into contact %lld by merge_contacts()",
 						(long long) pair.merged, (long long) pair.keep)));
-	values[2] = Int64GetDatum(record);
+	values[3] = Int64GetDatum(record);
 
 	merge_exec(&actor, &q_identities, values, NULL);
 	merge_exec(&actor, &q_conversations, values, NULL);
@@ -481,11 +515,11 @@ inbox_unmerge_contacts(PG_FUNCTION_ARGS)
 	merge_exec(&actor, &q_messages, values, NULL);
 	merge_exec(&actor, &q_events, values, NULL);
 	merge_exec(&actor, &q_contact, values, NULL);	/* no longer merged: may get a conversation */
-	rehome_strays(&actor, pair.keep, pair.merged);
-	recount(&actor, pair.keep);
-	recount(&actor, pair.merged);
+	rehome_strays(&actor, &pair);
+	recount(&actor, pair.space, pair.keep);
+	recount(&actor, pair.space, pair.merged);
 	merge_exec(&actor, &q_done, values, NULL);
-	write_merge_event(&actor, pair.keep, pair.merged, "contact_unmerged");
+	write_merge_event(&actor, &pair, "contact_unmerged");
 
 	SPI_finish();
 	PG_RETURN_VOID();

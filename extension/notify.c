@@ -144,8 +144,13 @@ entry_order_cmp(const void *a, const void *b)
 	return ea->order - eb->order;
 }
 
-static void
-send_pending(void)
+/*
+ * Send or hand over what is pending; prepared is the transaction's id when
+ * it is about to PREPARE, else invalid.  Returns false when a preparing
+ * transaction's notifications could not be handed over.
+ */
+static bool
+send_pending(TransactionId prepared)
 {
 	HASH_SEQ_STATUS seq;
 	NotifyEntry *entry;
@@ -227,9 +232,13 @@ send_pending(void)
 	}
 
 	/* through the database's worker if it can (worker_shmem.c), else ourselves */
-	if (!inbox_worker_hand_over(nsent, channels, payloads))
-		for (int i = 0; i < nsent; i++)
-			Async_Notify(channels[i], payloads[i]);
+	if (inbox_worker_hand_over(nsent, channels, payloads, prepared))
+		return true;
+	if (TransactionIdIsValid(prepared))
+		return false;			/* PostgreSQL cannot notify from it */
+	for (int i = 0; i < nsent; i++)
+		Async_Notify(channels[i], payloads[i]);
+	return true;
 }
 
 /* whether a change is still to be sent (a rolled-back savepoint took its own) */
@@ -265,21 +274,29 @@ inbox_notify_xact_event(XactEvent event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
 			if (pending != NULL)
-				send_pending();
+				(void) send_pending(InvalidTransactionId);
 			break;
 		case XACT_EVENT_PRE_PREPARE:
-			if (has_pending())
+
+			/*
+			 * A transaction that writes on several nodes of a Citus cluster
+			 * is prepared on each, then committed: its notifications wait
+			 * in the worker's ring for COMMIT PREPARED.  Without a worker
+			 * to hand them to it cannot prepare.
+			 */
+			if (has_pending() && !send_pending(GetTopTransactionIdIfAny()))
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						 errmsg("cannot PREPARE a transaction that changed the inbox"),
-						 errdetail("The inbox notifies listeners of its changes, and PostgreSQL does not send notifications from prepared transactions."),
-						 errhint("Set inbox.notify to off in such transactions.")));
+						 errdetail("PostgreSQL does not send notifications from prepared transactions; inbox sends them through the background worker, which does not serve this database now or has no room."),
+						 errhint("Preload inbox (shared_preload_libraries) with inbox.notify_relay on, or set inbox.notify to off in such transactions.")));
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:
-			inbox_worker_relay_end(event == XACT_EVENT_COMMIT);
-			/* FALLTHROUGH */
 		case XACT_EVENT_PREPARE:
+			inbox_worker_relay_end(event == XACT_EVENT_COMMIT ? RELAY_END_COMMIT :
+								   event == XACT_EVENT_PREPARE ? RELAY_END_PREPARE : RELAY_END_ABORT);
+			/* FALLTHROUGH */
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:

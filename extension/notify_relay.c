@@ -23,6 +23,14 @@
  * or no worker serves the database (inbox not preloaded, the worker
  * stopped), the backend notifies itself as before.
  *
+ * A prepared transaction (PREPARE TRANSACTION; Citus commits a
+ * transaction that wrote on several nodes so) cannot notify at all in
+ * PostgreSQL.  Its entries go into the ring at PREPARE as prepared, with
+ * its transaction id, and the worker sends them once that transaction has
+ * committed (COMMIT PREPARED, from any session, wakes it: inbox.c) or drops
+ * them when it was rolled back.  They do not survive a restart of the
+ * server; nor does a listener's connection, which then resyncs.
+ *
  * Nothing is lost on the way: a backend hands over its entries only while
  * the worker is "serving" (worker_shmem.c checks it, and puts them here,
  * under the lock of the worker's slots, which the worker takes
@@ -48,6 +56,8 @@
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
+#include "access/transam.h"
 #include "storage/shmem.h"
 #include "utils/backend_status.h"
 #include "utils/timestamp.h"
@@ -65,7 +75,8 @@
 typedef enum RelayState
 {
 	RELAY_SKIP = 0,				/* sent, dropped, or the filler before a wrap */
-	RELAY_PENDING,				/* its transaction is committing */
+	RELAY_PENDING,				/* its transaction is committing or preparing */
+	RELAY_PREPARED,				/* its transaction is prepared (xid), not yet committed */
 	RELAY_COMMITTED,			/* to be sent, in seq order */
 	RELAY_SENDING				/* taken by the worker, not yet committed by it */
 } RelayState;
@@ -77,6 +88,7 @@ typedef struct RelayEntry
 	Oid			database;
 	uint32		channel_len;	/* the channel, then the payload, each '\0'-terminated */
 	uint64		seq;			/* commit order */
+	TransactionId xid;			/* of a prepared transaction, else invalid */
 	char		text[FLEXIBLE_ARRAY_MEMBER];
 } RelayEntry;
 
@@ -91,6 +103,9 @@ typedef struct RelayShared
 
 static RelayShared *relay = NULL;
 static bool relay_enabled = true;
+
+/* prepared transactions of this worker's database with notifications waiting, at the last drain */
+static int	prepared_waiting = 0;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -168,15 +183,16 @@ advance_head(void)
 }
 
 /*
- * Just before commit: copy the transaction's notifications into the ring.
- * False when they must be sent the usual way (no room, relay off); then
- * nothing was copied.  The caller (worker_shmem.c) holds the lock of the
+ * Just before commit, or before PREPARE of the transaction "prepared":
+ * copy the transaction's notifications into the ring.  False when they
+ * must be sent the usual way (no room, relay off); then nothing was
+ * copied.  The caller (worker_shmem.c) holds the lock of the
  * worker's slots, shared, and has seen that a worker serves the database:
  * it cannot stop serving before the entries are in.  Lock order: the
  * slots' lock before the ring's.
  */
 bool
-inbox_notify_relay_put(int n, char **channels, char **payloads)
+inbox_notify_relay_put(int n, char **channels, char **payloads, TransactionId prepared)
 {
 	Size		needed = 0;
 	uint64		position;
@@ -221,6 +237,7 @@ inbox_notify_relay_put(int n, char **channels, char **payloads)
 		entry->database = MyDatabaseId;
 		entry->channel_len = channel_len;
 		entry->seq = 0;
+		entry->xid = prepared;
 		memcpy(entry->text, channels[i], channel_len + 1);
 		memcpy(entry->text + channel_len + 1, payloads[i], payload_len + 1);
 		reserved[nreserved++] = position;
@@ -232,12 +249,13 @@ inbox_notify_relay_put(int n, char **channels, char **payloads)
 }
 
 /*
- * At commit (committed true) or abort: the transaction's entries go to the
- * worker or away.  Returns whether the transaction had any (the caller
- * then wakes the worker, after a commit).
+ * At commit, PREPARE or abort: the transaction's entries go to the worker,
+ * wait for the prepared transaction's end, or go away.  Returns whether
+ * the transaction had any (the caller then wakes the worker, after a
+ * commit).
  */
 bool
-inbox_notify_relay_end(bool committed)
+inbox_notify_relay_end(RelayEnd end)
 {
 	if (nreserved == 0)
 		return false;
@@ -246,7 +264,8 @@ inbox_notify_relay_end(bool committed)
 	{
 		RelayEntry *entry = entry_at(reserved[i]);
 
-		entry->state = committed ? RELAY_COMMITTED : RELAY_SKIP;
+		entry->state = end == RELAY_END_COMMIT ? RELAY_COMMITTED :
+			end == RELAY_END_PREPARE ? RELAY_PREPARED : RELAY_SKIP;
 		entry->seq = relay->next_seq;
 	}
 	relay->next_seq++;
@@ -311,6 +330,69 @@ set_state(RelayCopy *copies, int from, int to, RelayState state)
 }
 
 /*
+ * The prepared transactions whose notifications wait in the ring: those
+ * that committed meanwhile become committed, in the order they are found
+ * (after every transaction already committed), those rolled back go.
+ * Returns how many still wait.  The status is read without the ring's lock
+ * (it takes the lock of the process array); an entry keeps its state until
+ * then, as only this worker changes prepared entries of its database.
+ */
+static int
+resolve_prepared(void)
+{
+	TransactionId xids[RELAY_BATCH];
+	uint64		positions[RELAY_BATCH];
+	RelayState	outcome[RELAY_BATCH];
+	int			n = 0,
+				waiting = 0;
+
+	LWLockAcquire(relay->lock, LW_SHARED);
+	for (uint64 position = relay->head; position < relay->tail; position += entry_at(position)->len)
+	{
+		RelayEntry *entry = entry_at(position);
+
+		if (entry->state != RELAY_PREPARED || entry->database != MyDatabaseId)
+			continue;
+		if (n == RELAY_BATCH)
+		{
+			waiting++;			/* the rest at the next turn */
+			continue;
+		}
+		xids[n] = entry->xid;
+		positions[n++] = position;
+	}
+	LWLockRelease(relay->lock);
+
+	for (int i = 0; i < n; i++)
+	{
+		if (TransactionIdIsInProgress(xids[i]))
+		{
+			outcome[i] = RELAY_PREPARED;
+			waiting++;
+		}
+		else
+			outcome[i] = TransactionIdDidCommit(xids[i]) ? RELAY_COMMITTED : RELAY_SKIP;
+	}
+
+	LWLockAcquire(relay->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < n; i++)
+	{
+		RelayEntry *entry = entry_at(positions[i]);
+
+		if (outcome[i] == RELAY_PREPARED)
+			continue;
+		/* the entries of one transaction share its commit number */
+		if (i == 0 || xids[i] != xids[i - 1])
+			relay->next_seq++;
+		entry->seq = relay->next_seq;
+		entry->state = outcome[i];
+	}
+	advance_head();
+	LWLockRelease(relay->lock);
+	return waiting;
+}
+
+/*
  * In the worker of a database: send its committed notifications, in
  * commit order, in transactions of its own; an entry leaves the ring once
  * the transaction that sent it has committed.  A failure to send (the
@@ -330,6 +412,7 @@ inbox_notify_relay_drain(void)
 
 	if (relay == NULL)
 		return 0;
+	prepared_waiting = resolve_prepared();
 	context = AllocSetContextCreate(TopMemoryContext, "inbox notify relay", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(context);
 	copies = palloc(allocated * sizeof(RelayCopy));
@@ -400,7 +483,21 @@ inbox_notify_relay_drain(void)
 	return sent;
 }
 
-/* notifications of this database in the ring, in any state but done */
+/*
+ * Whether notifications of prepared transactions still wait: the worker
+ * then looks again now and then, in case their COMMIT PREPARED came from a
+ * backend without inbox loaded (which does not wake it).
+ */
+bool
+inbox_notify_relay_prepared_waiting(void)
+{
+	return prepared_waiting > 0;
+}
+
+/*
+ * notifications of this database in the ring, committing, committed or
+ * being sent (not those of prepared transactions, which may wait long)
+ */
 static int64
 waiting(void)
 {
@@ -408,7 +505,8 @@ waiting(void)
 
 	LWLockAcquire(relay->lock, LW_SHARED);
 	for (uint64 position = relay->head; position < relay->tail; position += entry_at(position)->len)
-		if (entry_at(position)->state != RELAY_SKIP && entry_at(position)->database == MyDatabaseId)
+		if (entry_at(position)->state != RELAY_SKIP && entry_at(position)->state != RELAY_PREPARED &&
+			entry_at(position)->database == MyDatabaseId)
 			count++;
 	LWLockRelease(relay->lock);
 	return count;

@@ -19,8 +19,12 @@
  * - After an UPDATE, one trigger does what the change calls for; the
  *   conditions are tested here rather than in a WHEN clause, which
  *   PostgreSQL also parses again for every statement.
- * - A channel identity (contact_channel) is of its contact's space; a
- *   further identity of a contact writes `channel_added`.
+ * - The assignee and the channel a contact first wrote on are of its
+ *   space (their keys name the agent or channel alone, to be cleared when
+ *   it is deleted).
+ * - A channel identity (contact_channel) is of the space it names, as its
+ *   contact and channel are; a further identity of a contact writes
+ *   `channel_added`.
  *
  *-------------------------------------------------------------------------
  */
@@ -76,6 +80,22 @@ check_insert_defaults(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 	}
 }
 
+/*
+ * The channel a contact first wrote on is one of its space (its key names
+ * the channel alone, to be cleared when the channel is deleted).  Through
+ * the channel cache: a new contact of receive_message() has just looked
+ * its channel up.
+ */
+static void
+check_origin_channel(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, int64 space)
+{
+	bool		isnull;
+	int64		channel = inbox_get_int8(tuple, desc, col[CONTACT_ORIGIN_CHANNEL_ID], &isnull);
+
+	if (!isnull)
+		(void) inbox_channel_facts(space, channel);
+}
+
 static void
 check_update(Relation rel, HeapTuple oldtuple, HeapTuple newtuple)
 {
@@ -114,7 +134,9 @@ check_update(Relation rel, HeapTuple oldtuple, HeapTuple newtuple)
 
 	assignee = inbox_get_int8(newtuple, desc, col[CONTACT_ASSIGNEE_ID], &isnull);
 	if (!isnull && inbox_column_changed(oldtuple, newtuple, desc, col[CONTACT_ASSIGNEE_ID]))
-		inbox_check_agent_in_space(assignee, space);
+		inbox_check_agent_in_space(space, assignee);
+	if (inbox_column_changed(oldtuple, newtuple, desc, col[CONTACT_ORIGIN_CHANNEL_ID]))
+		check_origin_channel(newtuple, desc, col, space);
 
 	inbox_check_snooze_write(rel, contact, oldtuple, newtuple);
 }
@@ -223,6 +245,10 @@ inbox_contact_before_write(PG_FUNCTION_ARGS)
 
 		if (!inbox_current_actor().maintaining)
 			check_insert_defaults(trigdata->tg_trigtuple, rel->rd_att, col);
+		if (!inbox_is_null(trigdata->tg_trigtuple, rel->rd_att, col[CONTACT_ORIGIN_CHANNEL_ID]))
+			check_origin_channel(trigdata->tg_trigtuple, rel->rd_att, col,
+								 inbox_row_space(trigdata->tg_trigtuple, rel->rd_att, col[CONTACT_SPACE_ID],
+												 "contact"));
 		inbox_check_snooze_write(rel, inbox_get_int8(trigdata->tg_trigtuple, rel->rd_att, col[CONTACT_ID], &isnull),
 								 NULL, trigdata->tg_trigtuple);
 		result = trigdata->tg_trigtuple;
@@ -251,15 +277,16 @@ record_assignment(int64 contact, int64 space, int64 old_assignee, int64 new_assi
 		return;					/* merge.c unassigns a merged contact silently */
 
 	memset(&event, 0, sizeof(event));
+	event.space = space;
 	event.contact = contact;
 	event.conversation = actor.conversation;
 	if (event.conversation == 0)
-		event.conversation = inbox_open_conversation_of(contact, false);
+		event.conversation = inbox_open_conversation_of(space, contact, false);
 	if (new_assignee != 0 && event.conversation == 0)
 		event.conversation = inbox_insert_conversation(space, contact, NULL, &actor, NULL, NULL);
 
 	/* an assignee deleted (ON DELETE SET NULL): the event names no agent */
-	if (new_assignee == 0 && !inbox_agent_exists(old_assignee))
+	if (new_assignee == 0 && !inbox_agent_exists(space, old_assignee))
 		old_assignee = 0;
 
 	event.kind = new_assignee ? "assigned" : "unassigned";
@@ -269,14 +296,14 @@ record_assignment(int64 contact, int64 space, int64 old_assignee, int64 new_assi
 }
 
 static void
-mark_messages_read(int64 contact)
+mark_messages_read(int64 space, int64 contact)
 {
 	static InboxQuery q = {
 		"UPDATE inbox.message SET read_at = now()"
-		" WHERE contact_id = $1 AND direction = 'incoming' AND read_at IS NULL",
-		1, {INT8OID}
+		" WHERE space_id = $1 AND contact_id = $2 AND direction = 'incoming' AND read_at IS NULL",
+		2, {INT8OID, INT8OID}
 	};
-	Datum		values[1] = {Int64GetDatum(contact)};
+	Datum		values[2] = {Int64GetDatum(space), Int64GetDatum(contact)};
 	InboxActor	actor = inbox_current_actor();
 
 	actor.maintaining = true;	/* the count is already 0: the messages follow it */
@@ -323,7 +350,7 @@ inbox_contact_after_update(PG_FUNCTION_ARGS)
 		if (old_assignee != new_assignee)
 			record_assignment(contact, space, old_assignee, new_assignee);
 		if (old_unread > 0 && new_unread == 0)
-			mark_messages_read(contact);
+			mark_messages_read(space, contact);
 		if (snooze_changed)
 			inbox_record_snooze_change(rel, contact, oldtuple, newtuple);
 		SPI_finish();
@@ -336,8 +363,8 @@ inbox_contact_after_update(PG_FUNCTION_ARGS)
 }
 
 /*
- * A contact's identity on a channel: contact and channel are of one
- * space, which the row records.
+ * A contact's identity on a channel: contact and channel are of the
+ * space the row names.
  */
 Datum
 inbox_contact_channel_before_write(PG_FUNCTION_ARGS)
@@ -346,12 +373,10 @@ inbox_contact_channel_before_write(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	const AttrNumber *col;
 	HeapTuple	tuple;
-	InboxTupleEdit edit;
 	bool		isnull;
 	int64		contact,
 				channel,
-				contact_space,
-				channel_space;
+				space;
 	TimestampTz last_incoming;
 
 	inbox_check_trigger(fcinfo, "contact_channel_before_write");
@@ -375,23 +400,16 @@ inbox_contact_channel_before_write(PG_FUNCTION_ARGS)
 		!inbox_column_changed(trigdata->tg_trigtuple, tuple, desc, col[CONTACT_CHANNEL_SPACE_ID]))
 		return PointerGetDatum(tuple);
 
-	inbox_edit_init(&edit);
-
 	contact = inbox_get_int8(tuple, desc, col[CONTACT_CHANNEL_CONTACT_ID], &isnull);
 	channel = inbox_get_int8(tuple, desc, col[CONTACT_CHANNEL_CHANNEL_ID], &isnull);
+	space = inbox_row_space(tuple, desc, col[CONTACT_CHANNEL_SPACE_ID], "contact_channel");
 
 	inbox_spi_connect();
-	contact_space = inbox_contact_space(contact, true);	/* a merged contact has no identity */
-	channel_space = inbox_channel_facts(channel).space;
+	inbox_require_contact(space, contact, true);	/* a merged contact has no identity */
+	(void) inbox_channel_facts(space, channel);
 	SPI_finish();
 
-	if (contact_space != channel_space)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("channel %lld does not exist in the space of contact %lld", (long long) channel, (long long) contact)));
-	inbox_fill_space(tuple, desc, col[CONTACT_CHANNEL_SPACE_ID], contact, contact_space, &edit);
-
-	return PointerGetDatum(inbox_edit_apply(&edit, tuple, desc));
+	return PointerGetDatum(tuple);
 }
 
 /*
@@ -404,8 +422,8 @@ inbox_contact_channel_after_insert(PG_FUNCTION_ARGS)
 {
 	static InboxQuery q_others = {
 		"SELECT 1 FROM inbox.contact_channel"
-		" WHERE contact_id = $1 AND NOT (channel_id = $2 AND external_id = $3) LIMIT 1",
-		3, {INT8OID, INT8OID, TEXTOID}
+		" WHERE space_id = $4 AND contact_id = $1 AND NOT (channel_id = $2 AND external_id = $3) LIMIT 1",
+		4, {INT8OID, INT8OID, TEXTOID, INT8OID}
 	};
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
@@ -414,8 +432,9 @@ inbox_contact_channel_after_insert(PG_FUNCTION_ARGS)
 	InboxActor	actor = inbox_current_actor();
 	bool		isnull;
 	int64		contact,
-				channel;
-	Datum		values[3];
+				channel,
+				space;
+	Datum		values[4];
 
 	inbox_check_trigger(fcinfo, "contact_channel_after_insert");
 	desc = trigdata->tg_relation->rd_att;
@@ -427,11 +446,14 @@ inbox_contact_channel_after_insert(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(contact);
 	values[1] = Int64GetDatum(channel);
 	values[2] = inbox_get_datum(tuple, desc, col[CONTACT_CHANNEL_EXTERNAL_ID], &isnull);
+	space = inbox_get_int8(tuple, desc, col[CONTACT_CHANNEL_SPACE_ID], &isnull);
+	values[3] = Int64GetDatum(space);
 
 	inbox_spi_connect();
 	if (inbox_exec(&q_others, values, NULL, 1) > 0)
 	{
 		InboxEvent	event = {
+			.space = space,
 			.contact = contact,
 			.kind = "channel_added",
 			.actor = &actor,

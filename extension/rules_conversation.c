@@ -17,6 +17,9 @@
  *   or when an open conversation is deleted (the unassigned view and the
  *   contact list read it instead of probing conversations per row).
  *
+ * - The agents who opened and closed it are of its space (their keys name
+ *   the agent alone, to be cleared when the agent is deleted).
+ *
  * A close locks the conversation row (the UPDATE does) before the contact
  * row (the unassignment does), the locking order of inbox.h.
  *
@@ -39,11 +42,11 @@ static const ConversationColumn fixed_columns[] = {
 };
 
 /*
- * Open a conversation for a contact, as opener (its kind and agent are
- * the conversation's opened_by_*), at *opened_at (NULL: now), with an
- * optional reference and source URL; space 0 lets the rules below fill it
- * in.  Returns its id.  The rules of the insert check and lock the
- * contact; the caller has locked it already where it must not wait.
+ * Open a conversation for a contact of a space, as opener (its kind and
+ * agent are the conversation's opened_by_*), at *opened_at (NULL: now),
+ * with an optional reference and source URL.  Returns its id.  The rules
+ * of the insert check and lock the contact; the caller has locked it
+ * already where it must not wait.
  */
 int64
 inbox_insert_conversation(int64 space, int64 contact, const TimestampTz *opened_at,
@@ -61,7 +64,6 @@ inbox_insert_conversation(int64 space, int64 contact, const TimestampTz *opened_
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(space);
-	nulls[0] = space ? ' ' : 'n';
 	values[1] = Int64GetDatum(contact);
 	values[2] = opened_at ? TimestampTzGetDatum(*opened_at) : (Datum) 0;
 	nulls[2] = opened_at ? ' ' : 'n';
@@ -78,12 +80,17 @@ inbox_insert_conversation(int64 space, int64 contact, const TimestampTz *opened_
 	return id;
 }
 
-/* fill the actor of an opening or closing from the current actor */
+/*
+ * The actor of an opening or closing: filled from the current actor when
+ * the row names none; its agent, given or filled, is one of the space.
+ */
 static void
-default_actor(HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit,
+default_actor(int64 space, HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit,
 			  AttrNumber kind_column, AttrNumber agent_column)
 {
 	char	   *kind = inbox_get_text(tuple, desc, kind_column);
+	bool		isnull;
+	int64		agent = inbox_get_int8(tuple, desc, agent_column, &isnull);
 
 	if (kind == NULL)
 	{
@@ -91,10 +98,16 @@ default_actor(HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit,
 
 		kind = pstrdup(actor.kind);
 		inbox_edit_set(edit, desc, kind_column, CStringGetTextDatum(kind), false);
-		if (inbox_is_null(tuple, desc, agent_column) && actor.agent != 0)
-			inbox_edit_set(edit, desc, agent_column, Int64GetDatum(actor.agent), false);
+		if (isnull && actor.agent != 0)
+		{
+			agent = actor.agent;
+			isnull = false;
+			inbox_edit_set(edit, desc, agent_column, Int64GetDatum(agent), false);
+		}
 	}
 	inbox_check_actor_kind(kind);
+	if (!isnull)
+		inbox_check_agent_in_space(space, agent);
 }
 
 static HeapTuple
@@ -117,13 +130,13 @@ before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTuple
 				 errmsg("a conversation is inserted open"),
 				 errhint("Close it afterwards with inbox.close_conversation() or an UPDATE of closed_at.")));
 
-	default_actor(tuple, desc, edit, col[CONVERSATION_OPENED_BY_KIND], col[CONVERSATION_OPENED_BY_AGENT]);
+	space = inbox_row_space(tuple, desc, col[CONVERSATION_SPACE_ID], "conversation");
+	default_actor(space, tuple, desc, edit, col[CONVERSATION_OPENED_BY_KIND], col[CONVERSATION_OPENED_BY_AGENT]);
 
 	/* serialize with every other rule that opens a conversation for this contact */
-	space = inbox_lock_contact(contact);
-	inbox_fill_space(tuple, desc, col[CONVERSATION_SPACE_ID], contact, space, edit);
+	inbox_lock_contact(space, contact);
 
-	open = inbox_open_conversation_of(contact, false);
+	open = inbox_open_conversation_of(space, contact, false);
 	if (open != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -139,14 +152,14 @@ before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTuple
  * that history shows what happened in that order.
  */
 static void
-close_after_last_message(int64 conversation, TimestampTz closed_at, TupleDesc desc,
+close_after_last_message(int64 space, int64 conversation, TimestampTz closed_at, TupleDesc desc,
 						 AttrNumber closed_at_column, InboxTupleEdit *edit)
 {
 	static InboxQuery q = {
-		"SELECT max(created_at) FROM inbox.message WHERE conversation_id = $1",
-		1, {INT8OID}
+		"SELECT max(created_at) FROM inbox.message WHERE space_id = $1 AND conversation_id = $2",
+		2, {INT8OID, INT8OID}
 	};
-	Datum		values[1] = {Int64GetDatum(conversation)};
+	Datum		values[2] = {Int64GetDatum(space), Int64GetDatum(conversation)};
 	bool		isnull;
 	TimestampTz last;
 
@@ -164,13 +177,14 @@ before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, const Attr
 				is_closed,
 				isnull;
 	int64		id = inbox_get_int8(oldtuple, desc, col[CONVERSATION_ID], &isnull);
+	int64		space = inbox_get_int8(oldtuple, desc, col[CONVERSATION_SPACE_ID], &isnull);
 	AttrNumber	agent_columns[2] = {col[CONVERSATION_OPENED_BY_AGENT], col[CONVERSATION_CLOSED_BY_AGENT]};
 	Datum		opened_at,
 				closed_at;
 
 	if (INBOX_MERGING())
 		return newtuple;		/* merge.c moves conversations, state unchanged */
-	if (inbox_only_agents_cleared(oldtuple, newtuple, desc, agent_columns, lengthof(agent_columns)))
+	if (inbox_only_agents_cleared(space, oldtuple, newtuple, desc, agent_columns, lengthof(agent_columns)))
 		return newtuple;		/* the agent who opened or closed it was deleted */
 
 	for (int i = 0; i < lengthof(fixed_columns); i++)
@@ -205,8 +219,8 @@ before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, const Attr
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("conversation %lld cannot be closed before it was opened", (long long) id)));
-	default_actor(newtuple, desc, edit, col[CONVERSATION_CLOSED_BY_KIND], col[CONVERSATION_CLOSED_BY_AGENT]);
-	close_after_last_message(id, DatumGetTimestampTz(closed_at), desc, col[CONVERSATION_CLOSED_AT], edit);
+	default_actor(space, newtuple, desc, edit, col[CONVERSATION_CLOSED_BY_KIND], col[CONVERSATION_CLOSED_BY_AGENT]);
+	close_after_last_message(space, id, DatumGetTimestampTz(closed_at), desc, col[CONVERSATION_CLOSED_AT], edit);
 	return newtuple;
 }
 
@@ -238,14 +252,15 @@ static void
 after_close(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 {
 	static InboxQuery q_unassign = {
-		"UPDATE inbox.contact SET assignee_id = NULL, open_conversation_id = NULL WHERE id = $1",
-		1, {INT8OID}
+		"UPDATE inbox.contact SET assignee_id = NULL, open_conversation_id = NULL WHERE space_id = $1 AND id = $2",
+		2, {INT8OID, INT8OID}
 	};
 	bool		isnull;
 	InboxActor	actor;
 	InboxEvent	event;
+	int64		space = inbox_get_int8(tuple, desc, col[CONVERSATION_SPACE_ID], &isnull);
 	int64		contact = inbox_get_int8(tuple, desc, col[CONVERSATION_CONTACT_ID], &isnull);
-	Datum		values[1];
+	Datum		values[2];
 
 	memset(&actor, 0, sizeof(actor));
 	actor.kind = inbox_get_text(tuple, desc, col[CONVERSATION_CLOSED_BY_KIND]);
@@ -254,6 +269,7 @@ after_close(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 	actor.maintaining = true;	/* open_conversation_id */
 
 	memset(&event, 0, sizeof(event));
+	event.space = space;
 	event.contact = contact;
 	event.conversation = actor.conversation;
 	event.kind = "conversation_closed";
@@ -261,21 +277,22 @@ after_close(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 	event.at = DatumGetTimestampTz(inbox_get_datum(tuple, desc, col[CONVERSATION_CLOSED_AT], &isnull));
 	(void) inbox_write_event(&event);
 
-	values[0] = Int64GetDatum(contact);
+	values[0] = Int64GetDatum(space);
+	values[1] = Int64GetDatum(contact);
 	inbox_exec_as(&actor, &q_unassign, values, NULL, 0);
 }
 
 /* point the contact at its open conversation, or at none */
 static void
-set_open_conversation(int64 contact, int64 conversation)
+set_open_conversation(int64 space, int64 contact, int64 conversation)
 {
 	static InboxQuery q = {
 		"UPDATE inbox.contact SET open_conversation_id = $2"
-		" WHERE id = $1 AND open_conversation_id IS DISTINCT FROM $2",
-		2, {INT8OID, INT8OID}
+		" WHERE space_id = $3 AND id = $1 AND open_conversation_id IS DISTINCT FROM $2",
+		3, {INT8OID, INT8OID, INT8OID}
 	};
-	Datum		values[2] = {Int64GetDatum(contact), Int64GetDatum(conversation)};
-	char		nulls[2] = {' ', conversation ? ' ' : 'n'};
+	Datum		values[3] = {Int64GetDatum(contact), Int64GetDatum(conversation), Int64GetDatum(space)};
+	char		nulls[3] = {' ', conversation ? ' ' : 'n', ' '};
 	InboxActor	actor = inbox_current_actor();
 
 	actor.maintaining = true;
@@ -288,10 +305,11 @@ after_open(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 	bool		isnull;
 	InboxActor	actor;
 	InboxEvent	event;
+	int64		space = inbox_get_int8(tuple, desc, col[CONVERSATION_SPACE_ID], &isnull);
 	int64		contact = inbox_get_int8(tuple, desc, col[CONVERSATION_CONTACT_ID], &isnull);
 	int64		conversation = inbox_get_int8(tuple, desc, col[CONVERSATION_ID], &isnull);
 
-	set_open_conversation(contact, conversation);
+	set_open_conversation(space, contact, conversation);
 	if (INBOX_MERGING())
 		return;					/* unmerge restores a conversation with its own events */
 
@@ -300,6 +318,7 @@ after_open(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 	actor.agent = inbox_get_int8(tuple, desc, col[CONVERSATION_OPENED_BY_AGENT], &isnull);
 
 	memset(&event, 0, sizeof(event));
+	event.space = space;
 	event.contact = contact;
 	event.conversation = conversation;
 	event.kind = "conversation_opened";
@@ -330,9 +349,11 @@ inbox_conversation_after_write(PG_FUNCTION_ARGS)
 		after_open(trigdata->tg_trigtuple, desc, col);
 	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 	{
+		HeapTuple	old = trigdata->tg_trigtuple;
 		bool		isnull;
 
-		set_open_conversation(inbox_get_int8(trigdata->tg_trigtuple, desc, col[CONVERSATION_CONTACT_ID], &isnull), 0);
+		set_open_conversation(inbox_get_int8(old, desc, col[CONVERSATION_SPACE_ID], &isnull),
+							  inbox_get_int8(old, desc, col[CONVERSATION_CONTACT_ID], &isnull), 0);
 	}
 	else
 		after_close(trigdata->tg_newtuple, desc, col);

@@ -20,6 +20,8 @@
  *   inbox_insert_conversation, whose rules in rules_conversation.c write
  *   conversation_opened); other outgoing messages attach to the open
  *   conversation if there is one;
+ * - its row names its space (nothing fills it in), and its contact,
+ *   channel and sending agent are of that space;
  * - an incoming message quoting a platform id on a channel kind with
  *   reply-to gets reply_to_id (rule 10); an outgoing one cannot quote;
  * - a user message outside the channel kind's messaging window is refused
@@ -34,6 +36,9 @@
  * on the way is recorded for the listeners of the space (notify.c), who
  * are told when the transaction commits, by the database's background
  * worker (worker_loop.c).
+ *
+ * A deleted message is quoted by no message any more, and its contact's
+ * maintained columns follow the messages that are left.
  *
  * Status reports move an outgoing message forward only (rule 9):
  * pending -> sent -> delivered -> read, failed from pending or sent.  A
@@ -105,15 +110,16 @@ no_identity(int64 contact, int64 channel)
 
 /* an incoming message: the contact's last incoming time on the channel moves on */
 static void
-note_incoming(int64 contact, int64 channel, TimestampTz at)
+note_incoming(int64 space, int64 contact, int64 channel, TimestampTz at)
 {
 	static InboxQuery q = {
 		"UPDATE inbox.contact_channel"
 		" SET last_incoming_at = greatest(last_incoming_at, $3)"
-		" WHERE contact_id = $1 AND channel_id = $2",
-		3, {INT8OID, INT8OID, TIMESTAMPTZOID}
+		" WHERE space_id = $4 AND contact_id = $1 AND channel_id = $2",
+		4, {INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID}
 	};
-	Datum		values[3] = {Int64GetDatum(contact), Int64GetDatum(channel), TimestampTzGetDatum(at)};
+	Datum		values[4] = {Int64GetDatum(contact), Int64GetDatum(channel), TimestampTzGetDatum(at),
+	Int64GetDatum(space)};
 
 	if (inbox_exec(&q, values, NULL, 0) == 0)
 		no_identity(contact, channel);
@@ -126,7 +132,7 @@ note_incoming(int64 contact, int64 channel, TimestampTz at)
  * template when the kind accepts templates.
  */
 static void
-check_window(int64 contact, int64 channel, TimestampTz at, Datum content, bool content_null,
+check_window(int64 space, int64 contact, int64 channel, TimestampTz at, Datum content, bool content_null,
 			 bool obeys_window)
 {
 	static InboxQuery q = {
@@ -140,14 +146,14 @@ check_window(int64 contact, int64 channel, TimestampTz at, Datum content, bool c
 		"  k.kind, k.templates,"
 		"  (SELECT string_agg(t, ', ' ORDER BY t) FROM jsonb_object_keys(k.window_tags) t)"
 		" FROM inbox.contact_channel cc"
-		" JOIN inbox.channel c ON c.id = cc.channel_id"
+		" JOIN inbox.channel c ON c.space_id = cc.space_id AND c.id = cc.channel_id"
 		" JOIN inbox.channel_kind k ON k.kind = c.kind"
-		" WHERE cc.contact_id = $1 AND cc.channel_id = $2"
+		" WHERE cc.space_id = $4 AND cc.contact_id = $1 AND cc.channel_id = $2"
 		" GROUP BY k.kind",
-		3, {INT8OID, INT8OID, JSONBOID}
+		4, {INT8OID, INT8OID, JSONBOID, INT8OID}
 	};
-	Datum		values[3] = {Int64GetDatum(contact), Int64GetDatum(channel), content};
-	char		nulls[3] = {' ', ' ', content_null ? 'n' : ' '};
+	Datum		values[4] = {Int64GetDatum(contact), Int64GetDatum(channel), content, Int64GetDatum(space)};
+	char		nulls[4] = {' ', ' ', content_null ? 'n' : ' ', ' '};
 	bool		last_null,
 				window_null,
 				closes_null,
@@ -202,19 +208,44 @@ check_window(int64 contact, int64 channel, TimestampTz at, Datum content, bool c
 
 /* an incoming message's quoted platform id, resolved within the contact and channel */
 static void
-resolve_reply_to(int64 contact, int64 channel, const char *quoted, TupleDesc desc, const AttrNumber *col,
-				 InboxTupleEdit *edit)
+resolve_reply_to(int64 space, int64 contact, int64 channel, const char *quoted, TupleDesc desc,
+				 const AttrNumber *col, InboxTupleEdit *edit)
 {
 	static InboxQuery q = {
-		"SELECT id FROM inbox.message WHERE channel_id = $1 AND external_id = $2 AND contact_id = $3",
-		3, {INT8OID, TEXTOID, INT8OID}
+		"SELECT id FROM inbox.message"
+		" WHERE space_id = $4 AND channel_id = $1 AND external_id = $2 AND contact_id = $3",
+		4, {INT8OID, TEXTOID, INT8OID, INT8OID}
 	};
-	Datum		values[3] = {Int64GetDatum(channel), CStringGetTextDatum(quoted), Int64GetDatum(contact)};
+	Datum		values[4] = {Int64GetDatum(channel), CStringGetTextDatum(quoted), Int64GetDatum(contact),
+	Int64GetDatum(space)};
 	int64		id;
 
 	inbox_exec(&q, values, NULL, 1);
 	if (inbox_int8(1, &id))
 		inbox_edit_set(edit, desc, col[MESSAGE_REPLY_TO_ID], Int64GetDatum(id), false);
+}
+
+/*
+ * A quoted message given by id (a plain INSERT may name reply_to_id) is
+ * one of the contact's messages.  reply_to_id has no foreign key (Citus
+ * refuses a self-reference that clears it): this rule, and the clearing
+ * when the quoted message is deleted (after_delete), keep it true.
+ */
+static void
+check_quoted_message(int64 space, int64 contact, int64 quoted)
+{
+	static InboxQuery q = {
+		"SELECT 1 FROM inbox.message WHERE space_id = $1 AND id = $2 AND contact_id = $3",
+		3, {INT8OID, INT8OID, INT8OID}
+	};
+	Datum		values[3] = {Int64GetDatum(space), Int64GetDatum(quoted), Int64GetDatum(contact)};
+
+	if (inbox_exec(&q, values, NULL, 1) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("message %lld quoted by reply_to_id is not a message of contact %lld",
+						(long long) quoted, (long long) contact),
+				 errhint("Give the quoted platform id (reply_to_external_id): the message it names is found.")));
 }
 
 static int64
@@ -241,6 +272,7 @@ before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTuple
 	int64		agent,
 				space,
 				given,
+				quoted_id,
 				conversation;
 	char	   *direction_name = inbox_get_text(tuple, desc, col[MESSAGE_DIRECTION]);
 	char	   *sender_kind = inbox_get_text(tuple, desc, col[MESSAGE_SENDER_KIND]);
@@ -310,22 +342,22 @@ before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTuple
 	}
 
 	/* lock: the open conversation, then the contact (inbox.h) */
-	space = inbox_lock_contact_in_order(contact, &conversation);
-	inbox_fill_space(tuple, desc, col[MESSAGE_SPACE_ID], contact, space, edit);
+	space = inbox_row_space(tuple, desc, col[MESSAGE_SPACE_ID], "message");
+	conversation = inbox_lock_contact_in_order(space, contact);
 
-	channel_kind = inbox_channel_facts(channel);
-	if (channel_kind.space != space)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("channel %lld does not exist in the space of contact %lld", (long long) channel, (long long) contact)));
+	/* the channel and agent are of the space: the cache knows the channel's */
+	channel_kind = inbox_channel_facts(space, channel);
 	if (agent != 0)
-		inbox_check_agent_in_space(agent, space);
+		inbox_check_agent_in_space(space, agent);
 
 	if (incoming)
 	{
-		note_incoming(contact, channel, at);
+		note_incoming(space, contact, channel, at);
+		quoted_id = inbox_get_int8(tuple, desc, col[MESSAGE_REPLY_TO_ID], &isnull);
+		if (!isnull)
+			check_quoted_message(space, contact, quoted_id);
 		if (quoted != NULL && channel_kind.reply_to)
-			resolve_reply_to(contact, channel, quoted, desc, col, edit);
+			resolve_reply_to(space, contact, channel, quoted, desc, col, edit);
 	}
 	else
 	{
@@ -338,7 +370,7 @@ before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTuple
 							inbox_status_name(status))));
 		if (column >= 0 && inbox_is_null(tuple, desc, col[column]))
 			inbox_edit_set(edit, desc, col[column], TimestampTzGetDatum(at), false);
-		check_window(contact, channel, at, content, content_null, user);
+		check_window(space, contact, channel, at, content, content_null, user);
 	}
 
 	/*
@@ -346,7 +378,7 @@ before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTuple
 	 * another transaction may have opened one meanwhile.
 	 */
 	if (conversation == 0)
-		conversation = inbox_open_conversation_of(contact, false);
+		conversation = inbox_open_conversation_of(space, contact, false);
 	given = inbox_get_int8(tuple, desc, col[MESSAGE_CONVERSATION_ID], &isnull);
 	if (!isnull && given != conversation)
 		ereport(ERROR,
@@ -379,21 +411,25 @@ before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, const Attr
 {
 	bool		isnull;
 	int64		id = inbox_get_int8(oldtuple, desc, col[MESSAGE_ID], &isnull);
+	int64		space = inbox_get_int8(oldtuple, desc, col[MESSAGE_SPACE_ID], &isnull);
 	char	   *old_name = inbox_get_text(oldtuple, desc, col[MESSAGE_STATUS]);
 	char	   *new_name = inbox_get_text(newtuple, desc, col[MESSAGE_STATUS]);
 	AttrNumber	agent_columns[1] = {col[MESSAGE_SENDER_AGENT_ID]};
+	InboxActor	actor = inbox_current_actor();
 	InboxStatus old_status,
 				new_status;
 	int			column;
 	bool		keep_old;
 
-	if (INBOX_MERGING())
+	if (actor.merging)
 		return newtuple;		/* merge.c moves messages between contacts */
-	if (inbox_only_agents_cleared(oldtuple, newtuple, desc, agent_columns, lengthof(agent_columns)))
+	if (inbox_only_agents_cleared(space, oldtuple, newtuple, desc, agent_columns, lengthof(agent_columns)))
 		return newtuple;		/* its sender was deleted */
 
 	for (int i = 0; i < lengthof(fixed_columns); i++)
-		if (inbox_column_changed(oldtuple, newtuple, desc, col[fixed_columns[i]]))
+		if (inbox_column_changed(oldtuple, newtuple, desc, col[fixed_columns[i]]) &&
+			!(fixed_columns[i] == MESSAGE_REPLY_TO_ID && actor.maintaining &&
+			  inbox_is_null(newtuple, desc, col[MESSAGE_REPLY_TO_ID])))	/* the quoted message deleted */
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("column \"%s\" of message %lld cannot be changed",
@@ -419,7 +455,8 @@ before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, const Attr
 
 	if (new_status != INBOX_STATUS_PENDING)
 	{
-		InboxChannelFacts facts = inbox_channel_facts(inbox_get_int8(newtuple, desc, col[MESSAGE_CHANNEL_ID], &isnull));
+		InboxChannelFacts facts = inbox_channel_facts(space, inbox_get_int8(newtuple, desc, col[MESSAGE_CHANNEL_ID],
+																		  &isnull));
 
 		if (!INBOX_REPORTS_STATUS(facts, new_status))
 			ereport(ERROR,
@@ -495,13 +532,13 @@ after_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 		"                    THEN $5 ELSE last_channel_id END,"
 		"  last_message_at = CASE WHEN last_message_at IS NULL OR ($8, $6) > (last_message_at, last_message_id)"
 		"                    THEN $8 ELSE last_message_at END"
-		" WHERE id = $1",
-		8, {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID}
+		" WHERE space_id = $9 AND id = $1",
+		9, {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID, INT8OID}
 	};
 	static InboxQuery q_first_response = {
 		"UPDATE inbox.conversation SET first_response_at = $2"
-		" WHERE id = $1 AND first_response_at IS NULL",
-		2, {INT8OID, TIMESTAMPTZOID}
+		" WHERE space_id = $3 AND id = $1 AND first_response_at IS NULL",
+		3, {INT8OID, TIMESTAMPTZOID, INT8OID}
 	};
 	bool		isnull;
 	Datum		direction_text = inbox_get_datum(tuple, desc, col[MESSAGE_DIRECTION], &isnull);
@@ -510,9 +547,10 @@ after_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 	int64		conversation;
 	Datum		at = inbox_get_datum(tuple, desc, col[MESSAGE_CREATED_AT], &isnull);
 	bool		read = !inbox_is_null(tuple, desc, col[MESSAGE_READ_AT]);
+	int64		space = inbox_get_int8(tuple, desc, col[MESSAGE_SPACE_ID], &isnull);
 	InboxDirection direction;
-	Datum		values[8];
-	char		nulls[8];
+	Datum		values[9];
+	char		nulls[9];
 	InboxActor	actor;
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -525,6 +563,7 @@ after_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 	values[5] = Int64GetDatum(inbox_get_int8(tuple, desc, col[MESSAGE_ID], &isnull));
 	values[6] = Int32GetDatum(read ? 0 : 1);
 	values[7] = at;
+	values[8] = Int64GetDatum(space);
 
 	/* the contact ends a snooze by writing; a user reply assigns */
 	memset(&actor, 0, sizeof(actor));
@@ -539,6 +578,7 @@ after_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 	{
 		values[0] = Int64GetDatum(conversation);
 		values[1] = at;
+		values[2] = Int64GetDatum(space);
 		inbox_exec(&q_first_response, values, NULL, 0);
 	}
 }
@@ -555,38 +595,52 @@ after_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
  * that row and compute it from messages seen before the wait.
  */
 void
-inbox_recount_contact(const InboxActor *actor, int64 contact)
+inbox_recount_contact(const InboxActor *actor, int64 space, int64 contact)
 {
 	static InboxQuery q = {
 		"UPDATE inbox.contact c SET"
 		"  (last_message_id, last_message_at, last_message_direction, last_channel_id) ="
 		"    (SELECT m.id, m.created_at, m.direction, m.channel_id FROM inbox.message m"
-		"     WHERE m.contact_id = c.id ORDER BY m.created_at DESC, m.id DESC LIMIT 1),"
+		"     WHERE m.space_id = $1 AND m.contact_id = $2 ORDER BY m.created_at DESC, m.id DESC LIMIT 1),"
 		"  unread_count = (SELECT count(*) FROM inbox.message m"
-		"     WHERE m.contact_id = c.id AND m.direction = 'incoming' AND m.read_at IS NULL),"
+		"     WHERE m.space_id = $1 AND m.contact_id = $2 AND m.direction = 'incoming' AND m.read_at IS NULL),"
 		"  open_conversation_id = (SELECT v.id FROM inbox.conversation v"
-		"     WHERE v.contact_id = c.id AND v.closed_at IS NULL)"
-		" WHERE c.id = $1",
-		1, {INT8OID}
+		"     WHERE v.space_id = $1 AND v.contact_id = $2 AND v.closed_at IS NULL)"
+		" WHERE c.space_id = $1 AND c.id = $2",
+		2, {INT8OID, INT8OID}
 	};
-	Datum		values[1] = {Int64GetDatum(contact)};
+	Datum		values[2] = {Int64GetDatum(space), Int64GetDatum(contact)};
 	InboxActor	maintaining = *actor;
 
 	/* merged or not: a merge recounts both contacts */
-	(void) inbox_open_conversation_of(contact, true);
-	inbox_lock_contact_row(contact);
+	(void) inbox_open_conversation_of(space, contact, true);
+	inbox_lock_contact_row(space, contact);
 	maintaining.maintaining = true;
 	inbox_exec_as(&maintaining, &q, values, NULL, 0);
 }
 
-/* a deleted message: the contact's maintained columns follow what is left */
+/*
+ * A deleted message: the messages quoting it quote nothing any more (what
+ * a foreign key's ON DELETE SET NULL did in 1.x, refused by Citus on a
+ * self-reference), and the contact's maintained columns follow what is
+ * left.
+ */
 static void
 after_delete(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 {
+	static InboxQuery q_unquote = {
+		"UPDATE inbox.message SET reply_to_id = NULL WHERE space_id = $1 AND reply_to_id = $2",
+		2, {INT8OID, INT8OID}
+	};
 	bool		isnull;
+	int64		space = inbox_get_int8(tuple, desc, col[MESSAGE_SPACE_ID], &isnull);
+	Datum		values[2] = {Int64GetDatum(space), Int64GetDatum(inbox_get_int8(tuple, desc, col[MESSAGE_ID], &isnull))};
 	InboxActor	actor = inbox_current_actor();
+	InboxActor	maintaining = actor;
 
-	inbox_recount_contact(&actor, inbox_get_int8(tuple, desc, col[MESSAGE_CONTACT_ID], &isnull));
+	maintaining.maintaining = true;
+	inbox_exec_as(&maintaining, &q_unquote, values, NULL, 0);
+	inbox_recount_contact(&actor, space, inbox_get_int8(tuple, desc, col[MESSAGE_CONTACT_ID], &isnull));
 }
 
 /*
@@ -598,17 +652,18 @@ static void
 after_read_change(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 {
 	static InboxQuery q = {
-		"UPDATE inbox.contact SET unread_count = unread_count + $2 WHERE id = $1",
-		2, {INT8OID, INT4OID}
+		"UPDATE inbox.contact SET unread_count = unread_count + $2 WHERE space_id = $3 AND id = $1",
+		3, {INT8OID, INT4OID, INT8OID}
 	};
 	bool		isnull;
-	Datum		values[2];
+	Datum		values[3];
 	InboxActor	actor = inbox_current_actor();
 
 	if (actor.maintaining)
 		return;
 	values[0] = Int64GetDatum(inbox_get_int8(tuple, desc, col[MESSAGE_CONTACT_ID], &isnull));
 	values[1] = Int32GetDatum(inbox_is_null(tuple, desc, col[MESSAGE_READ_AT]) ? 1 : -1);
+	values[2] = Int64GetDatum(inbox_get_int8(tuple, desc, col[MESSAGE_SPACE_ID], &isnull));
 	actor.maintaining = true;
 	inbox_exec_as(&actor, &q, values, NULL, 0);
 }

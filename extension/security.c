@@ -23,10 +23,11 @@
  * that ids of other spaces are not revealed; a role that is neither bound
  * to an agent nor admin of a space gets 42501 from every call.
  *
- * The policies' helpers, inbox.role_spaces() and inbox.role_agents(),
- * answer for current_user (the role a policy is checked for) and read
- * inbox.agent and inbox.space_admin as the owner, so that the policies of
- * inbox.agent do not recurse into themselves.
+ * The policies' helpers, inbox.role_spaces(), inbox.role_agents() and
+ * inbox.role_sees_contact(), answer for current_user (the role a policy
+ * is checked for) and read inbox.agent, inbox.space_admin and inbox.contact
+ * as the owner, so that the policies of those tables do not recurse into
+ * themselves.
  *
  *-------------------------------------------------------------------------
  */
@@ -36,13 +37,17 @@
 #include "catalog/pg_proc.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/hsearch.h"
 #include "utils/syscache.h"
 
 #include "inbox.h"
 
 PG_FUNCTION_INFO_V1(inbox_role_spaces);
 PG_FUNCTION_INFO_V1(inbox_role_agents);
+PG_FUNCTION_INFO_V1(inbox_role_sees_contact);
 
 /* a role's name as a Datum of type name, for the db_role columns */
 static Datum
@@ -159,31 +164,32 @@ inbox_require_admin(const InboxAccess *access, const char *action)
 }
 
 /*
- * What the caller may do with a contact, which it must see (its space,
- * and under agents_see_only_assigned its assignee), acting for "agent"
- * (0 = none named).
+ * What the caller may do with a contact of a space, which it must see (the
+ * space, and under agents_see_only_assigned the contact's assignee),
+ * acting for "agent" (0 = none named).  A contact the space does not have
+ * is not seen: P0002, as for one that does not exist (for an owner, the
+ * rules' own look-ups by space and id say so).
  */
 InboxAccess
-inbox_contact_access(int64 contact, int64 agent)
+inbox_contact_access(int64 space, int64 contact, int64 agent)
 {
 	static InboxQuery q = {
-		"SELECT space_id, assignee_id FROM inbox.contact WHERE id = $1", 1, {INT8OID}
+		"SELECT assignee_id FROM inbox.contact WHERE space_id = $1 AND id = $2", 2, {INT8OID, INT8OID}
 	};
-	Datum		values[1] = {Int64GetDatum(contact)};
+	Datum		values[2] = {Int64GetDatum(space), Int64GetDatum(contact)};
 	InboxAccess access;
-	int64		space,
-				assignee = 0;
+	int64		assignee = 0;
 
 	if (caller_is_owner())
 	{
 		memset(&access, 0, sizeof(access));
+		access.space = space;
 		access.owner = true;
 		return access;
 	}
-	inbox_exec(&q, values, NULL, 1);
-	if (!inbox_int8(1, &space))
+	if (inbox_exec(&q, values, NULL, 1) == 0)
 		deny("contact", contact);
-	(void) inbox_int8(2, &assignee);
+	(void) inbox_int8(1, &assignee);
 	access = inbox_space_access(space, "contact", contact);
 	if (access.assigned_only && assignee != 0 && assignee != access.agent)
 		deny("contact", contact);
@@ -191,108 +197,244 @@ inbox_contact_access(int64 contact, int64 agent)
 	return access;
 }
 
-/* what the caller may do with a message: as with its space */
-InboxAccess
-inbox_message_access(int64 message)
-{
-	static InboxQuery q = {
-		"SELECT space_id FROM inbox.message WHERE id = $1", 1, {INT8OID}
-	};
-	Datum		values[1] = {Int64GetDatum(message)};
-	InboxAccess access;
-	int64		space;
-
-	if (caller_is_owner())
-	{
-		memset(&access, 0, sizeof(access));
-		access.owner = true;
-		return access;
-	}
-	inbox_exec(&q, values, NULL, 1);
-	if (!inbox_int8(1, &space))
-		deny("message", message);
-	return inbox_space_access(space, "message", message);
-}
-
 /*
  * Row-level security helpers
  * --------------------------
- * Each answers for current_user with one array, read once per statement
- * by the policies ("= ANY ((SELECT inbox.role_spaces(...)))" is an
- * InitPlan).  The lookup runs as the function's owner, as the RI triggers
- * of PostgreSQL run theirs as the table's owner.
+ * Each answers for current_user.  The policies call them without a
+ * subquery (Citus accepts none in the policies of distributed tables), so
+ * they are called for every row a policy filters: each keeps its answers
+ * in fn_extra, which lives as long as the statement's executor state, and
+ * asks the tables once per statement (role_sees_contact once per contact).
+ * The look-ups run as the function's owner, as the RI triggers of
+ * PostgreSQL run theirs as the table's owner, so that the policies of
+ * inbox.agent and inbox.contact do not recurse into themselves.
+ */
+#define ADMIN_SPACES "SELECT space_id FROM inbox.space_admin WHERE db_role = $1"
+#define MEMBER_SPACES ADMIN_SPACES " UNION SELECT space_id FROM inbox.agent WHERE db_role = $1"
+#define ALL_CONTACTS_SPACES ADMIN_SPACES \
+	" UNION SELECT a.space_id FROM inbox.agent a JOIN inbox.space s ON s.id = a.space_id" \
+	" WHERE a.db_role = $1 AND NOT s.agents_see_only_assigned"
+#define ROLE_AGENTS "SELECT id FROM inbox.agent WHERE db_role = $1"
+
+/* the scopes of role_spaces(), and role_agents() */
+typedef enum PolicyAnswer
+{
+	ANSWER_ADMIN,
+	ANSWER_MEMBER,
+	ANSWER_ALL_CONTACTS,
+	ANSWER_AGENTS,
+	ANSWER_COUNT
+} PolicyAnswer;
+
+/* role_sees_contact keeps at most this many contacts, then starts again */
+#define POLICY_MAX_CONTACTS 65536
+
+typedef struct ContactKey
+{
+	int64		space;
+	int64		contact;
+} ContactKey;
+
+typedef struct SeenContact
+{
+	ContactKey	key;
+	bool		seen;
+} SeenContact;
+
+typedef struct PolicyCache
+{
+	Oid			role;			/* current_user the answers are for */
+	Oid			owner;			/* the function's owner, who reads the tables */
+	Datum		answers[ANSWER_COUNT];	/* bigint[] in fn_mcxt, (Datum) 0 until asked */
+	HTAB	   *contacts;		/* role_sees_contact: ContactKey -> SeenContact */
+} PolicyCache;
+
+/* the cache of the calling function, for current_user */
+static PolicyCache *
+policy_cache(FunctionCallInfo fcinfo)
+{
+	PolicyCache *cache = (PolicyCache *) fcinfo->flinfo->fn_extra;
+	Oid			role = GetUserId();
+
+	if (cache == NULL)
+	{
+		HeapTuple	proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
+
+		if (!HeapTupleIsValid(proc))
+			elog(ERROR, "inbox: cache lookup failed for function %u", fcinfo->flinfo->fn_oid);
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(PolicyCache));
+		cache->owner = ((Form_pg_proc) GETSTRUCT(proc))->proowner;
+		cache->role = role;
+		ReleaseSysCache(proc);
+		fcinfo->flinfo->fn_extra = cache;
+	}
+	else if (cache->role != role)
+	{
+		/* a statement run for another role (the answers are small: let them go) */
+		memset(cache->answers, 0, sizeof(cache->answers));
+		if (cache->contacts != NULL)
+			hash_destroy(cache->contacts);
+		cache->contacts = NULL;
+		cache->role = role;
+	}
+	return cache;
+}
+
+/*
+ * Run a policy helper's query as the function's owner; the first column
+ * of its first row (NULL when there is none), valid until SPI_finish.  The
+ * caller is connected to SPI.
  */
 static Datum
-ids_of_role(FunctionCallInfo fcinfo, InboxQuery *q)
+query_as_owner(PolicyCache *cache, InboxQuery *q, Datum *values, bool *isnull)
 {
-	Datum		values[1] = {role_name(GetUserId())};
-	HeapTuple	proc;
-	Oid			owner,
-				save_user;
+	Oid			save_user;
 	int			save_sec;
-	Datum		result;
-	bool		isnull;
 
-	proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
-	if (!HeapTupleIsValid(proc))
-		elog(ERROR, "inbox: cache lookup failed for function %u", fcinfo->flinfo->fn_oid);
-	owner = ((Form_pg_proc) GETSTRUCT(proc))->proowner;
-	ReleaseSysCache(proc);
-
-	inbox_spi_connect();
 	/* an error restores the user id with the (sub)transaction's abort */
 	GetUserIdAndSecContext(&save_user, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(cache->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	inbox_exec(q, values, NULL, 1);
 	SetUserIdAndSecContext(save_user, save_sec);
-	result = SPI_datumTransfer(inbox_value(1, &isnull), false, -1);
-	SPI_finish();
-	return result;
+	return inbox_value(1, isnull);
+}
+
+/* one of the role's arrays (ids of spaces or agents), asked once per statement */
+static Datum
+policy_answer(FunctionCallInfo fcinfo, PolicyCache *cache, PolicyAnswer which)
+{
+	static InboxQuery queries[ANSWER_COUNT] = {
+		[ANSWER_ADMIN] = {"SELECT ARRAY(" ADMIN_SPACES ")", 1, {NAMEOID}},
+		[ANSWER_MEMBER] = {"SELECT ARRAY(" MEMBER_SPACES ")", 1, {NAMEOID}},
+		[ANSWER_ALL_CONTACTS] = {"SELECT ARRAY(" ALL_CONTACTS_SPACES ")", 1, {NAMEOID}},
+		[ANSWER_AGENTS] = {"SELECT ARRAY(" ROLE_AGENTS ")", 1, {NAMEOID}},
+	};
+
+	if (cache->answers[which] == (Datum) 0)
+	{
+		Datum		values[1] = {role_name(cache->role)};
+		Datum		array;
+		bool		isnull;
+		MemoryContext old;
+
+		inbox_spi_connect();
+		array = query_as_owner(cache, &queries[which], values, &isnull);
+		Assert(!isnull);		/* ARRAY(...) is never NULL */
+		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		cache->answers[which] = datumCopy(array, false, -1);
+		MemoryContextSwitchTo(old);
+		SPI_finish();
+	}
+	return cache->answers[which];
+}
+
+/* whether a bigint[] holds a value */
+static bool
+array_has(Datum array, int64 value)
+{
+	ArrayType  *a = DatumGetArrayTypeP(array);
+	int			n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+	const int64 *ids = (const int64 *) ARR_DATA_PTR(a);
+
+	/* the arrays are built by ARRAY(SELECT ...) of NOT NULL columns: no NULLs */
+	for (int i = 0; i < n; i++)
+		if (ids[i] == value)
+			return true;
+	return false;
 }
 
 /* role_spaces(scope): the spaces where current_user is admin / member / sees every contact */
 Datum
 inbox_role_spaces(PG_FUNCTION_ARGS)
 {
-	static InboxQuery q_admin = {
-		"SELECT ARRAY(SELECT space_id FROM inbox.space_admin WHERE db_role = $1)",
-		1, {NAMEOID}
-	};
-	static InboxQuery q_member = {
-		"SELECT ARRAY(SELECT space_id FROM inbox.space_admin WHERE db_role = $1"
-		"             UNION SELECT space_id FROM inbox.agent WHERE db_role = $1)",
-		1, {NAMEOID}
-	};
-	static InboxQuery q_all_contacts = {
-		"SELECT ARRAY(SELECT space_id FROM inbox.space_admin WHERE db_role = $1"
-		"             UNION SELECT a.space_id FROM inbox.agent a JOIN inbox.space s ON s.id = a.space_id"
-		"             WHERE a.db_role = $1 AND NOT s.agents_see_only_assigned)",
-		1, {NAMEOID}
-	};
 	char	   *scope;
+	PolicyAnswer which;
 
 	INBOX_NOT_NULL(fcinfo, 0, "scope");
 	scope = TextDatumGetCString(PG_GETARG_DATUM(0));
 	if (strcmp(scope, "admin") == 0)
-		return ids_of_role(fcinfo, &q_admin);
-	if (strcmp(scope, "member") == 0)
-		return ids_of_role(fcinfo, &q_member);
-	if (strcmp(scope, "all_contacts") == 0)
-		return ids_of_role(fcinfo, &q_all_contacts);
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown scope \"%s\"", scope),
-			 errhint("A scope is admin, member or all_contacts.")));
-	PG_RETURN_NULL();
+		which = ANSWER_ADMIN;
+	else if (strcmp(scope, "member") == 0)
+		which = ANSWER_MEMBER;
+	else if (strcmp(scope, "all_contacts") == 0)
+		which = ANSWER_ALL_CONTACTS;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown scope \"%s\"", scope),
+				 errhint("A scope is admin, member or all_contacts.")));
+	/* a copy: the caller's memory, not the cache's, is the result's */
+	PG_RETURN_DATUM(datumCopy(policy_answer(fcinfo, policy_cache(fcinfo), which), false, -1));
 }
 
 /* role_agents(): the agents bound to current_user */
 Datum
 inbox_role_agents(PG_FUNCTION_ARGS)
 {
-	static InboxQuery q = {
-		"SELECT ARRAY(SELECT id FROM inbox.agent WHERE db_role = $1)", 1, {NAMEOID}
-	};
+	PG_RETURN_DATUM(datumCopy(policy_answer(fcinfo, policy_cache(fcinfo), ANSWER_AGENTS), false, -1));
+}
 
-	return ids_of_role(fcinfo, &q);
+/*
+ * role_sees_contact(space, contact): whether current_user sees a contact
+ * of a space, and so its identities, conversations, messages and events:
+ * a member of the space that sees every contact there, or one limited to
+ * assigned contacts when the contact is assigned to its agent or to
+ * nobody.  A scan of many rows of few contacts looks each contact up once.
+ */
+Datum
+inbox_role_sees_contact(PG_FUNCTION_ARGS)
+{
+	static InboxQuery q_seen = {
+		"SELECT assignee_id IS NULL OR assignee_id = ANY ($3) FROM inbox.contact"
+		" WHERE space_id = $1 AND id = $2",
+		3, {INT8OID, INT8OID, INT8ARRAYOID}
+	};
+	PolicyCache *cache;
+	ContactKey	key;
+	SeenContact *entry;
+	bool		found;
+
+	INBOX_NOT_NULL(fcinfo, 0, "space");
+	INBOX_NOT_NULL(fcinfo, 1, "contact");
+	memset(&key, 0, sizeof(key));
+	key.space = PG_GETARG_INT64(0);
+	key.contact = PG_GETARG_INT64(1);
+
+	cache = policy_cache(fcinfo);
+	if (!array_has(policy_answer(fcinfo, cache, ANSWER_MEMBER), key.space))
+		PG_RETURN_BOOL(false);
+	if (array_has(policy_answer(fcinfo, cache, ANSWER_ALL_CONTACTS), key.space))
+		PG_RETURN_BOOL(true);
+
+	if (cache->contacts != NULL && hash_get_num_entries(cache->contacts) >= POLICY_MAX_CONTACTS)
+	{
+		hash_destroy(cache->contacts);
+		cache->contacts = NULL;
+	}
+	if (cache->contacts == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(ContactKey);
+		ctl.entrysize = sizeof(SeenContact);
+		ctl.hcxt = fcinfo->flinfo->fn_mcxt;
+		cache->contacts = hash_create("inbox contacts a role sees", 64, &ctl,
+									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(cache->contacts, &key, HASH_ENTER, &found);
+	if (!found)
+	{
+		Datum		values[3];
+		bool		isnull;
+
+		entry->seen = false;	/* until the look-up says otherwise, also if it fails */
+		values[0] = Int64GetDatum(key.space);
+		values[1] = Int64GetDatum(key.contact);
+		values[2] = policy_answer(fcinfo, cache, ANSWER_AGENTS);
+		inbox_spi_connect();
+		/* unassigned, or assigned to the role's agent; no such contact: nothing to see */
+		entry->seen = DatumGetBool(query_as_owner(cache, &q_seen, values, &isnull)) && !isnull;
+		SPI_finish();
+	}
+	PG_RETURN_BOOL(entry->seen);
 }

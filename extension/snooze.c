@@ -19,7 +19,8 @@
  *   time instead of polling.
  *
  * Waking (inbox_wake_due: the worker's snooze timer, worker_loop.c, and
- * inbox.wake_due_snoozes()) claims due contacts with FOR NO KEY UPDATE
+ * inbox.wake_due_snoozes()) finds the due contacts of every space
+ * (contact_snoozed_idx), claims them with FOR NO KEY UPDATE
  * SKIP LOCKED: rows another caller holds are skipped, and a row that
  * another caller (the background worker, an inbox-worker, an unsnooze, an
  * incoming message) changed meanwhile is re-evaluated on its newest
@@ -33,6 +34,8 @@
 
 #include "commands/async.h"
 #include "utils/timestamp.h"
+
+#include "utils/array.h"
 
 #include "inbox.h"
 
@@ -101,9 +104,10 @@ inbox_check_snooze_write(Relation rel, int64 contact, HeapTuple oldtuple, HeapTu
 }
 
 static void
-write_snooze_event(int64 contact, const char *kind, const InboxActor *actor, Datum until)
+write_snooze_event(int64 space, int64 contact, const char *kind, const InboxActor *actor, Datum until)
 {
 	InboxEvent	event = {
+		.space = space,
 		.contact = contact,
 		.kind = kind,
 		.actor = actor,
@@ -126,19 +130,21 @@ inbox_record_snooze_change(Relation rel, int64 contact, HeapTuple oldtuple, Heap
 	TupleDesc	desc = RelationGetDescr(rel);
 	InboxActor	actor = inbox_current_actor();
 	bool		old_null,
-				new_null;
+				new_null,
+				isnull;
 	Datum		old_until = inbox_get_datum(oldtuple, desc, col[CONTACT_SNOOZED_UNTIL], &old_null);
 	Datum		new_until = inbox_get_datum(newtuple, desc, col[CONTACT_SNOOZED_UNTIL], &new_null);
+	int64		space = inbox_get_int8(newtuple, desc, col[CONTACT_SPACE_ID], &isnull);
 
 	if (actor.merging)
 		return;					/* merge.c ends a merged contact's snooze silently */
 	if (new_null)
 	{
 		if (!old_null && !waking)
-			write_snooze_event(contact, "contact_unsnoozed", &actor, old_until);
+			write_snooze_event(space, contact, "contact_unsnoozed", &actor, old_until);
 		return;
 	}
-	write_snooze_event(contact, "contact_snoozed", &actor, new_until);
+	write_snooze_event(space, contact, "contact_snoozed", &actor, new_until);
 	note_change(contact);
 }
 
@@ -174,8 +180,9 @@ inbox_snooze_xact_event(XactEvent event)
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 
 			/*
-			 * A prepared transaction cannot notify; its snooze is picked up
-			 * at the worker's next wake.
+			 * A prepared transaction cannot notify (an external worker sees
+			 * its snooze at its next look); COMMIT PREPARED wakes the
+			 * background worker (inbox.c).
 			 */
 			changed_count = 0;
 			break;
@@ -190,10 +197,34 @@ inbox_snooze_xact_event(XactEvent event)
  */
 
 /*
- * Wake at most max contacts whose snooze time has come (snoozed_until <=
- * now(), the transaction's start, so that no event is dated before the
- * time it ends).  Returns how many were woken.  The caller is connected
- * to SPI.
+ * The contact_unsnoozed events of the n contacts the last wake query
+ * returned (id, space, data), written together, by one statement rather
+ * than one per row from the contact trigger: a mass expiry is then about
+ * twice as fast.  The trigger leaves them out meanwhile (waking: see
+ * inbox_record_snooze_change); AFTER triggers of a query run through SPI
+ * have fired when it returns.
+ */
+static void
+write_wake_events(int n, const InboxActor *actor)
+{
+	SPITupleTable *rows = SPI_tuptable;
+	Datum	   *contacts = palloc(n * sizeof(Datum));
+	Datum	   *spaces = palloc(n * sizeof(Datum));
+	Datum	   *data = palloc(n * sizeof(Datum));
+
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		contacts[i] = SPI_getbinval(rows->vals[i], rows->tupdesc, 1, &isnull);
+		spaces[i] = SPI_getbinval(rows->vals[i], rows->tupdesc, 2, &isnull);
+		data[i] = SPI_getbinval(rows->vals[i], rows->tupdesc, 3, &isnull);
+	}
+	inbox_write_events(n, contacts, spaces, data, "contact_unsnoozed", actor);
+}
+
+/*
+ * Wake due contacts on one server (see inbox_wake_due).
  *
  * The worker runs for days while the contact table grows from nothing to
  * millions of rows, and a plan kept from its first minutes (a sequential
@@ -202,35 +233,27 @@ inbox_snooze_xact_event(XactEvent event)
  * at each use, for the table as it is and the batch size given; planning
  * costs far less than the batch.
  */
-int
-inbox_wake_due(int max)
+static int
+wake_due_here(int max)
 {
 	static InboxQuery q = {
 		"WITH due AS ("
-		"  SELECT id, snoozed_until FROM inbox.contact"
+		"  SELECT space_id, id, snoozed_until FROM inbox.contact"
 		"  WHERE snoozed_until <= now()"
 		"  ORDER BY snoozed_until, id"
 		"  LIMIT $1"
 		"  FOR NO KEY UPDATE SKIP LOCKED),"
 		" woken AS ("
 		"  UPDATE inbox.contact c SET snoozed_until = NULL"
-		"  WHERE c.id = ANY (ARRAY(SELECT id FROM due))"
-		"  RETURNING c.id, c.space_id)"
-		" SELECT w.id, w.space_id, jsonb_build_object('until', d.snoozed_until)"
-		" FROM woken w JOIN due d ON d.id = w.id",
+		"  FROM due d WHERE c.space_id = d.space_id AND c.id = d.id"
+		"  RETURNING c.id, c.space_id, d.snoozed_until)"
+		" SELECT id, space_id, jsonb_build_object('until', snoozed_until) FROM woken",
 		1, {INT4OID}
 	};
 	InboxActor	actor;
 	Datum		values[1] = {Int32GetDatum(max)};
 	int			woken;
 
-	/*
-	 * The events of the woken contacts are written together, by one
-	 * statement rather than one per row from the contact trigger: a mass
-	 * expiry is then about twice as fast.  The trigger leaves them out
-	 * meanwhile (see inbox_record_snooze_change); AFTER triggers of a
-	 * query run through SPI have fired when it returns.
-	 */
 	memset(&actor, 0, sizeof(actor));
 	actor.kind = "system";
 	waking = true;
@@ -238,22 +261,7 @@ inbox_wake_due(int max)
 	{
 		woken = inbox_exec_as(&actor, &q, values, NULL, 0);
 		if (woken > 0)
-		{
-			SPITupleTable *rows = SPI_tuptable;
-			Datum	   *contacts = palloc(woken * sizeof(Datum));
-			Datum	   *spaces = palloc(woken * sizeof(Datum));
-			Datum	   *data = palloc(woken * sizeof(Datum));
-
-			for (int i = 0; i < woken; i++)
-			{
-				bool		isnull;
-
-				contacts[i] = SPI_getbinval(rows->vals[i], rows->tupdesc, 1, &isnull);
-				spaces[i] = SPI_getbinval(rows->vals[i], rows->tupdesc, 2, &isnull);
-				data[i] = SPI_getbinval(rows->vals[i], rows->tupdesc, 3, &isnull);
-			}
-			inbox_write_events(woken, contacts, spaces, data, "contact_unsnoozed", &actor);
-		}
+			write_wake_events(woken, &actor);
 	}
 	PG_FINALLY();
 	{
@@ -264,26 +272,155 @@ inbox_wake_due(int max)
 	return woken;
 }
 
-/* the earliest snooze time of any contact; false when none is snoozed */
+
+/*
+ * The same on a Citus node: the due contacts of each shard of inbox.contact
+ * this node holds (read from the shard table: cluster.c), woken space by
+ * space through inbox.contact, naming the space, so that Citus routes each
+ * wake to the shard that holds the contact then (a shard being moved
+ * blocks the write until it has moved; the wake of a contact woken
+ * meanwhile finds it no longer due).  Rows read from a shard table are
+ * candidates only: the wake reads them again, locked.
+ */
+static int
+wake_due_on_shards(List *shards, int max)
+{
+	static InboxQuery q = {
+		"WITH due AS ("
+		"  SELECT space_id, id, snoozed_until FROM inbox.contact"
+		"  WHERE space_id = $1 AND id = ANY ($2) AND snoozed_until <= now()"
+		"  FOR NO KEY UPDATE SKIP LOCKED),"
+		" woken AS ("
+		"  UPDATE inbox.contact c SET snoozed_until = NULL"
+		"  FROM due d WHERE c.space_id = $1 AND c.space_id = d.space_id AND c.id = d.id"
+		"  RETURNING c.id, c.space_id, d.snoozed_until)"
+		" SELECT id, space_id, jsonb_build_object('until', snoozed_until) FROM woken",
+		2, {INT8OID, INT8ARRAYOID}
+	};
+	InboxActor	actor;
+	ListCell   *lc;
+	int			woken = 0;
+
+	memset(&actor, 0, sizeof(actor));
+	actor.kind = "system";
+	foreach(lc, shards)
+	{
+		char	   *sql = psprintf("SELECT space_id, id FROM %s WHERE snoozed_until <= now()"
+								   " ORDER BY space_id, snoozed_until, id LIMIT $1",
+								   (const char *) lfirst(lc));
+		Oid			argtypes[1] = {INT4OID};
+		Datum		args[1] = {Int32GetDatum(max - woken)};
+		SPITupleTable *candidates;
+		uint64		n;
+		uint64		from = 0;
+
+		if (woken >= max)
+			break;
+		if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "inbox: could not read the due snoozes of shard %s", (const char *) lfirst(lc));
+		candidates = SPI_tuptable;
+		n = SPI_processed;
+		while (from < n)
+		{
+			bool		isnull;
+			int64		space = DatumGetInt64(SPI_getbinval(candidates->vals[from], candidates->tupdesc, 1, &isnull));
+			uint64		to = from;
+			Datum	   *ids = palloc((n - from) * sizeof(Datum));
+			Datum		values[2];
+			int			count;
+
+			while (to < n && DatumGetInt64(SPI_getbinval(candidates->vals[to], candidates->tupdesc, 1, &isnull)) == space)
+			{
+				ids[to - from] = SPI_getbinval(candidates->vals[to], candidates->tupdesc, 2, &isnull);
+				to++;
+			}
+			values[0] = Int64GetDatum(space);
+			values[1] = PointerGetDatum(construct_array(ids, to - from, INT8OID, sizeof(int64),
+														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			waking = true;
+			PG_TRY();
+			{
+				count = inbox_exec_as(&actor, &q, values, NULL, 0);
+				if (count > 0)
+					write_wake_events(count, &actor);
+			}
+			PG_FINALLY();
+			{
+				waking = false;
+			}
+			PG_END_TRY();
+			woken += count;
+			from = to;
+		}
+	}
+	return woken;
+}
+
+/*
+ * Wake at most max contacts whose snooze time has come (snoozed_until <=
+ * now(), the transaction's start, so that no event is dated before the
+ * time it ends): of every space on one server, of the spaces this node
+ * holds on a Citus cluster.  Returns how many were woken.  The caller is
+ * connected to SPI.
+ */
+int
+inbox_wake_due(int max)
+{
+	List	   *shards = inbox_local_shards("contact");
+
+	if (shards != NIL)
+		return wake_due_on_shards(shards, max);
+	if (inbox_is_distributed())
+		return 0;				/* distributed, and no shard of contacts here */
+	return wake_due_here(max);
+}
+
+/*
+ * The earliest snooze time of any contact (of this node's shards on a
+ * Citus cluster); false when none is snoozed.
+ */
 bool
 inbox_next_due(TimestampTz *due)
 {
 	static InboxQuery q = {"SELECT min(snoozed_until) FROM inbox.contact", 0, {InvalidOid}};
+	List	   *shards = inbox_local_shards("contact");
+	ListCell   *lc;
+	bool		found = false;
 	bool		isnull;
 	Datum		value;
 
-	PG_TRY();
+	if (shards == NIL)
 	{
-		inbox_exec(&q, NULL, NULL, 1);
+		if (inbox_is_distributed())
+			return false;
+		PG_TRY();
+		{
+			inbox_exec(&q, NULL, NULL, 1);
+		}
+		PG_FINALLY();
+		{
+			inbox_forget_plan(&q);
+		}
+		PG_END_TRY();
+		value = inbox_value(1, &isnull);
+		if (isnull)
+			return false;
+		*due = DatumGetTimestampTz(value);
+		return true;
 	}
-	PG_FINALLY();
+
+	foreach(lc, shards)
 	{
-		inbox_forget_plan(&q);
+		char	   *sql = psprintf("SELECT min(snoozed_until) FROM %s", (const char *) lfirst(lc));
+
+		if (SPI_execute(sql, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "inbox: could not read the next snooze of shard %s", (const char *) lfirst(lc));
+		value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (!isnull && (!found || DatumGetTimestampTz(value) < *due))
+		{
+			*due = DatumGetTimestampTz(value);
+			found = true;
+		}
 	}
-	PG_END_TRY();
-	value = inbox_value(1, &isnull);
-	if (isnull)
-		return false;
-	*due = DatumGetTimestampTz(value);
-	return true;
+	return found;
 }

@@ -82,7 +82,7 @@ static const char *const view_conditions[N_VIEW_KINDS] = {
 	"      WHEN 'me' THEN c.assignee_id = $2"
 	"      ELSE c.assignee_id = ($8->>'assignee')::bigint END)"
 	" AND (NOT $8 ? 'channels' OR EXISTS (SELECT FROM inbox.contact_channel cc"
-	"      WHERE cc.contact_id = c.id AND cc.channel_id IN"
+	"      WHERE cc.space_id = c.space_id AND cc.contact_id = c.id AND cc.channel_id IN"
 	"      (SELECT jsonb_array_elements_text($8->'channels')::bigint)))"
 	" AND (NOT $8 ? 'tags' OR c.tags && ARRAY(SELECT jsonb_array_elements_text($8->'tags')))"
 	" AND (NOT $8 ? 'unread' OR (c.unread_count > 0) = ($8->>'unread')::boolean)"
@@ -216,7 +216,7 @@ open_space_for_agent(int64 space, int64 agent)
 	inbox_check_acting_agent(&access, agent);
 	inbox_require_space(space);
 	if (agent != 0)
-		inbox_check_agent_in_space(agent, space);
+		inbox_check_agent_in_space(space, agent);
 	return access;
 }
 
@@ -623,14 +623,14 @@ inbox_view_before_write(PG_FUNCTION_ARGS)
 	col = inbox_columns(trigdata->tg_relation, TABLE_VIEW);
 	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
 
-	space = inbox_get_int8(tuple, desc, col[VIEW_SPACE_ID], &isnull);
+	space = inbox_row_space(tuple, desc, col[VIEW_SPACE_ID], "view");
 	owner = inbox_get_int8(tuple, desc, col[VIEW_OWNER_AGENT_ID], &isnull);
 	values[0] = inbox_get_datum(tuple, desc, col[VIEW_FILTER], &isnull);
 	values[1] = Int64GetDatum(space);
 
 	inbox_spi_connect();
 	if (owner != 0)
-		inbox_check_agent_in_space(owner, space);
+		inbox_check_agent_in_space(space, owner);
 	if (!isnull && inbox_exec(&q_check, values, NULL, 1) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

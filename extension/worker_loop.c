@@ -16,12 +16,14 @@
  *                            commit order, many at once.
  *
  * The loop sleeps on its latch until the earlier of what the tasks wait
- * for: the next due snooze (at most an hour ahead), or a wake.  A
+ * for: the next due snooze (at most an hour ahead; a second on a Citus
+ * node, whose shards may move), or a wake.  A
  * transaction that set or moved a snooze, or handed notifications over,
  * sets a flag in the worker's slot and its latch (worker_shmem.c); the
  * loop resets the latch before it reads the flags, so a commit is either
  * seen by that read or wakes the following sleep.  While nothing is due
- * and nothing is sent it runs no query at all.
+ * and nothing is sent it runs no query at all (on one server; a Citus
+ * node looks at the shards it holds every second).
  *
  * The worker first checks that extension inbox exists; if not it records
  * so in its slot and exits, and the launcher leaves the database alone
@@ -55,6 +57,12 @@ PGDLLEXPORT void inbox_worker_main(Datum main_arg);
 
 /* longest sleep of a worker with a snooze due far ahead */
 #define MAX_SLEEP_MS 3600000L
+/*
+ * how often the relay looks at prepared transactions whose notifications
+ * wait, in case their end did not wake it (COMMIT PREPARED in a backend
+ * that does not have inbox loaded)
+ */
+#define PREPARED_LOOK_MS 1000L
 /* how long a busy worker gathers notifications after a commit wakes it */
 #define RELAY_GATHER_US 1000L
 
@@ -168,6 +176,14 @@ relay_task_run(void)
 static TimestampTz snooze_look_at = 0;
 
 /*
+ * On a Citus node the worker serves the shards this node holds, and a
+ * shard may move to it or away at any time (citus_move_shard_placement)
+ * without telling it: it looks at its shards again at least this often.
+ */
+#define SHARDS_LOOK_MS 1000L
+static bool serving_shards = false;
+
+/*
  * Whether the snooze timer runs on this turn of the loop: unless the loop
  * was woken only to send notifications, whose wake does not look at
  * snoozes before their time.
@@ -203,6 +219,7 @@ wake_due_batches(TimestampTz *next, int *woken)
 			inbox_spi_connect();
 			*woken = inbox_wake_due(inbox_worker_batch);
 			has_next = inbox_next_due(next);
+			serving_shards = inbox_is_distributed();
 			SPI_finish();
 		}
 		PopActiveSnapshot();
@@ -235,12 +252,14 @@ snooze_task_run(void)
 
 	if (!wake_due_batches(&next, &woken))
 	{
-		snooze_look_at = DT_NOEND;
+		snooze_look_at = serving_shards ?
+			TimestampTzPlusMilliseconds(GetCurrentTimestamp(), SHARDS_LOOK_MS) : DT_NOEND;
 		return true;
 	}
 	now = GetCurrentTimestamp();
 	if (next > now)
-		snooze_look_at = next;
+		snooze_look_at = serving_shards ?
+			Min(next, TimestampTzPlusMilliseconds(now, SHARDS_LOOK_MS)) : next;
 	else if (woken == 0)
 		snooze_look_at = TimestampTzPlusMilliseconds(now, 50);	/* locked by another waker: let it finish */
 	else
@@ -332,6 +351,12 @@ inbox_worker_main(Datum main_arg)
 		/* sleep until the next snooze is due (the relay waits for its wake) */
 		if (snooze_look_at != DT_NOEND)
 			timeout = Min(Max(TimestampDifferenceMilliseconds(now, snooze_look_at), 0), MAX_SLEEP_MS);
+		/* notifications of prepared transactions: look again in a while too */
+		if (inbox_notify_relay_prepared_waiting())
+		{
+			timeout = timeout < 0 ? PREPARED_LOOK_MS : Min(timeout, PREPARED_LOOK_MS);
+			pg_atomic_write_u32(&shared->slots[my_slot].relay_pending, 1);
+		}
 
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | (timeout >= 0 ? WL_TIMEOUT : 0),

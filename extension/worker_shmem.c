@@ -173,15 +173,16 @@ inbox_worker_wake_snooze(void)
 }
 
 /*
- * Just before commit (notify.c): hand the transaction's notifications to
- * the worker of this database, if one serves it and the ring takes them.
+ * Just before commit or PREPARE (notify.c; prepared = the transaction's
+ * id when it prepares): hand the transaction's notifications to the
+ * worker of this database, if one serves it and the ring takes them.
  * False when the transaction must send them itself; then nothing was
  * handed over.  The lock is held, shared, while they go into the ring, so
  * that the worker cannot stop serving meanwhile: it clears "serving" under
  * the lock held exclusively, then sends what it was handed.
  */
 bool
-inbox_worker_hand_over(int n, char **channels, char **payloads)
+inbox_worker_hand_over(int n, char **channels, char **payloads, TransactionId prepared)
 {
 	bool		handed = false;
 	int			i;
@@ -191,18 +192,31 @@ inbox_worker_hand_over(int n, char **channels, char **payloads)
 	LWLockAcquire(inbox_worker_shared->lock, LW_SHARED);
 	i = my_database_slot();
 	if (i >= 0 && inbox_worker_shared->slots[i].serving && inbox_worker_shared->slots[i].latch != NULL)
-		handed = inbox_notify_relay_put(n, channels, payloads);
+		handed = inbox_notify_relay_put(n, channels, payloads, prepared);
 	LWLockRelease(inbox_worker_shared->lock);
 	return handed;
 }
 
 /*
- * At commit or abort (notify.c): what the transaction handed over goes to
- * the worker, which is woken to send it, or away.
+ * At commit, PREPARE or abort (notify.c): what the transaction handed over
+ * goes to the worker, which is woken to send it, waits for COMMIT
+ * PREPARED, or goes away.
  */
 void
-inbox_worker_relay_end(bool committed)
+inbox_worker_relay_end(RelayEnd end)
 {
-	if (inbox_notify_relay_end(committed) && committed)
+	if (inbox_notify_relay_end(end) && end == RELAY_END_COMMIT)
 		wake_worker(true);
+}
+
+/*
+ * A prepared transaction of this database was committed or rolled back
+ * (inbox.c): it may have handed over notifications or moved snoozes,
+ * which the worker could not be told of at PREPARE.
+ */
+void
+inbox_worker_wake_all(void)
+{
+	wake_worker(true);
+	wake_worker(false);
 }

@@ -31,7 +31,7 @@ SELECT inbox.create_channel(space => :acme, kind => 'webchat', name => 'Site cha
 SELECT name, kind, space_id = :acme AS in_acme FROM inbox.channel WHERE id IN (:tg, :web) ORDER BY name;
 
 -- first message of an unknown sender: a contact is created, with its profile
-SELECT inbox.receive_message(:tg, 'tg-100', 'Hello, is anyone there?', external_id => 'tgm-1',
+SELECT inbox.receive_message(:acme, :tg, 'tg-100', 'Hello, is anyone there?', external_id => 'tgm-1',
 							 profile => '{"first_name": "Carla", "phone": "+34 600 111 222"}') AS m1 \gset
 SELECT contact_id AS carla FROM inbox.message WHERE id = :m1 \gset
 SELECT first_name, last_name, email, phone, space_id = :acme AS in_acme,
@@ -43,50 +43,50 @@ SELECT * FROM regress.messages(:carla);
 
 -- the same sender writes again: same contact; the profile fills the empty
 -- last_name and email but does not overwrite first_name or phone
-SELECT inbox.receive_message(:tg, 'tg-100', 'I need help with my order', external_id => 'tgm-2',
+SELECT inbox.receive_message(:acme, :tg, 'tg-100', 'I need help with my order', external_id => 'tgm-2',
 							 profile => '{"first_name": "Carlota", "last_name": "Ruiz", "email": "carla@example.test", "phone": "999"}') AS m2 \gset
 SELECT contact_id = :carla AS same_contact FROM inbox.message WHERE id = :m2;
 SELECT first_name, last_name, email, phone FROM inbox.contact WHERE id = :carla;
 
 -- an agent edits the contact; a later profile does not undo the edit
 UPDATE inbox.contact SET first_name = 'Carla Maria' WHERE id = :carla;
-SELECT inbox.receive_message(:tg, 'tg-100', 'Order 1234', profile => '{"first_name": "Carla"}') AS m3 \gset
+SELECT inbox.receive_message(:acme, :tg, 'tg-100', 'Order 1234', profile => '{"first_name": "Carla"}') AS m3 \gset
 SELECT first_name FROM inbox.contact WHERE id = :carla;
 SELECT count(*) AS contacts_in_acme FROM inbox.contact WHERE space_id = :acme;
 
 -- the same sender id on another channel is another person
-SELECT inbox.receive_message(:web, 'tg-100', 'Hi from the site') AS w1 \gset
+SELECT inbox.receive_message(:acme, :web, 'tg-100', 'Hi from the site') AS w1 \gset
 SELECT contact_id <> :carla AS other_contact FROM inbox.message WHERE id = :w1;
 SELECT count(*) AS contacts_in_acme FROM inbox.contact WHERE space_id = :acme;
 
 -- a webhook retried: the same external_id returns the stored message and writes nothing
 SELECT regress.fingerprint() AS before \gset
-SELECT inbox.receive_message(:tg, 'tg-100', 'Hello, is anyone there?', external_id => 'tgm-1') = :m1 AS same_message;
+SELECT inbox.receive_message(:acme, :tg, 'tg-100', 'Hello, is anyone there?', external_id => 'tgm-1') = :m1 AS same_message;
 SELECT regress.fingerprint() = :'before' AS nothing_written;
 SELECT unread_count FROM inbox.contact WHERE id = :carla;
 
 -- the same external id on another channel is another message
-SELECT inbox.receive_message(:web, 'site-7', 'Other site visitor', external_id => 'tgm-1') AS s7 \gset
+SELECT inbox.receive_message(:acme, :web, 'site-7', 'Other site visitor', external_id => 'tgm-1') AS s7 \gset
 SELECT :s7 <> :m1 AS new_message;
 
 -- a retry that carries the sender's profile writes nothing either
 SELECT regress.fingerprint() AS before \gset
-SELECT inbox.receive_message(:web, 'site-7', 'Other site visitor', external_id => 'tgm-1',
+SELECT inbox.receive_message(:acme, :web, 'site-7', 'Other site visitor', external_id => 'tgm-1',
 							 profile => '{"first_name": "Sol"}') = :s7 AS same_message;
 SELECT regress.fingerprint() = :'before' AS nothing_written;
 
 -- a message may be content only (an attachment), without body
-SELECT inbox.receive_message(:tg, 'tg-100', NULL, content => '{"image": "https://cdn.test/photo.jpg"}') AS m4 \gset
+SELECT inbox.receive_message(:acme, :tg, 'tg-100', NULL, content => '{"image": "https://cdn.test/photo.jpg"}') AS m4 \gset
 SELECT body, content FROM inbox.message WHERE id = :m4;
 
 -- send_message: a user's reply is queued as pending, from the agent
-SELECT inbox.send_message(:carla, :tg, 'Hi Carla, Alice here', :alice) AS r1 \gset
+SELECT inbox.send_message(:acme, :carla, :tg, 'Hi Carla, Alice here', :alice) AS r1 \gset
 SELECT direction, sender_kind, sender_agent_id = :alice AS from_alice, status,
 	   sent_at IS NULL AS not_sent_yet, conversation_id IS NOT NULL AS in_conversation
 FROM inbox.message WHERE id = :r1;
 
 -- other sender kinds need no agent
-SELECT inbox.send_message(contact => :carla, channel => :tg, body => 'How did we do? (1-5)',
+SELECT inbox.send_message(:acme, contact => :carla, channel => :tg, body => 'How did we do? (1-5)',
 						  sender_kind => 'automation') AS r2 \gset
 SELECT direction, sender_kind, sender_agent_id, status FROM inbox.message WHERE id = :r2;
 

@@ -32,47 +32,47 @@ SELECT inbox.create_channel(:space, 'telegram', 'Telegram') AS tg \gset
 SELECT inbox.create_space('elsewhere') AS other_space \gset
 SELECT inbox.create_agent(:other_space, 'Mallory') AS mallory \gset
 
-SELECT inbox.receive_message(:tg, 'tg-ivan', 'Hello') AS m \gset
+SELECT inbox.receive_message(:space, :tg, 'tg-ivan', 'Hello') AS m \gset
 SELECT contact_id AS ivan FROM inbox.message WHERE id = :m \gset
 
 -- an automated message does not assign
-SELECT inbox.send_message(:ivan, :tg, 'We will be with you shortly', sender_kind => 'away_message') IS NOT NULL AS sent;
+SELECT inbox.send_message(:space, :ivan, :tg, 'We will be with you shortly', sender_kind => 'away_message') IS NOT NULL AS sent;
 SELECT assignee FROM regress.contact(:ivan);
 
 -- Alice replies first: Ivan is hers
-SELECT inbox.send_message(:ivan, :tg, 'Hi Ivan, Alice here', :alice) IS NOT NULL AS sent;
+SELECT inbox.send_message(:space, :ivan, :tg, 'Hi Ivan, Alice here', :alice) IS NOT NULL AS sent;
 SELECT assignee FROM regress.contact(:ivan);
 SELECT * FROM regress.events(:ivan);
 
 -- Bob replies too: Ivan stays Alice's, no new event
-SELECT inbox.send_message(:ivan, :tg, 'Bob here, joining', :bob) IS NOT NULL AS sent;
+SELECT inbox.send_message(:space, :ivan, :tg, 'Bob here, joining', :bob) IS NOT NULL AS sent;
 SELECT assignee FROM regress.contact(:ivan);
 SELECT count(*) AS assigned_events FROM inbox.event WHERE contact_id = :ivan AND kind = 'assigned';
 
 -- Alice hands Ivan to Bob; an automation hands him back; Alice unassigns him
-SELECT inbox.assign(:ivan, :bob, 'user', :alice);
-SELECT inbox.assign(contact => :ivan, assignee => :alice, actor_kind => 'automation');
-SELECT inbox.assign(:ivan, NULL, actor_agent => :alice);
+SELECT inbox.assign(:space, :ivan, :bob, 'user', :alice);
+SELECT inbox.assign(:space, contact => :ivan, assignee => :alice, actor_kind => 'automation');
+SELECT inbox.assign(:space, :ivan, NULL, actor_agent => :alice);
 SELECT assignee, open_conversation FROM regress.contact(:ivan);
 SELECT * FROM regress.events(:ivan);
 
 -- assigning the assignee again changes nothing and writes no event
-SELECT inbox.assign(:ivan, :bob, 'user', :bob);
+SELECT inbox.assign(:space, :ivan, :bob, 'user', :bob);
 SELECT regress.fingerprint() AS before \gset
-SELECT inbox.assign(:ivan, :bob, 'user', :bob);
+SELECT inbox.assign(:space, :ivan, :bob, 'user', :bob);
 SELECT regress.fingerprint() = :'before' AS nothing_written;
 
 -- assigning a contact with no open conversation opens one, for the assign's actor
-SELECT inbox.close_conversation(:ivan, 'user', :bob) IS NOT NULL AS closed;
+SELECT inbox.close_conversation(:space, :ivan, 'user', :bob) IS NOT NULL AS closed;
 SELECT assignee, open_conversation FROM regress.contact(:ivan);
-SELECT inbox.assign(:ivan, :alice, 'bot');
+SELECT inbox.assign(:space, :ivan, :alice, 'bot');
 SELECT assignee, open_conversation FROM regress.contact(:ivan);
 SELECT * FROM regress.conversations(:ivan);
 SELECT kind, actor, label, actor_agent, target_agent, conversation FROM regress.events(:ivan)
 OFFSET 6;
 
 -- plain UPDATE of assignee_id: the same rules, as a user by default
-SELECT inbox.receive_message(:tg, 'tg-judy', 'Hi') AS m \gset
+SELECT inbox.receive_message(:space, :tg, 'tg-judy', 'Hi') AS m \gset
 SELECT contact_id AS judy FROM inbox.message WHERE id = :m \gset
 UPDATE inbox.contact SET assignee_id = :bob WHERE id = :judy;
 SELECT assignee FROM regress.contact(:judy);
@@ -96,39 +96,39 @@ SELECT * FROM regress.events(:karl);
 -- a plain INSERT of an outgoing user message follows the same rule: Leo wrote
 -- twice, Bob's typed reply assigns him to Bob (event assigned, actor user) and
 -- reads his messages; Alice's typed reply then leaves him Bob's
-SELECT inbox.receive_message(:tg, 'tg-leo', 'Hello?') AS m \gset
+SELECT inbox.receive_message(:space, :tg, 'tg-leo', 'Hello?') AS m \gset
 SELECT contact_id AS leo FROM inbox.message WHERE id = :m \gset
-SELECT inbox.receive_message(:tg, 'tg-leo', 'Anybody there?') IS NOT NULL AS received;
+SELECT inbox.receive_message(:space, :tg, 'tg-leo', 'Anybody there?') IS NOT NULL AS received;
 SELECT assignee, unread_count FROM regress.contact(:leo);
-INSERT INTO inbox.message (contact_id, channel_id, direction, sender_agent_id, body)
-VALUES (:leo, :tg, 'outgoing', :bob, 'Bob here, typed') RETURNING sender_kind;
+INSERT INTO inbox.message (space_id, contact_id, channel_id, direction, sender_agent_id, body)
+VALUES (:space, :leo, :tg, 'outgoing', :bob, 'Bob here, typed') RETURNING sender_kind;
 SELECT assignee, unread_count FROM regress.contact(:leo);
 SELECT * FROM regress.events(:leo);
 SELECT count(*) AS unread_messages FROM inbox.message
 WHERE contact_id = :leo AND direction = 'incoming' AND read_at IS NULL;
-INSERT INTO inbox.message (contact_id, channel_id, direction, sender_agent_id, body)
-VALUES (:leo, :tg, 'outgoing', :alice, 'Alice too');
+INSERT INTO inbox.message (space_id, contact_id, channel_id, direction, sender_agent_id, body)
+VALUES (:space, :leo, :tg, 'outgoing', :alice, 'Alice too');
 SELECT assignee FROM regress.contact(:leo);
 SELECT count(*) AS assigned_events FROM inbox.event WHERE contact_id = :leo AND kind = 'assigned';
 
 -- errors: each writes nothing, nor undoes the hand-over before it in its transaction
 BEGIN;
-SELECT inbox.assign(:karl, :bob, 'user', :alice);
+SELECT inbox.assign(:space, :karl, :bob, 'user', :alice);
 SELECT regress.fingerprint() AS before \gset
 \set ON_ERROR_ROLLBACK on
 -- unknown contact (P0002)
-SELECT inbox.assign(-1, :alice);
+SELECT inbox.assign(:space, -1, :alice);
 -- unknown agent (P0002), through the API and by UPDATE
-SELECT inbox.assign(:judy, -1);
+SELECT inbox.assign(:space, :judy, -1);
 UPDATE inbox.contact SET assignee_id = -1 WHERE id = :judy;
 -- an agent of another space (P0002), as assignee or as actor
-SELECT inbox.assign(:judy, :mallory);
+SELECT inbox.assign(:space, :judy, :mallory);
 UPDATE inbox.contact SET assignee_id = :mallory WHERE id = :judy;
-SELECT inbox.assign(:judy, :alice, 'user', :mallory);
+SELECT inbox.assign(:space, :judy, :alice, 'user', :mallory);
 -- a contact may not cause an assignment (22023: not a pair of inbox.event_kind)
-SELECT inbox.assign(:judy, :alice, 'contact');
+SELECT inbox.assign(:space, :judy, :alice, 'contact');
 -- unknown actor kind (22023), as argument and as setting
-SELECT inbox.assign(:judy, :alice, 'robot');
+SELECT inbox.assign(:space, :judy, :alice, 'robot');
 SET inbox.actor_kind = 'robot';
 -- a contact is inserted unassigned (22023)
 INSERT INTO inbox.contact (space_id, first_name, assignee_id) VALUES (:space, 'Lena', :alice);

@@ -47,29 +47,29 @@ BEGIN
 		w := coalesce(k."window", interval '24 hours');
 		ch := inbox.create_channel(space, k.kind, k.kind);
 		-- the contact last wrote an hour before the window closes: inside it
-		m := inbox.receive_message(ch, 'in-' || k.kind, 'hi', external_id => 'q-' || k.kind,
+		m := inbox.receive_message(space, ch, 'in-' || k.kind, 'hi', external_id => 'q-' || k.kind,
 								   at => now() - w + interval '1 hour');
 		c := (SELECT contact_id FROM inbox.message WHERE id = m);
-		r.in_window := pg_temp.try(format('SELECT inbox.send_message(%s, %s, %L, %s)', c, ch, 'reply', agent));
+		r.in_window := pg_temp.try(format('SELECT inbox.send_message(%s, %s, %s, %L, %s)', space, c, ch, 'reply', agent));
 		-- another contact last wrote an hour after the window closed
-		m := inbox.receive_message(ch, 'out-' || k.kind, 'hi', at => now() - w - interval '1 hour');
+		m := inbox.receive_message(space, ch, 'out-' || k.kind, 'hi', at => now() - w - interval '1 hour');
 		c := (SELECT contact_id FROM inbox.message WHERE id = m);
-		r.after_window := pg_temp.try(format('SELECT inbox.send_message(%s, %s, %L, %s)', c, ch, 'late reply', agent));
-		r.template := pg_temp.try(format('SELECT inbox.send_message(%s, %s, %L, %s, content => %L)',
-										 c, ch, 'template', agent, '{"template": "order_update"}'));
+		r.after_window := pg_temp.try(format('SELECT inbox.send_message(%s, %s, %s, %L, %s)', space, c, ch, 'late reply', agent));
+		r.template := pg_temp.try(format('SELECT inbox.send_message(%s, %s, %s, %L, %s, content => %L)',
+										 space, c, ch, 'template', agent, '{"template": "order_update"}'));
 		-- six days after: the human_agent tag
-		m := inbox.receive_message(ch, 'old-' || k.kind, 'hi', at => now() - interval '6 days');
+		m := inbox.receive_message(space, ch, 'old-' || k.kind, 'hi', at => now() - interval '6 days');
 		c := (SELECT contact_id FROM inbox.message WHERE id = m);
-		r.tag_6_days := pg_temp.try(format('SELECT inbox.send_message(%s, %s, %L, %s, content => %L)',
-										   c, ch, 'tagged', agent, '{"tag": "human_agent"}'));
+		r.tag_6_days := pg_temp.try(format('SELECT inbox.send_message(%s, %s, %s, %L, %s, content => %L)',
+										   space, c, ch, 'tagged', agent, '{"tag": "human_agent"}'));
 		-- status reports, each on a fresh outgoing message of the contact inside the window
 		c := (SELECT contact_id FROM inbox.contact_channel WHERE channel_id = ch AND external_id = 'in-' || k.kind);
-		r.sent := pg_temp.try(format('SELECT inbox.set_message_status(%s, %L)', inbox.send_message(c, ch, 's', agent), 'sent'));
-		r.delivered := pg_temp.try(format('SELECT inbox.set_message_status(%s, %L)', inbox.send_message(c, ch, 'd', agent), 'delivered'));
-		r.read := pg_temp.try(format('SELECT inbox.set_message_status(%s, %L)', inbox.send_message(c, ch, 'r', agent), 'read'));
-		r.failed := pg_temp.try(format('SELECT inbox.set_message_status(%s, %L, error => %L)', inbox.send_message(c, ch, 'f', agent), 'failed', 'rejected'));
+		r.sent := pg_temp.try(format('SELECT inbox.set_message_status(%s, %s, %L)', space, inbox.send_message(space, c, ch, 's', agent), 'sent'));
+		r.delivered := pg_temp.try(format('SELECT inbox.set_message_status(%s, %s, %L)', space, inbox.send_message(space, c, ch, 'd', agent), 'delivered'));
+		r.read := pg_temp.try(format('SELECT inbox.set_message_status(%s, %s, %L)', space, inbox.send_message(space, c, ch, 'r', agent), 'read'));
+		r.failed := pg_temp.try(format('SELECT inbox.set_message_status(%s, %s, %L, error => %L)', space, inbox.send_message(space, c, ch, 'f', agent), 'failed', 'rejected'));
 		-- a reply quoting the first message
-		m := inbox.receive_message(ch, 'in-' || k.kind, 'about that', reply_to => 'q-' || k.kind);
+		m := inbox.receive_message(space, ch, 'in-' || k.kind, 'about that', reply_to => 'q-' || k.kind);
 		r.reply_to := CASE WHEN (SELECT reply_to_id FROM inbox.message WHERE id = m) IS NOT NULL THEN 'resolved' ELSE 'kept as given' END;
 		INSERT INTO kind_result SELECT r.*;
 	END LOOP;

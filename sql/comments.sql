@@ -56,4 +56,4 @@ WHERE a.attrelid = 'inbox.contact'::regclass AND a.attname IN ('unread_count', '
 ORDER BY a.attnum;
 
 -- the description column of \df+ inbox.mark_read
-SELECT obj_description('inbox.mark_read(bigint, bigint)'::regprocedure, 'pg_proc') AS description;
+SELECT obj_description('inbox.mark_read(bigint, bigint, bigint)'::regprocedure, 'pg_proc') AS description;

@@ -28,72 +28,72 @@ SELECT inbox.create_agent(:other_space, 'Mallory') AS mallory \gset
 
 -- Sam clicked an ad: the channel reports the referral before Sam writes
 INSERT INTO inbox.contact (space_id, first_name) VALUES (:space, 'Sam') RETURNING id AS sam \gset
-INSERT INTO inbox.contact_channel (contact_id, channel_id, external_id) VALUES (:sam, :fb, 'psid-77');
-SELECT inbox.record_event(:sam, 'channel_event', 'channel', reference => 'AD-2026-SPRING',
+INSERT INTO inbox.contact_channel (space_id, contact_id, channel_id, external_id) VALUES (:space, :sam, :fb, 'psid-77');
+SELECT inbox.record_event(:space, :sam, 'channel_event', 'channel', reference => 'AD-2026-SPRING',
 						  source_url => 'https://fb.test/ads/2026-spring',
 						  data => '{"type": "referral"}') AS ev \gset
 SELECT kind, actor_kind, conversation_id, reference, source_url, data
 FROM inbox.event WHERE id = :ev;
 
 -- Alice opens a conversation for the lead, with its reference and source URL
-SELECT inbox.open_conversation(:sam, 'user', :alice, reference => 'AD-2026-SPRING',
+SELECT inbox.open_conversation(:space, :sam, 'user', :alice, reference => 'AD-2026-SPRING',
 							   source_url => 'https://fb.test/ads/2026-spring') AS conv \gset
 SELECT * FROM regress.conversations(:sam);
 
 -- events while it is open belong to it
-SELECT inbox.record_event(:sam, 'bot_status_on', 'automation') IS NOT NULL AS recorded;
+SELECT inbox.record_event(:space, :sam, 'bot_status_on', 'automation') IS NOT NULL AS recorded;
 SELECT bot_active FROM inbox.contact WHERE id = :sam;
-SELECT inbox.record_event(:sam, 'survey_started', 'automation', data => '{"survey": "nps"}') IS NOT NULL AS recorded;
-SELECT inbox.record_event(contact => :sam, kind => 'bot_status_off', actor_kind => 'user', actor_agent => :alice) IS NOT NULL AS recorded;
+SELECT inbox.record_event(:space, :sam, 'survey_started', 'automation', data => '{"survey": "nps"}') IS NOT NULL AS recorded;
+SELECT inbox.record_event(:space, contact => :sam, kind => 'bot_status_off', actor_kind => 'user', actor_agent => :alice) IS NOT NULL AS recorded;
 SELECT bot_active FROM inbox.contact WHERE id = :sam;
 SELECT * FROM regress.events(:sam);
 
 -- a plain INSERT of an event joins the open conversation as well
-INSERT INTO inbox.event (contact_id, kind, actor_kind, data)
-VALUES (:sam, 'survey_completed', 'contact', '{"score": 9}')
-RETURNING conversation_id = :conv AS in_open_conversation, space_id = :space AS in_space;
+INSERT INTO inbox.event (space_id, contact_id, kind, actor_kind, data)
+VALUES (:space, :sam, 'survey_completed', 'contact', '{"score": 9}')
+RETURNING conversation_id = :conv AS in_open_conversation;
 
 -- after the close, events belong to no conversation
-SELECT inbox.close_conversation(:sam, 'user', :alice) = :conv AS closed;
-SELECT inbox.record_event(:sam, 'survey_failed', 'system') AS late \gset
+SELECT inbox.close_conversation(:space, :sam, 'user', :alice) = :conv AS closed;
+SELECT inbox.record_event(:space, :sam, 'survey_failed', 'system') AS late \gset
 SELECT conversation_id IS NULL AS no_conversation FROM inbox.event WHERE id = :late;
 SELECT * FROM regress.events(:sam);
 
 -- a web chat visitor browses: page_change with the page's URL
-SELECT inbox.receive_message(:web, 'visitor-9', 'Do you ship abroad?') AS m \gset
+SELECT inbox.receive_message(:space, :web, 'visitor-9', 'Do you ship abroad?') AS m \gset
 SELECT contact_id AS visitor FROM inbox.message WHERE id = :m \gset
 BEGIN;
-SELECT inbox.record_event(:visitor, 'page_change', 'contact', source_url => 'https://shop.test/shipping') IS NOT NULL AS recorded;
+SELECT inbox.record_event(:space, :visitor, 'page_change', 'contact', source_url => 'https://shop.test/shipping') IS NOT NULL AS recorded;
 SELECT * FROM regress.events(:visitor);
 
 -- errors: each writes nothing, nor undoes the event recorded before them in their transaction
 SELECT regress.fingerprint() AS before \gset
 \set ON_ERROR_ROLLBACK on
 -- kinds inbox writes itself (22023)
-SELECT inbox.record_event(:sam, 'assigned', 'user', :alice);
-SELECT inbox.record_event(:sam, 'unassigned', 'user');
-SELECT inbox.record_event(:sam, 'conversation_opened', 'user');
-SELECT inbox.record_event(:sam, 'conversation_closed', 'user');
+SELECT inbox.record_event(:space, :sam, 'assigned', 'user', :alice);
+SELECT inbox.record_event(:space, :sam, 'unassigned', 'user');
+SELECT inbox.record_event(:space, :sam, 'conversation_opened', 'user');
+SELECT inbox.record_event(:space, :sam, 'conversation_closed', 'user');
 -- unknown kind, a pair not in inbox.event_kind, unknown actor kind (22023)
-SELECT inbox.record_event(:sam, 'moon_landing', 'user');
-SELECT inbox.record_event(:sam, 'channel_event', 'user');
-SELECT inbox.record_event(:sam, 'page_change', 'robot');
-INSERT INTO inbox.event (contact_id, kind, actor_kind) VALUES (:sam, 'channel_event', 'user');
+SELECT inbox.record_event(:space, :sam, 'moon_landing', 'user');
+SELECT inbox.record_event(:space, :sam, 'channel_event', 'user');
+SELECT inbox.record_event(:space, :sam, 'page_change', 'robot');
+INSERT INTO inbox.event (space_id, contact_id, kind, actor_kind) VALUES (:space, :sam, 'channel_event', 'user');
 -- NULL or empty arguments (22023)
-SELECT inbox.record_event(NULL, 'channel_event', 'channel');
-SELECT inbox.record_event(:sam, NULL, 'channel');
-SELECT inbox.record_event(:sam, 'channel_event', NULL);
-SELECT inbox.record_event(:sam, '', 'channel');
+SELECT inbox.record_event(:space, NULL, 'channel_event', 'channel');
+SELECT inbox.record_event(:space, :sam, NULL, 'channel');
+SELECT inbox.record_event(:space, :sam, 'channel_event', NULL);
+SELECT inbox.record_event(:space, :sam, '', 'channel');
 -- data must be a JSON object (22023)
-SELECT inbox.record_event(:sam, 'channel_event', 'channel', data => '[1, 2]');
-SELECT inbox.record_event(:sam, 'channel_event', 'channel', data => '"text"');
+SELECT inbox.record_event(:space, :sam, 'channel_event', 'channel', data => '[1, 2]');
+SELECT inbox.record_event(:space, :sam, 'channel_event', 'channel', data => '"text"');
 -- an event in a conversation of another contact (22023)
-INSERT INTO inbox.event (contact_id, conversation_id, kind, actor_kind)
-SELECT :visitor, :conv, 'page_change', 'contact';
+INSERT INTO inbox.event (space_id, contact_id, conversation_id, kind, actor_kind)
+SELECT :space, :visitor, :conv, 'page_change', 'contact';
 -- unknown contact or agent (P0002), an agent of another space (P0002)
-SELECT inbox.record_event(-1, 'channel_event', 'channel');
-SELECT inbox.record_event(:sam, 'bot_status_on', 'user', -1);
-SELECT inbox.record_event(:sam, 'bot_status_on', 'user', :mallory);
+SELECT inbox.record_event(:space, -1, 'channel_event', 'channel');
+SELECT inbox.record_event(:space, :sam, 'bot_status_on', 'user', -1);
+SELECT inbox.record_event(:space, :sam, 'bot_status_on', 'user', :mallory);
 \set ON_ERROR_ROLLBACK off
 COMMIT;
 SELECT regress.fingerprint() = :'before' AS nothing_written;
@@ -101,15 +101,15 @@ SELECT regress.fingerprint() = :'before' AS nothing_written;
 -- a deleted agent: the history stays, without the agent (ON DELETE SET NULL
 -- of conversations, messages and events, which otherwise never change)
 SELECT inbox.create_agent(:space, 'Bob') AS bob \gset
-SELECT inbox.receive_message(:web, 'visitor-bob', 'anyone there?') AS asked \gset
+SELECT inbox.receive_message(:space, :web, 'visitor-bob', 'anyone there?') AS asked \gset
 SELECT contact_id AS asker FROM inbox.message WHERE id = :asked \gset
-SELECT inbox.send_message(:asker, :web, 'Bob here', :bob) AS answered \gset
-SELECT inbox.record_event(:asker, 'bot_status_on', 'user', :bob) IS NOT NULL AS recorded;
-SELECT inbox.close_conversation(:asker, 'user', :bob) IS NOT NULL AS closed;
+SELECT inbox.send_message(:space, :asker, :web, 'Bob here', :bob) AS answered \gset
+SELECT inbox.record_event(:space, :asker, 'bot_status_on', 'user', :bob) IS NOT NULL AS recorded;
+SELECT inbox.close_conversation(:space, :asker, 'user', :bob) IS NOT NULL AS closed;
 -- and one contact still assigned to Bob
-SELECT inbox.receive_message(:web, 'visitor-bob-2', 'me too') AS asked2 \gset
+SELECT inbox.receive_message(:space, :web, 'visitor-bob-2', 'me too') AS asked2 \gset
 SELECT contact_id AS asker2 FROM inbox.message WHERE id = :asked2 \gset
-SELECT inbox.assign(:asker2, :bob, 'user', :alice);
+SELECT inbox.assign(:space, :asker2, :bob, 'user', :alice);
 SELECT count(*) AS events_before FROM inbox.event WHERE contact_id = :asker \gset
 SELECT count(*) FILTER (WHERE actor_agent_id = :bob) AS by_bob,
        count(*) FILTER (WHERE target_agent_id = :bob) AS to_bob

@@ -27,33 +27,33 @@ CREATE FUNCTION regress.last_is(contact bigint, m bigint) RETURNS boolean LANGUA
 	FROM inbox.contact c, inbox.message x WHERE c.id = $1 AND x.id = $2
 $$;
 
-SELECT inbox.receive_message(:tg, 'tg-pia', 'first', at => now() - interval '10 minutes') AS m1 \gset
+SELECT inbox.receive_message(:space, :tg, 'tg-pia', 'first', at => now() - interval '10 minutes') AS m1 \gset
 SELECT contact_id AS pia FROM inbox.message WHERE id = :m1 \gset
 SELECT regress.last_is(:pia, :m1) AS last_is_m1;
 SELECT * FROM regress.contact(:pia);
 
-SELECT inbox.send_message(:pia, :tg, 'reply', :alice) AS m2 \gset
+SELECT inbox.send_message(:space, :pia, :tg, 'reply', :alice) AS m2 \gset
 SELECT regress.last_is(:pia, :m2) AS last_is_m2;
 SELECT * FROM regress.contact(:pia);
 
 -- a late webhook: the message is older than the reply, the reply stays last
-SELECT inbox.receive_message(:tg, 'tg-pia', 'sent before the reply, delivered after',
+SELECT inbox.receive_message(:space, :tg, 'tg-pia', 'sent before the reply, delivered after',
 							 at => now() - interval '5 minutes') AS m3 \gset
 SELECT regress.last_is(:pia, :m2) AS last_is_still_m2;
 SELECT * FROM regress.contact(:pia);
 
 -- Pia also writes by e-mail (her identity there added by hand)
-INSERT INTO inbox.contact_channel (contact_id, channel_id, external_id) VALUES (:pia, :mail, 'pia@example.test');
-INSERT INTO inbox.message (contact_id, channel_id, direction, body)
-VALUES (:pia, :mail, 'incoming', 'by mail') RETURNING id AS m4 \gset
+INSERT INTO inbox.contact_channel (space_id, contact_id, channel_id, external_id) VALUES (:space, :pia, :mail, 'pia@example.test');
+INSERT INTO inbox.message (space_id, contact_id, channel_id, direction, body)
+VALUES (:space, :pia, :mail, 'incoming', 'by mail') RETURNING id AS m4 \gset
 SELECT regress.last_is(:pia, :m4) AS last_is_m4;
 SELECT * FROM regress.contact(:pia);
 SELECT origin_channel_id = :tg AS origin_still_telegram FROM inbox.contact WHERE id = :pia;
 
 -- two messages in one transaction share a timestamp: the later one is the last
 BEGIN;
-SELECT inbox.receive_message(:tg, 'tg-pia', 'same instant, first') AS m5 \gset
-SELECT inbox.send_message(:pia, :tg, 'same instant, second', :alice) AS m6 \gset
+SELECT inbox.receive_message(:space, :tg, 'tg-pia', 'same instant, first') AS m5 \gset
+SELECT inbox.send_message(:space, :pia, :tg, 'same instant, second', :alice) AS m6 \gset
 COMMIT;
 SELECT regress.last_is(:pia, :m6) AS last_is_m6;
 SELECT * FROM regress.contact(:pia);

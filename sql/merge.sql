@@ -28,18 +28,18 @@ SELECT inbox.create_channel(:space, 'webchat', 'web') AS web \gset
 SELECT inbox.create_channel(:other_space, 'webchat', 'web2') AS web2 \gset
 
 -- Maria wrote on Telegram two days ago (closed since), and today (open, Ana's)
-SELECT inbox.receive_message(:tg, 'tg-maria', 'old question', at => now() - interval '2 days',
+SELECT inbox.receive_message(:space, :tg, 'tg-maria', 'old question', at => now() - interval '2 days',
        profile => '{"first_name": "Maria", "email": "maria@example.com"}') AS m \gset
 SELECT contact_id AS keep FROM inbox.message WHERE id = :m \gset
-SELECT inbox.close_conversation(:keep, 'user', :ana) > 0 AS closed;
-SELECT inbox.receive_message(:tg, 'tg-maria', 'new question', at => now() - interval '2 hours') > 0 AS received;
-SELECT inbox.send_message(:keep, :tg, 'hello Maria', :ana) > 0 AS replied;
+SELECT inbox.close_conversation(:space, :keep, 'user', :ana) > 0 AS closed;
+SELECT inbox.receive_message(:space, :tg, 'tg-maria', 'new question', at => now() - interval '2 hours') > 0 AS received;
+SELECT inbox.send_message(:space, :keep, :tg, 'hello Maria', :ana) > 0 AS replied;
 -- the same person on web chat, an hour ago, with a tag; Ben was assigned
-SELECT inbox.receive_message(:web, 'visitor-9', 'me again, from the site', at => now() - interval '1 hour') AS m \gset
+SELECT inbox.receive_message(:space, :web, 'visitor-9', 'me again, from the site', at => now() - interval '1 hour') AS m \gset
 SELECT contact_id AS dup FROM inbox.message WHERE id = :m \gset
 UPDATE inbox.contact SET tags = '{web}', custom = '{"source": "site"}' WHERE id = :dup;
-SELECT inbox.assign(:dup, :ben);
-SELECT inbox.record_event(:dup, 'page_change', 'contact', source_url => 'https://acme.test/help') > 0 AS event;
+SELECT inbox.assign(:space, :dup, :ben);
+SELECT inbox.record_event(:space, :dup, 'page_change', 'contact', source_url => 'https://acme.test/help') > 0 AS event;
 
 -- every row of both contacts, as they are now (ids included: a restore keeps them;
 -- an identity's last_incoming_at follows later messages, so it is left out)
@@ -66,7 +66,7 @@ FROM inbox.conversation WHERE contact_id IN (:keep, :dup);
 --
 -- Merge
 --
-SELECT inbox.merge_contacts(:keep, :dup, 'user', :ana);
+SELECT inbox.merge_contacts(:space, :keep, :dup, 'user', :ana);
 
 -- the kept contact has everything; one open conversation: the newer one (the web
 -- chat's, an hour old) absorbed Maria's two-hour-old one
@@ -91,37 +91,37 @@ FROM inbox.event WHERE contact_id = :keep AND kind = 'contact_merged';
 SELECT * FROM inbox.check_integrity();
 
 -- the visitor writes again on web chat: it reaches the kept contact
-SELECT inbox.receive_message(:web, 'visitor-9', 'are you there?') AS late \gset
+SELECT inbox.receive_message(:space, :web, 'visitor-9', 'are you there?') AS late \gset
 SELECT contact_id = :keep AS kept FROM inbox.message WHERE id = :late;
 
 -- errors
-SELECT inbox.merge_contacts(:keep, :keep);                       -- itself
-SELECT inbox.merge_contacts(:keep, 999999);                      -- unknown
-SELECT inbox.merge_contacts(:keep, :dup);                        -- already merged
+SELECT inbox.merge_contacts(:space, :keep, :keep);                       -- itself
+SELECT inbox.merge_contacts(:space, :keep, 999999);                      -- unknown
+SELECT inbox.merge_contacts(:space, :keep, :dup);                        -- already merged
 -- a merged contact takes no new conversation, assignment, event or snooze
-SELECT inbox.assign(:dup, :ana);
-SELECT inbox.open_conversation(:dup, 'user');
-SELECT inbox.record_event(:dup, 'page_change', 'contact');
-SELECT inbox.snooze(:dup, now() + interval '1 day', :ana);
+SELECT inbox.assign(:space, :dup, :ana);
+SELECT inbox.open_conversation(:space, :dup, 'user');
+SELECT inbox.record_event(:space, :dup, 'page_change', 'contact');
+SELECT inbox.snooze(:space, :dup, now() + interval '1 day', :ana);
 -- ... nor a message (55000), through the API and by INSERT
-SELECT inbox.send_message(:dup, :web, 'to the merged one', :ana);
-INSERT INTO inbox.message (contact_id, channel_id, direction, body) VALUES (:dup, :web, 'incoming', 'typed to the merged one');
+SELECT inbox.send_message(:space, :dup, :web, 'to the merged one', :ana);
+INSERT INTO inbox.message (space_id, contact_id, channel_id, direction, body) VALUES (:space, :dup, :web, 'incoming', 'typed to the merged one');
 UPDATE inbox.contact SET merged_into = NULL WHERE id = :dup;   -- only unmerge_contacts does that
 UPDATE inbox.contact SET merged_into = :dup WHERE id = :keep;  -- only merge_contacts does that
 UPDATE inbox.contact_channel SET contact_id = :dup WHERE contact_id = :keep;   -- no identity either
-SELECT inbox.merge_contacts(:dup, :keep);                        -- into a merged contact
-SELECT inbox.merge_contacts(:keep, NULL);
-SELECT inbox.merge_contacts(:keep, :dup, 'nobody');              -- bad actor kind
-SELECT inbox.receive_message(:web2, 'x', 'other space') AS m2 \gset
+SELECT inbox.merge_contacts(:space, :dup, :keep);                        -- into a merged contact
+SELECT inbox.merge_contacts(:space, :keep, NULL);
+SELECT inbox.merge_contacts(:space, :keep, :dup, 'nobody');              -- bad actor kind
+SELECT inbox.receive_message(:other_space, :web2, 'x', 'other space') AS m2 \gset
 SELECT contact_id AS stranger FROM inbox.message WHERE id = :m2 \gset
-SELECT inbox.merge_contacts(:keep, :stranger);                   -- other space
-SELECT inbox.unmerge_contacts(:keep, :stranger);                 -- never merged
-SELECT inbox.unmerge_contacts(:dup, :keep);                      -- the wrong way round
+SELECT inbox.merge_contacts(:space, :keep, :stranger);                   -- other space
+SELECT inbox.unmerge_contacts(:space, :keep, :stranger);                 -- never merged
+SELECT inbox.unmerge_contacts(:space, :dup, :keep);                      -- the wrong way round
 
 --
 -- Unmerge
 --
-SELECT inbox.unmerge_contacts(:keep, :dup, 'user', :ana);
+SELECT inbox.unmerge_contacts(:space, :keep, :dup, 'user', :ana);
 -- the late message went back with its channel; without it, both contacts are as they were
 SELECT contact_id = :dup AS back_with_its_channel FROM inbox.message WHERE id = :late;
 SELECT conversation_id = (SELECT open_conversation_id FROM inbox.contact WHERE id = :dup) AS in_its_open_conversation
@@ -132,24 +132,24 @@ DELETE FROM inbox.message WHERE id = :late;
 SELECT pg_temp.state(:keep, :dup) = :'before' AS restored_exactly;
 ROLLBACK;
 SELECT kind, actor_kind FROM inbox.event WHERE contact_id = :keep AND kind LIKE 'contact_%merged' ORDER BY id;
-SELECT inbox.unmerge_contacts(:keep, :dup);                      -- nothing left to undo
+SELECT inbox.unmerge_contacts(:space, :keep, :dup);                      -- nothing left to undo
 
 -- the other way round: the visitor kept, Maria merged into it (her open
 -- conversation, the older, is absorbed into the kept contact's), and back
 SELECT pg_temp.state(:keep, :dup) AS before2 \gset
-SELECT inbox.merge_contacts(:dup, :keep, 'automation');
+SELECT inbox.merge_contacts(:space, :dup, :keep, 'automation');
 SELECT count(*) FILTER (WHERE closed_at IS NULL) AS open, count(*) AS conversations
 FROM inbox.conversation WHERE contact_id = :dup;
 SELECT * FROM inbox.check_integrity();
-SELECT inbox.unmerge_contacts(:dup, :keep, 'api');
+SELECT inbox.unmerge_contacts(:space, :dup, :keep, 'api');
 SELECT pg_temp.state(:keep, :dup) = :'before2' AS restored_exactly;
 
 -- a merge with no open conversation on either side
-SELECT inbox.close_conversation(:keep, 'user', :ana) > 0, inbox.close_conversation(:dup, 'user', :ben) > 0;
+SELECT inbox.close_conversation(:space, :keep, 'user', :ana) > 0, inbox.close_conversation(:space, :dup, 'user', :ben) > 0;
 SELECT pg_temp.state(:keep, :dup) AS before3 \gset
-SELECT inbox.merge_contacts(:keep, :dup);
+SELECT inbox.merge_contacts(:space, :keep, :dup);
 SELECT count(*) FILTER (WHERE closed_at IS NULL) AS open, count(*) AS conversations
 FROM inbox.conversation WHERE contact_id = :keep;
-SELECT inbox.unmerge_contacts(:keep, :dup);
+SELECT inbox.unmerge_contacts(:space, :keep, :dup);
 SELECT pg_temp.state(:keep, :dup) = :'before3' AS restored_exactly;
 SELECT * FROM inbox.check_integrity();

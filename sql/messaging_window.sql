@@ -27,100 +27,100 @@ SELECT inbox.create_channel(:space, 'facebook', 'Messenger') AS fb \gset
 SELECT inbox.create_channel(:space, 'telegram', 'Telegram') AS tg \gset
 
 -- Xena wrote on WhatsApp 2 hours ago: inside the window
-SELECT inbox.receive_message(:wa, '+34600000001', 'Hi', at => now() - interval '2 hours') AS m \gset
+SELECT inbox.receive_message(:space, :wa, '+34600000001', 'Hi', at => now() - interval '2 hours') AS m \gset
 SELECT contact_id AS xena FROM inbox.message WHERE id = :m \gset
-SELECT inbox.send_message(:xena, :wa, 'Hi Xena', :alice) IS NOT NULL AS sent;
+SELECT inbox.send_message(:space, :xena, :wa, 'Hi Xena', :alice) IS NOT NULL AS sent;
 -- ... and by a plain INSERT of a user message
-INSERT INTO inbox.message (contact_id, channel_id, direction, sender_agent_id, body)
-VALUES (:xena, :wa, 'outgoing', :alice, 'Typed by hand') RETURNING sender_kind, status;
+INSERT INTO inbox.message (space_id, contact_id, channel_id, direction, sender_agent_id, body)
+VALUES (:space, :xena, :wa, 'outgoing', :alice, 'Typed by hand') RETURNING sender_kind, status;
 
 -- Yuri wrote 30 hours ago: the window is closed for a user
-SELECT inbox.receive_message(:wa, '+34600000002', 'Hi', at => now() - interval '30 hours') AS m \gset
+SELECT inbox.receive_message(:space, :wa, '+34600000002', 'Hi', at => now() - interval '30 hours') AS m \gset
 SELECT contact_id AS yuri FROM inbox.message WHERE id = :m \gset
 -- automations are not held to the window; in the same transaction a user's
 -- message is refused (55000), through the API and by INSERT, and undoes nothing before it
 BEGIN;
-SELECT inbox.send_message(:yuri, :wa, 'Survey', sender_kind => 'automation') IS NOT NULL AS sent;
+SELECT inbox.send_message(:space, :yuri, :wa, 'Survey', sender_kind => 'automation') IS NOT NULL AS sent;
 SELECT regress.fingerprint() AS before \gset
 \set ON_ERROR_ROLLBACK on
-SELECT inbox.send_message(:yuri, :wa, 'Sorry for the delay', :alice);
-INSERT INTO inbox.message (contact_id, channel_id, direction, sender_agent_id, body)
-VALUES (:yuri, :wa, 'outgoing', :alice, 'Sorry for the delay');
+SELECT inbox.send_message(:space, :yuri, :wa, 'Sorry for the delay', :alice);
+INSERT INTO inbox.message (space_id, contact_id, channel_id, direction, sender_agent_id, body)
+VALUES (:space, :yuri, :wa, 'outgoing', :alice, 'Sorry for the delay');
 -- a tag is not for WhatsApp
-SELECT inbox.send_message(:yuri, :wa, 'Sorry for the delay', :alice, content => '{"tag": "human_agent"}');
+SELECT inbox.send_message(:space, :yuri, :wa, 'Sorry for the delay', :alice, content => '{"tag": "human_agent"}');
 \set ON_ERROR_ROLLBACK off
 COMMIT;
 SELECT regress.fingerprint() = :'before' AS nothing_written;
 -- ... but an approved template may be sent, through the API and by INSERT
-SELECT inbox.send_message(:yuri, :wa, NULL, :alice, content => '{"template": "order_update"}') IS NOT NULL AS sent;
-INSERT INTO inbox.message (contact_id, channel_id, direction, sender_agent_id, content)
-VALUES (:yuri, :wa, 'outgoing', :alice, '{"template": "order_update"}') RETURNING sender_kind, status;
+SELECT inbox.send_message(:space, :yuri, :wa, NULL, :alice, content => '{"template": "order_update"}') IS NOT NULL AS sent;
+INSERT INTO inbox.message (space_id, contact_id, channel_id, direction, sender_agent_id, content)
+VALUES (:space, :yuri, :wa, 'outgoing', :alice, '{"template": "order_update"}') RETURNING sender_kind, status;
 -- Yuri writes again: the window is open again
-SELECT inbox.receive_message(:wa, '+34600000002', 'Hello?') IS NOT NULL AS received;
-SELECT inbox.send_message(:yuri, :wa, 'Hi Yuri', :alice) IS NOT NULL AS sent;
+SELECT inbox.receive_message(:space, :wa, '+34600000002', 'Hello?') IS NOT NULL AS received;
+SELECT inbox.send_message(:space, :yuri, :wa, 'Hi Yuri', :alice) IS NOT NULL AS sent;
 
 -- Eli wrote 30 hours ago, then again by a plain INSERT: that reopens the window
-SELECT inbox.receive_message(:wa, '+34600000005', 'Hi', at => now() - interval '30 hours') AS m \gset
+SELECT inbox.receive_message(:space, :wa, '+34600000005', 'Hi', at => now() - interval '30 hours') AS m \gset
 SELECT contact_id AS eli FROM inbox.message WHERE id = :m \gset
-INSERT INTO inbox.message (contact_id, channel_id, direction, body) VALUES (:eli, :wa, 'incoming', 'Still there?');
-INSERT INTO inbox.message (contact_id, channel_id, direction, sender_agent_id, body)
-VALUES (:eli, :wa, 'outgoing', :alice, 'Yes, Eli') RETURNING sender_kind, status;
+INSERT INTO inbox.message (space_id, contact_id, channel_id, direction, body) VALUES (:space, :eli, :wa, 'incoming', 'Still there?');
+INSERT INTO inbox.message (space_id, contact_id, channel_id, direction, sender_agent_id, body)
+VALUES (:space, :eli, :wa, 'outgoing', :alice, 'Yes, Eli') RETURNING sender_kind, status;
 
 -- Messenger: human_agent up to 7 days; Zed's message and the refusals in one
 -- transaction, which keeps the message
 BEGIN;
-SELECT inbox.receive_message(:fb, 'psid-zed', 'Hi', at => now() - interval '3 days') AS m \gset
+SELECT inbox.receive_message(:space, :fb, 'psid-zed', 'Hi', at => now() - interval '3 days') AS m \gset
 SELECT contact_id AS zed FROM inbox.message WHERE id = :m \gset
 SELECT regress.fingerprint() AS before \gset
 \set ON_ERROR_ROLLBACK on
-SELECT inbox.send_message(:zed, :fb, 'Hi Zed', :alice);
-SELECT inbox.send_message(:zed, :fb, 'Hi Zed', :alice, content => '{"tag": "no_such_tag"}');
-SELECT inbox.send_message(:zed, :fb, 'Hi Zed', :alice, content => '{"template": "hello"}');
+SELECT inbox.send_message(:space, :zed, :fb, 'Hi Zed', :alice);
+SELECT inbox.send_message(:space, :zed, :fb, 'Hi Zed', :alice, content => '{"tag": "no_such_tag"}');
+SELECT inbox.send_message(:space, :zed, :fb, 'Hi Zed', :alice, content => '{"template": "hello"}');
 \set ON_ERROR_ROLLBACK off
 COMMIT;
 SELECT regress.fingerprint() = :'before' AS nothing_written;
-SELECT inbox.send_message(:zed, :fb, 'Hi Zed', :alice, content => '{"tag": "human_agent"}') IS NOT NULL AS sent;
-INSERT INTO inbox.message (contact_id, channel_id, direction, sender_agent_id, body, content)
-VALUES (:zed, :fb, 'outgoing', :alice, 'Typed, tagged', '{"tag": "human_agent"}') RETURNING sender_kind, status;
+SELECT inbox.send_message(:space, :zed, :fb, 'Hi Zed', :alice, content => '{"tag": "human_agent"}') IS NOT NULL AS sent;
+INSERT INTO inbox.message (space_id, contact_id, channel_id, direction, sender_agent_id, body, content)
+VALUES (:space, :zed, :fb, 'outgoing', :alice, 'Typed, tagged', '{"tag": "human_agent"}') RETURNING sender_kind, status;
 
 BEGIN;
-SELECT inbox.receive_message(:fb, 'psid-ann', 'Hi', at => now() - interval '8 days') AS m \gset
+SELECT inbox.receive_message(:space, :fb, 'psid-ann', 'Hi', at => now() - interval '8 days') AS m \gset
 SELECT contact_id AS ann FROM inbox.message WHERE id = :m \gset
 SELECT regress.fingerprint() AS before \gset
 \set ON_ERROR_ROLLBACK on
-SELECT inbox.send_message(:ann, :fb, 'Hi Ann', :alice, content => '{"tag": "human_agent"}');
+SELECT inbox.send_message(:space, :ann, :fb, 'Hi Ann', :alice, content => '{"tag": "human_agent"}');
 \set ON_ERROR_ROLLBACK off
 COMMIT;
 SELECT regress.fingerprint() = :'before' AS nothing_written;
-SELECT inbox.send_message(:ann, :fb, 'Your account was updated', :alice,
+SELECT inbox.send_message(:space, :ann, :fb, 'Your account was updated', :alice,
 						  content => '{"tag": "account_update"}') IS NOT NULL AS sent;
 
 -- a contact who never wrote on WhatsApp (imported): only a template; the
 -- import and the refusal in one transaction, which keeps the import
 BEGIN;
 INSERT INTO inbox.contact (space_id, first_name) VALUES (:space, 'Bea') RETURNING id AS bea \gset
-INSERT INTO inbox.contact_channel (contact_id, channel_id, external_id) VALUES (:bea, :wa, '+34600000003');
+INSERT INTO inbox.contact_channel (space_id, contact_id, channel_id, external_id) VALUES (:space, :bea, :wa, '+34600000003');
 SELECT regress.fingerprint() AS before \gset
 \set ON_ERROR_ROLLBACK on
-SELECT inbox.send_message(:bea, :wa, 'Hello Bea', :alice);
-INSERT INTO inbox.message (contact_id, channel_id, direction, sender_agent_id, body)
-VALUES (:bea, :wa, 'outgoing', :alice, 'Hello Bea');
+SELECT inbox.send_message(:space, :bea, :wa, 'Hello Bea', :alice);
+INSERT INTO inbox.message (space_id, contact_id, channel_id, direction, sender_agent_id, body)
+VALUES (:space, :bea, :wa, 'outgoing', :alice, 'Hello Bea');
 \set ON_ERROR_ROLLBACK off
 COMMIT;
 SELECT regress.fingerprint() = :'before' AS nothing_written;
-SELECT inbox.send_message(:bea, :wa, NULL, :alice, content => '{"template": "welcome"}') IS NOT NULL AS sent;
+SELECT inbox.send_message(:space, :bea, :wa, NULL, :alice, content => '{"template": "welcome"}') IS NOT NULL AS sent;
 
 -- Telegram has no window
-SELECT inbox.receive_message(:tg, 'tg-cy', 'Hi', at => now() - interval '90 days') AS m \gset
+SELECT inbox.receive_message(:space, :tg, 'tg-cy', 'Hi', at => now() - interval '90 days') AS m \gset
 SELECT contact_id AS cy FROM inbox.message WHERE id = :m \gset
-SELECT inbox.send_message(:cy, :tg, 'Hi Cy, sorry for the wait', :alice) IS NOT NULL AS sent;
+SELECT inbox.send_message(:space, :cy, :tg, 'Hi Cy, sorry for the wait', :alice) IS NOT NULL AS sent;
 
 -- the window is data: a 48-hour WhatsApp window lets a user answer a 30-hour-old message
-SELECT inbox.receive_message(:wa, '+34600000004', 'Hi', at => now() - interval '30 hours') AS m \gset
+SELECT inbox.receive_message(:space, :wa, '+34600000004', 'Hi', at => now() - interval '30 hours') AS m \gset
 SELECT contact_id AS dov FROM inbox.message WHERE id = :m \gset
 BEGIN;
 UPDATE inbox.channel_kind SET "window" = '48 hours' WHERE kind = 'whatsapp_cloud';
-SELECT inbox.send_message(:dov, :wa, 'Hi Dov', :alice) IS NOT NULL AS sent;
+SELECT inbox.send_message(:space, :dov, :wa, 'Hi Dov', :alice) IS NOT NULL AS sent;
 ROLLBACK;
 
 SELECT * FROM inbox.check_integrity();

@@ -13,7 +13,9 @@
 --    spaces only (a row, contact, channel or assignee of another space is
 --    42501 or P0002), and the rules (C triggers) still run for its writes;
 --  * agents_see_only_assigned limits an agent to the contacts assigned to it
---    or to nobody, with their messages, conversations and events;
+--    or to nobody, with their messages, conversations and events; the
+--    policies' helpers (role_spaces, role_agents, role_sees_contact) answer
+--    for the current role;
 --  * a role bound to no agent gets 42501 from the API and sees no rows; a
 --    role without grants gets 42501 from tables and functions.
 --
@@ -22,7 +24,9 @@
 SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname IN ('inbox_admin', 'inbox_agent') ORDER BY 1;
 
 -- the API runs as the owner with a pinned search_path; only the policy helpers
--- and check_integrity (which runs as its caller, under row-level security) do not
+-- (which also allow Citus's nested execution on shards), check_integrity
+-- (which runs as its caller, under row-level security), notify_relay_queue and
+-- the Citus helpers (the owner's, or reading catalogues only) do not
 SELECT p.proname, p.prosecdef, p.proconfig
 FROM pg_proc p
 WHERE p.pronamespace = 'inbox'::regnamespace AND p.prorettype <> 'trigger'::regtype
@@ -58,23 +62,23 @@ SELECT inbox.create_channel(:s1, 'telegram', 'Telegram One') AS ch1 \gset
 SELECT inbox.create_channel(:s2, 'telegram', 'Telegram Two') AS ch2 \gset
 
 -- space 1: Alice (assigned to Ann), Bea (assigned to Bob), Carl (unassigned)
-SELECT inbox.receive_message(:ch1, 'alice', 'hi from Alice', profile => '{"first_name": "Alice", "phone": "+1 415 555 0101"}') AS m_alice \gset
+SELECT inbox.receive_message(:s1, :ch1, 'alice', 'hi from Alice', profile => '{"first_name": "Alice", "phone": "+1 415 555 0101"}') AS m_alice \gset
 SELECT contact_id AS alice FROM inbox.message WHERE id = :m_alice \gset
-SELECT inbox.receive_message(:ch1, 'bea', 'hi from Bea', profile => '{"first_name": "Bea"}') AS m_bea \gset
+SELECT inbox.receive_message(:s1, :ch1, 'bea', 'hi from Bea', profile => '{"first_name": "Bea"}') AS m_bea \gset
 SELECT contact_id AS bea FROM inbox.message WHERE id = :m_bea \gset
-SELECT inbox.receive_message(:ch1, 'carl', 'hi from Carl', profile => '{"first_name": "Carl"}') AS m_carl \gset
+SELECT inbox.receive_message(:s1, :ch1, 'carl', 'hi from Carl', profile => '{"first_name": "Carl"}') AS m_carl \gset
 SELECT contact_id AS carl FROM inbox.message WHERE id = :m_carl \gset
-SELECT inbox.assign(:alice, :ann);
-SELECT inbox.assign(:bea, :bob);
+SELECT inbox.assign(:s1, :alice, :ann);
+SELECT inbox.assign(:s1, :bea, :bob);
 -- space 2: Zed, with a phone number and a custom view
-SELECT inbox.receive_message(:ch2, 'zed', 'secret of space two', profile => '{"first_name": "Zed", "phone": "+1 415 555 0199"}') AS m_zed \gset
+SELECT inbox.receive_message(:s2, :ch2, 'zed', 'secret of space two', profile => '{"first_name": "Zed", "phone": "+1 415 555 0199"}') AS m_zed \gset
 SELECT contact_id AS zed FROM inbox.message WHERE id = :m_zed \gset
 INSERT INTO inbox.view (space_id, name, filter) VALUES (:s2, 'Space two view', '{"unread": true}') RETURNING id AS v2 \gset
 
 -- every refusal of the agent below runs in one transaction, after a message of
 -- Zed's that must stay
 BEGIN;
-SELECT inbox.receive_message(:ch2, 'zed', 'another secret') IS NOT NULL AS received;
+SELECT inbox.receive_message(:s2, :ch2, 'zed', 'another secret') IS NOT NULL AS received;
 SELECT regress.fingerprint() AS before \gset
 \set ON_ERROR_ROLLBACK on
 
@@ -115,38 +119,38 @@ SELECT name FROM inbox.contact_list(:s1, :ann, search => '415 555 0101');
 SELECT view, contacts, unread_contacts FROM inbox.view_counts(:s1, :ann);
 
 -- functions given ids of space 2: not found, nothing written
-SELECT count(*) FROM inbox.history(:zed);
-SELECT inbox.send_message(:zed, :ch2, 'x', :ann);
-SELECT inbox.send_message(:alice, :ch2, 'x', :ann);
-SELECT inbox.assign(:zed, :ann, 'user', :ann);
-SELECT inbox.assign(:alice, :cid, 'user', :ann);
-SELECT inbox.open_conversation(:zed, 'user', :ann);
-SELECT inbox.close_conversation(:zed, 'user', :ann);
-SELECT inbox.mark_read(:zed, :ann);
-SELECT inbox.snooze(:zed, now() + interval '1 hour', :ann);
-SELECT inbox.unsnooze(:zed, :ann);
-SELECT inbox.record_event(:zed, 'page_change', 'contact');
-SELECT inbox.merge_contacts(:alice, :zed, 'user', :ann);
+SELECT count(*) FROM inbox.history(:s2, :zed);
+SELECT inbox.send_message(:s2, :zed, :ch2, 'x', :ann);
+SELECT inbox.send_message(:s1, :alice, :ch2, 'x', :ann);
+SELECT inbox.assign(:s2, :zed, :ann, 'user', :ann);
+SELECT inbox.assign(:s1, :alice, :cid, 'user', :ann);
+SELECT inbox.open_conversation(:s2, :zed, 'user', :ann);
+SELECT inbox.close_conversation(:s2, :zed, 'user', :ann);
+SELECT inbox.mark_read(:s2, :zed, :ann);
+SELECT inbox.snooze(:s2, :zed, now() + interval '1 hour', :ann);
+SELECT inbox.unsnooze(:s2, :zed, :ann);
+SELECT inbox.record_event(:s2, :zed, 'page_change', 'contact');
+SELECT inbox.merge_contacts(:s1, :alice, :zed, 'user', :ann);
 SELECT inbox.view_counts(:s1, :cid);
 
 -- acting as another agent of the same space: refused
-SELECT inbox.send_message(:alice, :ch1, 'as Bob', :bob);
-SELECT inbox.assign(:carl, :ann, 'user', :bob);
-SELECT inbox.close_conversation(:alice, 'user', :bob);
-SELECT inbox.mark_read(:alice, :bob);
-SELECT inbox.snooze(:alice, now() + interval '1 hour', :bob);
+SELECT inbox.send_message(:s1, :alice, :ch1, 'as Bob', :bob);
+SELECT inbox.assign(:s1, :carl, :ann, 'user', :bob);
+SELECT inbox.close_conversation(:s1, :alice, 'user', :bob);
+SELECT inbox.mark_read(:s1, :alice, :bob);
+SELECT inbox.snooze(:s1, :alice, now() + interval '1 hour', :bob);
 SELECT * FROM inbox.contact_list(:s1, :bob, 'mine');
 SELECT * FROM inbox.view_counts(:s1, :bob);
 
 -- what admins and the owner do: no grant
-SELECT inbox.receive_message(:ch1, 'mallory', 'fake');
-SELECT inbox.set_message_status(:m_alice, 'sent');
+SELECT inbox.receive_message(:s1, :ch1, 'mallory', 'fake');
+SELECT inbox.set_message_status(:s1, :m_alice, 'sent');
 SELECT inbox.create_agent(:s1, 'Eve');
 SELECT inbox.create_space('Mine now');
 SELECT inbox.wake_due_snoozes();
 -- no direct table writes
-INSERT INTO inbox.message (contact_id, channel_id, direction, sender_kind, body)
-	VALUES (:alice, :ch1, 'incoming', 'contact', 'typed');
+INSERT INTO inbox.message (space_id, contact_id, channel_id, direction, sender_kind, body)
+	VALUES (:s1, :alice, :ch1, 'incoming', 'contact', 'typed');
 UPDATE inbox.contact SET assignee_id = NULL WHERE id = :alice;
 DELETE FROM inbox.event;
 UPDATE inbox.space SET agents_see_only_assigned = false;
@@ -158,12 +162,12 @@ SELECT regress.fingerprint() = :'before' AS nothing_written;
 
 -- as itself, the agent works through the API
 SET ROLE regress_inbox_ann;
-SELECT inbox.send_message(:alice, :ch1, 'hello Alice', :ann) IS NOT NULL AS sent;
-SELECT inbox.mark_read(:carl, :ann);
-SELECT inbox.assign(:carl, :ann, 'user', :ann);
-SELECT inbox.assign(:carl, NULL, 'user', :ann);
+SELECT inbox.send_message(:s1, :alice, :ch1, 'hello Alice', :ann) IS NOT NULL AS sent;
+SELECT inbox.mark_read(:s1, :carl, :ann);
+SELECT inbox.assign(:s1, :carl, :ann, 'user', :ann);
+SELECT inbox.assign(:s1, :carl, NULL, 'user', :ann);
 SELECT item, coalesce(body, event_kind) AS what, sender_label, event_label
-FROM inbox.history(:alice) ORDER BY at, id;
+FROM inbox.history(:s1, :alice) ORDER BY at, id;
 RESET ROLE;
 
 --
@@ -173,7 +177,8 @@ SET ROLE regress_inbox_cid;
 SELECT name FROM inbox.space;
 SELECT first_name FROM inbox.contact;
 SELECT name FROM inbox.contact_list(:s2, :cid);
-SELECT count(*) FROM inbox.history(:alice);
+SELECT inbox.role_sees_contact(:s2, :zed) AS sees_zed, inbox.role_sees_contact(:s1, :alice) AS sees_alice;
+SELECT count(*) FROM inbox.history(:s1, :alice);
 RESET ROLE;
 
 --
@@ -184,19 +189,19 @@ SELECT name FROM inbox.space;
 SELECT count(*) AS admin_rows FROM inbox.space_admin;
 SELECT first_name FROM inbox.contact ORDER BY first_name;
 -- acts for any agent of its space, and does what agents may not
-SELECT inbox.send_message(:bea, :ch1, 'Bob, by the admin', :bob) IS NOT NULL AS sent;
-SELECT inbox.receive_message(:ch1, 'dora', 'hi from Dora', profile => '{"first_name": "Dora"}') IS NOT NULL AS received;
+SELECT inbox.send_message(:s1, :bea, :ch1, 'Bob, by the admin', :bob) IS NOT NULL AS sent;
+SELECT inbox.receive_message(:s1, :ch1, 'dora', 'hi from Dora', profile => '{"first_name": "Dora"}') IS NOT NULL AS received;
 SELECT inbox.create_agent(:s1, 'Dan') IS NOT NULL AS created;
 -- but nothing of space 2
-SELECT inbox.receive_message(:ch2, 'zed', 'fake');
+SELECT inbox.receive_message(:s2, :ch2, 'zed', 'fake');
 SELECT inbox.create_agent(:s2, 'Eve');
 SELECT inbox.create_channel(:s2, 'telegram', 'mine');
-SELECT inbox.set_message_status(:m_zed, 'sent');
-SELECT inbox.send_message(:zed, :ch2, 'x', :cid);
-SELECT count(*) FROM inbox.history(:zed);
+SELECT inbox.set_message_status(:s2, :m_zed, 'sent');
+SELECT inbox.send_message(:s2, :zed, :ch2, 'x', :cid);
+SELECT count(*) FROM inbox.history(:s2, :zed);
 -- direct writes: its own space, with the rules of the triggers
-INSERT INTO inbox.message (contact_id, channel_id, direction, sender_kind, body)
-	VALUES (:carl, :ch1, 'incoming', 'contact', 'typed by the admin');
+INSERT INTO inbox.message (space_id, contact_id, channel_id, direction, sender_kind, body)
+	VALUES (:s1, :carl, :ch1, 'incoming', 'contact', 'typed by the admin');
 SELECT unread_count, last_message_direction FROM inbox.contact WHERE id = :carl;
 SET inbox.actor_agent = :'bob';
 UPDATE inbox.contact SET assignee_id = :bob WHERE id = :carl;
@@ -212,8 +217,8 @@ INSERT INTO inbox.channel (space_id, kind, name) VALUES (:s2, 'telegram', 'plant
 UPDATE inbox.channel SET space_id = :s2 WHERE id = :ch1;
 -- an assignee of another space: the admin cannot see that agent (P0002, like any id of another space)
 UPDATE inbox.contact SET assignee_id = :cid WHERE id = :carl;
-INSERT INTO inbox.message (contact_id, channel_id, direction, sender_kind, body)
-	VALUES (:carl, :ch2, 'incoming', 'contact', 'through the channel of space two');
+INSERT INTO inbox.message (space_id, contact_id, channel_id, direction, sender_kind, body)
+	VALUES (:s1, :carl, :ch2, 'incoming', 'contact', 'through the channel of space two');
 INSERT INTO inbox.space_admin (space_id, db_role) VALUES (:s2, 'regress_inbox_admin');
 INSERT INTO inbox.space (name) VALUES ('Mine now');
 -- the catalogues belong to the owner
@@ -242,18 +247,27 @@ SELECT count(*) AS bea_rows FROM (
 	UNION ALL SELECT contact_id FROM inbox.event WHERE contact_id = :bea
 	UNION ALL SELECT contact_id FROM inbox.contact_channel WHERE contact_id = :bea) r;
 SELECT count(*) AS counts_rows FROM inbox.view_count;
+-- what the policies ask, for Ann: her one space, where she is limited, her agent,
+-- and the contacts she sees (each asked once per statement)
+SELECT inbox.role_spaces('member') = ARRAY[:s1]::bigint[] AS member_of_space_one,
+	   inbox.role_spaces('all_contacts') = '{}' AS limited,
+	   inbox.role_agents() = ARRAY[:ann]::bigint[] AS her_agent;
+SELECT c.who, inbox.role_sees_contact(c.space, c.id) AS sees
+FROM (VALUES ('Alice, hers', :s1, :alice), ('Bea, Bob''s', :s1, :bea), ('Carl, nobody''s', :s1, :carl),
+			 ('Zed, of space two', :s2, :zed), ('Alice, named in space two', :s2, :alice),
+			 ('no such contact', :s1, 999999999)) c (who, space, id);
 -- Bea is Bob's: not found for Ann
-SELECT count(*) FROM inbox.history(:bea);
-SELECT inbox.send_message(:bea, :ch1, 'x', :ann);
-SELECT inbox.mark_read(:bea, :ann);
+SELECT count(*) FROM inbox.history(:s1, :bea);
+SELECT inbox.send_message(:s1, :bea, :ch1, 'x', :ann);
+SELECT inbox.mark_read(:s1, :bea, :ann);
 -- Ann takes Carl: still hers to see
-SELECT inbox.assign(:carl, :ann, 'user', :ann);
+SELECT inbox.assign(:s1, :carl, :ann, 'user', :ann);
 SELECT name FROM inbox.contact_list(:s1, :ann, 'mine') ORDER BY name;
 RESET ROLE;
 
 SET ROLE regress_inbox_bob;
 SELECT first_name FROM inbox.contact ORDER BY first_name;
-SELECT count(*) FROM inbox.history(:carl);
+SELECT count(*) FROM inbox.history(:s1, :carl);
 RESET ROLE;
 
 -- the admin still sees every contact of its space
@@ -269,14 +283,14 @@ SELECT count(*) FROM inbox.contact;
 SELECT count(*) FROM inbox.space;
 SELECT * FROM inbox.contact_list(:s1, NULL);
 SELECT * FROM inbox.view_counts(:s1, NULL);
-SELECT count(*) FROM inbox.history(:alice);
-SELECT inbox.assign(:alice, NULL);
+SELECT count(*) FROM inbox.history(:s1, :alice);
+SELECT inbox.assign(:s1, :alice, NULL);
 RESET ROLE;
 
 SET ROLE regress_inbox_outsider;
 SELECT count(*) FROM inbox.contact;
 SELECT * FROM inbox.contact_list(:s1, NULL);
-SELECT inbox.receive_message(:ch1, 'x', 'x');
+SELECT inbox.receive_message(:s1, :ch1, 'x', 'x');
 RESET ROLE;
 
 -- roles are cluster-wide: drop them (the bindings are names, not dependencies)

@@ -3,7 +3,7 @@
 -- other test files use to show the inbox without ids or timestamps.
 --
 -- Proves:
---  * inbox 1.1 is installed in schema inbox and requires pg_trgm;
+--  * inbox 2.0 is installed in schema inbox and requires pg_trgm;
 --  * the channel kinds and event kinds of the spec are shipped as data;
 --  * a fresh inbox passes inbox.check_integrity().
 --
@@ -25,7 +25,7 @@ SELECT e.extname, e.extversion, n.nspname AS schema, e.extrelocatable
 FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
 WHERE e.extname = 'inbox';
 
-SELECT requires FROM pg_available_extension_versions WHERE name = 'inbox' AND version = '1.1';
+SELECT requires FROM pg_available_extension_versions WHERE name = 'inbox' AND version = '2.0';
 
 -- the channel kinds and their platform rules
 SELECT kind, reply_to, "window", window_tags, templates, statuses

@@ -32,21 +32,21 @@ SELECT inbox.create_channel(:space, 'telegram', 'tg') AS tg \gset
 SELECT inbox.create_channel(:space, 'webchat', 'web') AS web \gset
 
 -- six contacts, one message each, an hour apart: c1 oldest ... c6 newest
-SELECT inbox.receive_message(:tg, 'u1', 'hello', at => '2026-01-01 08:00+00',
+SELECT inbox.receive_message(:space, :tg, 'u1', 'hello', at => '2026-01-01 08:00+00',
        profile => '{"first_name": "Maria", "last_name": "García", "email": "maria@example.com", "phone": "+1 (415) 555-0100"}') AS m \gset
 SELECT contact_id AS c1 FROM inbox.message WHERE id = :m \gset
-SELECT inbox.receive_message(:tg, 'u2', 'hello', at => '2026-01-01 09:00+00',
+SELECT inbox.receive_message(:space, :tg, 'u2', 'hello', at => '2026-01-01 09:00+00',
        profile => '{"first_name": "Mario", "last_name": "Rossi", "phone": "0044 20 7946 0958"}') AS m \gset
 SELECT contact_id AS c2 FROM inbox.message WHERE id = :m \gset
-SELECT inbox.receive_message(:web, 'u3', 'hello', at => '2026-01-01 10:00+00',
+SELECT inbox.receive_message(:space, :web, 'u3', 'hello', at => '2026-01-01 10:00+00',
        profile => '{"first_name": "John", "email": "john_100%@example.org"}') AS m \gset
 SELECT contact_id AS c3 FROM inbox.message WHERE id = :m \gset
-SELECT inbox.receive_message(:web, 'u4', 'hello', at => '2026-01-01 11:00+00') AS m \gset
+SELECT inbox.receive_message(:space, :web, 'u4', 'hello', at => '2026-01-01 11:00+00') AS m \gset
 SELECT contact_id AS c4 FROM inbox.message WHERE id = :m \gset
-SELECT inbox.receive_message(:tg, 'u5', 'hello', at => '2026-01-01 12:00+00',
+SELECT inbox.receive_message(:space, :tg, 'u5', 'hello', at => '2026-01-01 12:00+00',
        profile => '{"first_name": "Yuki"}') AS m \gset
 SELECT contact_id AS c5 FROM inbox.message WHERE id = :m \gset
-SELECT inbox.receive_message(:tg, 'u6', 'hello', at => '2026-01-01 13:00+00',
+SELECT inbox.receive_message(:space, :tg, 'u6', 'hello', at => '2026-01-01 13:00+00',
        profile => '{"first_name": "Lee"}') AS m \gset
 SELECT contact_id AS c6 FROM inbox.message WHERE id = :m \gset
 
@@ -79,8 +79,8 @@ SELECT pg_temp.list(:space, :ana, 'mine') AS mine;
 SELECT * FROM pg_temp.counts(:space, :ana);
 
 -- Ana replies to Maria (assigned, read), Ben is assigned John without a reply
-SELECT inbox.send_message(:c1, :tg, 'hi Maria', :ana) > 0 AS sent;
-SELECT inbox.assign(:c3, :ben);
+SELECT inbox.send_message(:space, :c1, :tg, 'hi Maria', :ana) > 0 AS sent;
+SELECT inbox.assign(:space, :c3, :ben);
 SELECT pg_temp.list(:space, :ana, 'all') AS "all";
 SELECT pg_temp.list(:space, :ana, 'mine') AS ana_mine, pg_temp.list(:space, :ben, 'mine') AS ben_mine;
 SELECT pg_temp.list(:space, :ana, 'unassigned') AS unassigned;
@@ -88,21 +88,21 @@ SELECT * FROM pg_temp.counts(:space, :ana);
 SELECT * FROM pg_temp.counts(:space, :ben);
 
 -- closing Maria's conversation: out of "mine", not "unassigned" (nothing open), still in "all"
-SELECT inbox.close_conversation(:c1, 'user', :ana) > 0 AS closed;
+SELECT inbox.close_conversation(:space, :c1, 'user', :ana) > 0 AS closed;
 SELECT pg_temp.list(:space, :ana, 'mine') AS ana_mine, pg_temp.list(:space, :ana, 'unassigned') AS unassigned;
 SELECT c.contact_id = :c1 AS maria, c.conversation_open FROM inbox.contact_list(:space, :ana, 'all') c WHERE c.contact_id = :c1;
 
 -- a snoozed contact is in no list and no count; a merged-away one neither
 UPDATE inbox.contact SET snoozed_until = now() + interval '1 day' WHERE id = :c5;
-SELECT inbox.merge_contacts(:c6, :c4);
+SELECT inbox.merge_contacts(:space, :c6, :c4);
 SELECT pg_temp.list(:space, :ana, 'all') AS "all", pg_temp.list(:space, :ana, 'unassigned') AS unassigned;
 SELECT * FROM pg_temp.counts(:space, :ana);
 UPDATE inbox.contact SET snoozed_until = NULL WHERE id = :c5;
-SELECT inbox.unmerge_contacts(:c6, :c4);
+SELECT inbox.unmerge_contacts(:space, :c6, :c4);
 
 -- reading and new messages move the unread counts
-SELECT inbox.mark_read(:c2, :ana);
-SELECT inbox.receive_message(:web, 'u3', 'still there?', at => '2026-01-01 14:00+00') > 0 AS received;
+SELECT inbox.mark_read(:space, :c2, :ana);
+SELECT inbox.receive_message(:space, :web, 'u3', 'still there?', at => '2026-01-01 14:00+00') > 0 AS received;
 SELECT pg_temp.list(:space, :ana, 'all') AS "all";
 SELECT * FROM pg_temp.counts(:space, :ben);
 
@@ -120,7 +120,7 @@ SELECT string_agg(w.who, ', ') AS page1 FROM inbox.contact_list(:space, :ana, 'a
 SELECT string_agg(w.who, ', ') AS page2 FROM inbox.contact_list(:space, :ana, 'all', cursor => :'p1', page_size => 2) l JOIN who w ON w.id = l.contact_id;
 SELECT cursor AS p2 FROM inbox.contact_list(:space, :ana, 'all', cursor => :'p1', page_size => 2) OFFSET 1 \gset
 -- Mario (on page 3) writes before page 3 is read: he moves to the top, page 3 has the rest once
-SELECT inbox.receive_message(:tg, 'u2', 'hello again', at => '2026-01-01 15:00+00') > 0 AS received;
+SELECT inbox.receive_message(:space, :tg, 'u2', 'hello again', at => '2026-01-01 15:00+00') > 0 AS received;
 SELECT string_agg(w.who, ', ') AS page3 FROM inbox.contact_list(:space, :ana, 'all', cursor => :'p2', page_size => 2) l JOIN who w ON w.id = l.contact_id;
 -- (fewer rows than the page size: the end of the list)
 -- a fresh first page shows him first

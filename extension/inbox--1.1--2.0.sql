@@ -1,0 +1,1017 @@
+/*
+ * extension/inbox--1.1--2.0.sql: from inbox 1.1 to 2.0.
+ *
+ * 2.0 is shard-local by space (README, "Migrating from 1.x to 2.0"):
+ * every API function takes the space first (the 1.x signatures are
+ * dropped), every key of a table of a space leads with space_id, and the
+ * row-level security policies call their functions without subqueries.
+ * test/upgrade checks that a 1.1 install with data, upgraded with ALTER
+ * EXTENSION inbox UPDATE, has the objects of a fresh 2.0 install.
+ *
+ * Plan it like a migration: the primary keys and unique indexes of the
+ * tables of a space are rebuilt, under ACCESS EXCLUSIVE locks; run ANALYZE
+ * afterwards.  Run it before distributing the tables with Citus (a 1.1
+ * schema cannot be distributed).
+ */
+
+\echo Use "ALTER EXTENSION inbox UPDATE TO '2.0'" to load this file. \quit
+
+/*
+ * ------------------------------------------------------------------
+ * Keys: (space_id, id) primary keys, foreign keys and unique indexes
+ * leading with space_id.  A key that sets a column NULL when its row goes
+ * (a deleted agent or channel) names the id alone: Citus refuses SET NULL
+ * on a key that contains the distribution column.  message.reply_to_id
+ * has no key: the message rules clear it when the quoted message goes.
+ * ------------------------------------------------------------------
+ */
+
+-- first the foreign keys that use the id-only keys
+ALTER TABLE inbox.contact
+	DROP CONSTRAINT contact_assignee_id_space_id_fkey,
+	DROP CONSTRAINT contact_origin_channel_id_space_id_fkey,
+	DROP CONSTRAINT contact_last_channel_id_space_id_fkey,
+	DROP CONSTRAINT contact_merged_into_fkey;
+ALTER TABLE inbox.contact_channel
+	DROP CONSTRAINT contact_channel_contact_id_fkey,
+	DROP CONSTRAINT contact_channel_channel_id_fkey;
+ALTER TABLE inbox.conversation
+	DROP CONSTRAINT conversation_contact_id_fkey,
+	DROP CONSTRAINT conversation_opened_by_agent_fkey,
+	DROP CONSTRAINT conversation_closed_by_agent_fkey;
+ALTER TABLE inbox.message
+	DROP CONSTRAINT message_contact_id_fkey,
+	DROP CONSTRAINT message_conversation_id_fkey,
+	DROP CONSTRAINT message_channel_id_fkey,
+	DROP CONSTRAINT message_sender_agent_id_fkey,
+	DROP CONSTRAINT message_reply_to_id_fkey;
+ALTER TABLE inbox.event
+	DROP CONSTRAINT event_contact_id_fkey,
+	DROP CONSTRAINT event_conversation_id_fkey,
+	DROP CONSTRAINT event_actor_agent_id_fkey,
+	DROP CONSTRAINT event_target_agent_id_fkey;
+ALTER TABLE inbox.view DROP CONSTRAINT view_owner_agent_id_fkey;
+ALTER TABLE inbox.contact_merge
+	DROP CONSTRAINT contact_merge_keep_id_fkey,
+	DROP CONSTRAINT contact_merge_merged_id_fkey,
+	DROP CONSTRAINT contact_merge_actor_agent_id_fkey;
+
+-- then the keys themselves
+ALTER TABLE inbox.agent DROP CONSTRAINT agent_pkey, DROP CONSTRAINT agent_id_space_id_key,
+	ADD PRIMARY KEY (space_id, id), ADD UNIQUE (id);
+ALTER TABLE inbox.channel DROP CONSTRAINT channel_pkey, DROP CONSTRAINT channel_id_space_id_key,
+	ADD PRIMARY KEY (space_id, id), ADD UNIQUE (id);
+DROP INDEX inbox.agent_space_idx, inbox.channel_space_idx, inbox.view_space_idx;
+ALTER TABLE inbox.contact DROP CONSTRAINT contact_pkey, ADD PRIMARY KEY (space_id, id);
+ALTER TABLE inbox.contact_channel DROP CONSTRAINT contact_channel_pkey,
+	ADD PRIMARY KEY (space_id, channel_id, external_id);
+ALTER TABLE inbox.conversation DROP CONSTRAINT conversation_pkey, ADD PRIMARY KEY (space_id, id);
+ALTER TABLE inbox.message DROP CONSTRAINT message_pkey, ADD PRIMARY KEY (space_id, id);
+ALTER TABLE inbox.event DROP CONSTRAINT event_pkey, ADD PRIMARY KEY (space_id, id);
+ALTER TABLE inbox.view DROP CONSTRAINT view_pkey, ADD PRIMARY KEY (space_id, id);
+ALTER TABLE inbox.contact_merge DROP CONSTRAINT contact_merge_pkey, ADD PRIMARY KEY (space_id, id);
+
+-- indexes that lead with the space
+DROP INDEX inbox.contact_assignee_idx, inbox.contact_view_mine_idx, inbox.contact_channel_contact_idx,
+	inbox.conversation_one_open_idx, inbox.conversation_contact_idx,
+	inbox.message_contact_time_idx, inbox.message_conversation_idx, inbox.message_external_idx,
+	inbox.message_unread_idx, inbox.event_contact_time_idx, inbox.event_conversation_idx,
+	inbox.contact_merge_pair_idx, inbox.contact_merge_merged_idx;
+CREATE INDEX contact_assignee_idx ON inbox.contact (space_id, assignee_id) WHERE assignee_id IS NOT NULL;
+CREATE INDEX contact_view_mine_idx ON inbox.contact (space_id, assignee_id, last_message_at DESC, id DESC)
+	WHERE assignee_id IS NOT NULL AND snoozed_until IS NULL AND merged_into IS NULL;
+CREATE INDEX contact_channel_contact_idx ON inbox.contact_channel (space_id, contact_id, channel_id);
+CREATE UNIQUE INDEX conversation_one_open_idx ON inbox.conversation (space_id, contact_id) WHERE closed_at IS NULL;
+CREATE INDEX conversation_contact_idx ON inbox.conversation (space_id, contact_id, opened_at);
+CREATE INDEX message_contact_time_idx ON inbox.message (space_id, contact_id, created_at, id);
+CREATE INDEX message_conversation_idx ON inbox.message (space_id, conversation_id, created_at);
+CREATE UNIQUE INDEX message_external_idx ON inbox.message (space_id, channel_id, external_id) WHERE external_id IS NOT NULL;
+CREATE INDEX message_unread_idx ON inbox.message (space_id, contact_id) WHERE direction = 'incoming' AND read_at IS NULL;
+CREATE INDEX message_reply_to_idx ON inbox.message (space_id, reply_to_id) WHERE reply_to_id IS NOT NULL;
+CREATE INDEX event_contact_time_idx ON inbox.event (space_id, contact_id, created_at, id);
+CREATE INDEX event_conversation_idx ON inbox.event (space_id, conversation_id);
+CREATE INDEX contact_merge_pair_idx ON inbox.contact_merge (space_id, keep_id, merged_id);
+CREATE INDEX contact_merge_merged_idx ON inbox.contact_merge (space_id, merged_id);
+
+-- and the foreign keys again, composite between the tables of a space
+ALTER TABLE inbox.contact
+	ADD FOREIGN KEY (assignee_id) REFERENCES inbox.agent (id) ON DELETE SET NULL,
+	ADD FOREIGN KEY (origin_channel_id) REFERENCES inbox.channel (id) ON DELETE SET NULL,
+	ADD FOREIGN KEY (last_channel_id) REFERENCES inbox.channel (id) ON DELETE SET NULL,
+	ADD FOREIGN KEY (space_id, merged_into) REFERENCES inbox.contact (space_id, id);
+ALTER TABLE inbox.contact_channel
+	ADD FOREIGN KEY (space_id, contact_id) REFERENCES inbox.contact (space_id, id) ON DELETE CASCADE,
+	ADD FOREIGN KEY (space_id, channel_id) REFERENCES inbox.channel (space_id, id) ON DELETE CASCADE;
+ALTER TABLE inbox.conversation
+	ADD FOREIGN KEY (space_id, contact_id) REFERENCES inbox.contact (space_id, id) ON DELETE CASCADE,
+	ADD FOREIGN KEY (opened_by_agent) REFERENCES inbox.agent (id) ON DELETE SET NULL,
+	ADD FOREIGN KEY (closed_by_agent) REFERENCES inbox.agent (id) ON DELETE SET NULL;
+ALTER TABLE inbox.message
+	ADD FOREIGN KEY (space_id, contact_id) REFERENCES inbox.contact (space_id, id) ON DELETE CASCADE,
+	ADD FOREIGN KEY (space_id, conversation_id) REFERENCES inbox.conversation (space_id, id),
+	ADD FOREIGN KEY (space_id, channel_id) REFERENCES inbox.channel (space_id, id) ON DELETE CASCADE,
+	ADD FOREIGN KEY (sender_agent_id) REFERENCES inbox.agent (id) ON DELETE SET NULL;
+ALTER TABLE inbox.event
+	ADD FOREIGN KEY (space_id, contact_id) REFERENCES inbox.contact (space_id, id) ON DELETE CASCADE,
+	ADD FOREIGN KEY (space_id, conversation_id) REFERENCES inbox.conversation (space_id, id) ON DELETE CASCADE,
+	ADD FOREIGN KEY (actor_agent_id) REFERENCES inbox.agent (id) ON DELETE SET NULL,
+	ADD FOREIGN KEY (target_agent_id) REFERENCES inbox.agent (id) ON DELETE SET NULL;
+ALTER TABLE inbox.view
+	ADD FOREIGN KEY (space_id, owner_agent_id) REFERENCES inbox.agent (space_id, id) ON DELETE CASCADE;
+ALTER TABLE inbox.contact_merge
+	ADD FOREIGN KEY (space_id, keep_id) REFERENCES inbox.contact (space_id, id) ON DELETE CASCADE,
+	ADD FOREIGN KEY (space_id, merged_id) REFERENCES inbox.contact (space_id, id) ON DELETE CASCADE,
+	ADD FOREIGN KEY (actor_agent_id) REFERENCES inbox.agent (id) ON DELETE SET NULL;
+
+/*
+ * ------------------------------------------------------------------
+ * The API: the space first.  The 1.x signatures go (a major version); the
+ * C functions behind them refuse a call of a 1.x SQL object (0A000), so a
+ * database that still has them after the 2.0 library is installed fails
+ * cleanly until this update runs.
+ * ------------------------------------------------------------------
+ */
+
+DROP FUNCTION inbox.receive_message(bigint, text, text, text, text, jsonb, timestamptz, jsonb),
+	inbox.send_message(bigint, bigint, text, bigint, text, jsonb),
+	inbox.set_message_status(bigint, text, timestamptz, text),
+	inbox.assign(bigint, bigint, text, bigint),
+	inbox.open_conversation(bigint, text, bigint, text, text),
+	inbox.close_conversation(bigint, text, bigint, text, text),
+	inbox.mark_read(bigint, bigint),
+	inbox.snooze(bigint, timestamptz, bigint),
+	inbox.unsnooze(bigint, bigint),
+	inbox.record_event(bigint, text, text, bigint, text, text, jsonb),
+	inbox.history(bigint, text, integer),
+	inbox.merge_contacts(bigint, bigint, text, bigint),
+	inbox.unmerge_contacts(bigint, bigint, text, bigint);
+
+-- the policies of 1.1 call role_spaces() in subqueries; 2.0's call it directly
+DO $$
+DECLARE
+	p record;
+BEGIN
+	FOR p IN SELECT policyname, tablename FROM pg_catalog.pg_policies WHERE schemaname = 'inbox'
+	LOOP
+		EXECUTE format('DROP POLICY %I ON inbox.%I', p.policyname, p.tablename);
+	END LOOP;
+END
+$$;
+
+-- every function of 2.0 (generated from inbox--2.0.sql), created or replaced; then every grant, policy and comment of 2.0
+CREATE OR REPLACE FUNCTION inbox.contact_before_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_contact_before_write' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.contact_after_update() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_contact_after_update' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.conversation_before_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_conversation_before_write' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.conversation_after_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_conversation_after_write' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.message_before_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_message_before_write' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.message_after_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_message_after_write' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.event_before_change() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_event_before_change' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.event_before_insert() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_event_before_insert' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.event_after_insert() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_event_after_insert' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.contact_channel_after_insert() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_contact_channel_after_insert' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.contact_channel_before_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_contact_channel_before_write' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.contact_counts() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_contact_counts' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.view_before_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_view_before_write' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.notify_change() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_notify_change' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.channel_cache_invalidate() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_channel_cache_invalidate' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.contact_search_columns() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_contact_search_columns' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.create_space(name text) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_create_space' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.create_agent(space bigint, name text, email text DEFAULT NULL) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_create_agent' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.create_channel(space bigint, kind text, name text) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_create_channel' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.receive_message(space bigint, channel bigint, contact_ref text, body text,
+		external_id text DEFAULT NULL, reply_to text DEFAULT NULL, content jsonb DEFAULT NULL,
+		at timestamptz DEFAULT now(), profile jsonb DEFAULT NULL) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_receive_message' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.send_message(space bigint, contact bigint, channel bigint, body text, agent bigint DEFAULT NULL,
+		sender_kind text DEFAULT 'user', content jsonb DEFAULT NULL) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_send_message' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.set_message_status(space bigint, message bigint, status text, at timestamptz DEFAULT now(),
+		error text DEFAULT NULL) RETURNS text
+	AS 'MODULE_PATHNAME', 'inbox_set_message_status' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.assign(space bigint, contact bigint, assignee bigint, actor_kind text DEFAULT 'user',
+		actor_agent bigint DEFAULT NULL) RETURNS void
+	AS 'MODULE_PATHNAME', 'inbox_assign' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.open_conversation(space bigint, contact bigint, actor_kind text, actor_agent bigint DEFAULT NULL,
+		reference text DEFAULT NULL, source_url text DEFAULT NULL) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_open_conversation' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.close_conversation(space bigint, contact bigint, actor_kind text, actor_agent bigint DEFAULT NULL,
+		category text DEFAULT NULL, summary text DEFAULT NULL) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_close_conversation' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.mark_read(space bigint, contact bigint, agent bigint) RETURNS integer
+	AS 'MODULE_PATHNAME', 'inbox_mark_read' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.snooze(space bigint, contact bigint, until timestamptz, agent bigint) RETURNS void
+	AS 'MODULE_PATHNAME', 'inbox_snooze' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.unsnooze(space bigint, contact bigint, agent bigint) RETURNS void
+	AS 'MODULE_PATHNAME', 'inbox_unsnooze' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.wake_due_snoozes(max integer DEFAULT 1000) RETURNS integer
+	AS 'MODULE_PATHNAME', 'inbox_wake_due_snoozes' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.next_snooze_due() RETURNS timestamptz
+	AS 'MODULE_PATHNAME', 'inbox_next_snooze_due' LANGUAGE C STABLE
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.notify_relay_queue() RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_notify_relay_queue' LANGUAGE C VOLATILE
+	SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.record_event(space bigint, contact bigint, kind text, actor_kind text, actor_agent bigint DEFAULT NULL,
+		reference text DEFAULT NULL, source_url text DEFAULT NULL, data jsonb DEFAULT NULL) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_record_event' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.view_counts(space bigint, agent bigint)
+RETURNS TABLE (view text, name text, contacts bigint, unread_contacts bigint)
+	AS 'MODULE_PATHNAME', 'inbox_view_counts' LANGUAGE C STABLE
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.contact_list(space bigint, agent bigint, view text DEFAULT 'all',
+		search text DEFAULT NULL, cursor text DEFAULT NULL, page_size integer DEFAULT 50)
+RETURNS TABLE (contact_id bigint, name text, conversation_open boolean, origin_channel_id bigint,
+			   last_channel_id bigint, unread_count integer, last_message_at timestamptz,
+			   last_message_direction text, assignee_id bigint, snoozed_until timestamptz, cursor text)
+	AS 'MODULE_PATHNAME', 'inbox_contact_list' LANGUAGE C STABLE
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.history(space bigint, contact bigint, before text DEFAULT NULL, page_size integer DEFAULT 50)
+RETURNS TABLE (item text, id bigint, at timestamptz, conversation_id bigint, direction text,
+			   sender_kind text, sender_label text, sender_agent_id bigint, body text, content jsonb,
+			   status text, sent_at timestamptz, delivered_at timestamptz, read_at timestamptz,
+			   failed_at timestamptz, error text, reply_to_id bigint, reply_to_snippet text,
+			   event_kind text, event_label text, actor_kind text, actor_agent_id bigint,
+			   target_agent_id bigint, reference text, source_url text, data jsonb, cursor text)
+	AS 'MODULE_PATHNAME', 'inbox_history' LANGUAGE C STABLE
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.merge_contacts(space bigint, keep bigint, merge bigint, actor_kind text DEFAULT 'user',
+		actor_agent bigint DEFAULT NULL) RETURNS void
+	AS 'MODULE_PATHNAME', 'inbox_merge_contacts' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.unmerge_contacts(space bigint, keep bigint, merged bigint, actor_kind text DEFAULT 'user',
+		actor_agent bigint DEFAULT NULL) RETURNS void
+	AS 'MODULE_PATHNAME', 'inbox_unmerge_contacts' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.check_integrity()
+RETURNS TABLE (invariant text, violations bigint, example text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	-- every join names the space, so that on a Citus cluster each part runs
+	-- on the nodes that hold the spaces (colocated joins)
+	SELECT i.invariant, count(*), min(i.example)
+	FROM (
+		SELECT 'one open conversation per contact' AS invariant, 'contact ' || contact_id AS example
+		FROM inbox.conversation WHERE closed_at IS NULL GROUP BY space_id, contact_id HAVING count(*) > 1
+	UNION ALL
+		SELECT 'a message belongs to a conversation of its own contact', 'message ' || m.id
+		FROM inbox.message m JOIN inbox.conversation c ON c.space_id = m.space_id AND c.id = m.conversation_id
+		WHERE c.contact_id <> m.contact_id
+	UNION ALL
+		SELECT 'no message lands in a closed conversation', 'message ' || m.id
+		FROM inbox.message m JOIN inbox.conversation c ON c.space_id = m.space_id AND c.id = m.conversation_id
+		WHERE c.closed_at IS NOT NULL AND m.created_at > c.closed_at
+	UNION ALL
+		SELECT 'incoming and user messages belong to a conversation', 'message ' || id
+		FROM inbox.message
+		WHERE conversation_id IS NULL AND (direction = 'incoming' OR sender_kind = 'user')
+	UNION ALL
+		SELECT 'an assigned contact has an open conversation', 'contact ' || ct.id
+		FROM inbox.contact ct
+		WHERE ct.assignee_id IS NOT NULL
+		  AND NOT EXISTS (SELECT 1 FROM inbox.conversation c
+						  WHERE c.space_id = ct.space_id AND c.contact_id = ct.id AND c.closed_at IS NULL)
+	UNION ALL
+		SELECT 'unread_count equals the unread incoming messages', 'contact ' || ct.id
+		FROM inbox.contact ct
+		LEFT JOIN (SELECT space_id, contact_id, count(*) AS unread FROM inbox.message
+				   WHERE direction = 'incoming' AND read_at IS NULL GROUP BY space_id, contact_id) u
+			ON u.space_id = ct.space_id AND u.contact_id = ct.id
+		WHERE ct.unread_count <> coalesce(u.unread, 0)
+	UNION ALL
+		SELECT 'last_message_* describe the newest message', 'contact ' || ct.id
+		FROM inbox.contact ct
+		LEFT JOIN (SELECT DISTINCT ON (space_id, contact_id) space_id, contact_id, id, created_at, direction, channel_id
+				   FROM inbox.message ORDER BY space_id, contact_id, created_at DESC, id DESC) n
+			ON n.space_id = ct.space_id AND n.contact_id = ct.id
+		WHERE (ct.last_message_id, ct.last_message_at, ct.last_message_direction, ct.last_channel_id)
+			  IS DISTINCT FROM (n.id, n.created_at, n.direction, n.channel_id)
+	UNION ALL
+		SELECT 'rows of a contact share its space', x.example
+		FROM (SELECT space_id, contact_id, 'message ' || id AS example FROM inbox.message
+			  UNION ALL SELECT space_id, contact_id, 'conversation ' || id FROM inbox.conversation
+			  UNION ALL SELECT space_id, contact_id, 'event ' || id FROM inbox.event
+			  UNION ALL SELECT space_id, contact_id, 'identity on channel ' || channel_id FROM inbox.contact_channel) x
+		LEFT JOIN inbox.contact ct ON ct.space_id = x.space_id AND ct.id = x.contact_id
+		WHERE ct.id IS NULL
+	UNION ALL
+		SELECT 'a contact''s agents and channels are of its space', 'contact ' || ct.id
+		FROM inbox.contact ct
+		WHERE EXISTS (SELECT 1 FROM inbox.agent a WHERE a.id = ct.assignee_id AND a.space_id <> ct.space_id)
+		   OR EXISTS (SELECT 1 FROM inbox.channel ch WHERE ch.id IN (ct.origin_channel_id, ct.last_channel_id)
+					  AND ch.space_id <> ct.space_id)
+	UNION ALL
+		SELECT 'a message''s channel is in its space', 'message ' || m.id
+		FROM inbox.message m
+		LEFT JOIN inbox.channel ch ON ch.space_id = m.space_id AND ch.id = m.channel_id
+		WHERE ch.id IS NULL
+	UNION ALL
+		SELECT 'a message''s agent is of its space', 'message ' || m.id
+		FROM inbox.message m JOIN inbox.agent a ON a.id = m.sender_agent_id
+		WHERE a.space_id <> m.space_id
+	UNION ALL
+		SELECT 'the agents of conversations, events and merges are of their space', x.example
+		FROM (SELECT space_id, opened_by_agent AS agent_id, 'conversation ' || id AS example FROM inbox.conversation
+			  UNION ALL SELECT space_id, closed_by_agent, 'conversation ' || id FROM inbox.conversation
+			  UNION ALL SELECT space_id, actor_agent_id, 'event ' || id FROM inbox.event
+			  UNION ALL SELECT space_id, target_agent_id, 'event ' || id FROM inbox.event
+			  UNION ALL SELECT space_id, actor_agent_id, 'merge ' || id FROM inbox.contact_merge) x
+		JOIN inbox.agent a ON a.id = x.agent_id
+		WHERE a.space_id <> x.space_id
+	UNION ALL
+		SELECT 'a message quotes a message of its own contact', 'message ' || m.id
+		FROM inbox.message m
+		LEFT JOIN inbox.message q ON q.space_id = m.space_id AND q.id = m.reply_to_id
+		WHERE m.reply_to_id IS NOT NULL AND q.contact_id IS DISTINCT FROM m.contact_id
+	UNION ALL
+		SELECT 'an event belongs to a conversation of its own contact', 'event ' || e.id
+		FROM inbox.event e JOIN inbox.conversation c ON c.space_id = e.space_id AND c.id = e.conversation_id
+		WHERE c.contact_id <> e.contact_id
+	UNION ALL
+		SELECT 'every conversation has its conversation_opened event', 'conversation ' || c.id
+		FROM inbox.conversation c
+		WHERE NOT EXISTS (SELECT 1 FROM inbox.event e
+						  WHERE e.space_id = c.space_id AND e.conversation_id = c.id AND e.kind = 'conversation_opened')
+	UNION ALL
+		SELECT 'every closed conversation has its conversation_closed event', 'conversation ' || c.id
+		FROM inbox.conversation c
+		WHERE c.closed_at IS NOT NULL
+		  AND NOT EXISTS (SELECT 1 FROM inbox.event e
+						  WHERE e.space_id = c.space_id AND e.conversation_id = c.id AND e.kind = 'conversation_closed')
+	UNION ALL
+		SELECT 'a message''s status agrees with its direction and timestamps', 'message ' || id
+		FROM inbox.message
+		WHERE (direction = 'incoming') <> (status = 'received')
+		   OR (status = 'sent' AND sent_at IS NULL)
+		   OR (status = 'delivered' AND delivered_at IS NULL)
+		   OR (status = 'read' AND direction = 'outgoing' AND read_at IS NULL)
+		   OR (status = 'failed' AND failed_at IS NULL)
+	UNION ALL
+		SELECT 'a merged contact owns no identity, conversation, message or event', 'contact ' || ct.id
+		FROM inbox.contact ct
+		WHERE ct.merged_into IS NOT NULL
+		  AND (EXISTS (SELECT FROM inbox.contact_channel x WHERE x.space_id = ct.space_id AND x.contact_id = ct.id)
+			   OR EXISTS (SELECT FROM inbox.conversation x WHERE x.space_id = ct.space_id AND x.contact_id = ct.id)
+			   OR EXISTS (SELECT FROM inbox.message x WHERE x.space_id = ct.space_id AND x.contact_id = ct.id)
+			   OR EXISTS (SELECT FROM inbox.event x WHERE x.space_id = ct.space_id AND x.contact_id = ct.id))
+	UNION ALL
+		SELECT 'search columns follow the name, e-mail and phone', 'contact ' || id
+		FROM inbox.contact
+		WHERE search_text IS DISTINCT FROM lower(coalesce(first_name, '') || ' ' || coalesce(last_name, '') || ' ' || coalesce(email, ''))
+		   OR phone_digits IS DISTINCT FROM regexp_replace(phone, '[^0-9]', '', 'g')
+	UNION ALL
+		SELECT 'open_conversation_id is the open conversation', 'contact ' || ct.id
+		FROM inbox.contact ct
+		LEFT JOIN inbox.conversation c ON c.space_id = ct.space_id AND c.contact_id = ct.id AND c.closed_at IS NULL
+		WHERE ct.open_conversation_id IS DISTINCT FROM c.id
+	UNION ALL
+		SELECT 'view counts equal the views', 'space ' || k.space_id || ' view ' || k.view
+		FROM (SELECT space_id, view, agent_id, sum(contacts) AS contacts, sum(unread_contacts) AS unread
+			  FROM inbox.view_count GROUP BY 1, 2, 3) k
+		FULL JOIN (
+			SELECT ct.space_id, v.view, CASE v.view WHEN 'mine' THEN ct.assignee_id ELSE 0 END AS agent_id,
+				   count(*) AS contacts, count(*) FILTER (WHERE ct.unread_count > 0) AS unread
+			FROM inbox.contact ct
+			CROSS JOIN LATERAL (VALUES ('all'), ('mine'), ('unassigned')) v (view)
+			WHERE ct.last_message_at IS NOT NULL AND ct.snoozed_until IS NULL AND ct.merged_into IS NULL
+			  AND (v.view = 'all'
+				   OR (v.view = 'mine' AND ct.assignee_id IS NOT NULL)
+				   OR (v.view = 'unassigned' AND ct.assignee_id IS NULL AND ct.open_conversation_id IS NOT NULL))
+			GROUP BY 1, 2, 3) r USING (space_id, view, agent_id)
+		WHERE coalesce(k.contacts, 0) <> coalesce(r.contacts, 0) OR coalesce(k.unread, 0) <> coalesce(r.unread, 0)
+	) i
+	GROUP BY i.invariant
+	ORDER BY i.invariant
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.space_tables() RETURNS regclass[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT ARRAY['inbox.contact', 'inbox.contact_channel', 'inbox.conversation', 'inbox.message',
+				 'inbox.event', 'inbox.view', 'inbox.view_count', 'inbox.contact_merge']::regclass[]
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.use_node_id_range() RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	grp		bigint := 0;
+	lo		bigint;
+	hi		bigint;
+	seq		text;
+	last	bigint;
+BEGIN
+	IF to_regclass('pg_catalog.pg_dist_local_group') IS NOT NULL THEN
+		SELECT groupid INTO grp FROM pg_catalog.pg_dist_local_group;
+	END IF;
+	lo := (grp << 48) + 1;
+	hi := (grp + 1) << 48;
+	FOREACH seq IN ARRAY ARRAY['space_id_seq', 'agent_id_seq', 'channel_id_seq', 'contact_id_seq',
+							   'conversation_id_seq', 'message_id_seq', 'event_id_seq', 'view_id_seq',
+							   'contact_merge_id_seq']
+	LOOP
+		-- ids already drawn in the range go on from there
+		SELECT coalesce(last_value, start_value - 1) INTO last
+		FROM pg_catalog.pg_sequences WHERE schemaname = 'inbox' AND sequencename = seq;
+		EXECUTE format('ALTER SEQUENCE inbox.%I MINVALUE %s MAXVALUE %s START %s RESTART %s',
+					   seq, lo, hi, lo, greatest(lo, least(last + 1, hi)));
+	END LOOP;
+	RETURN format('ids %s to %s', lo, hi);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.distribute(shard_count integer DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t		regclass;
+	f		regprocedure;
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
+		RAISE EXCEPTION 'inbox.distribute() needs the citus extension'
+			USING ERRCODE = 'feature_not_supported',
+				  HINT = 'On a single server there is nothing to distribute.';
+	END IF;
+	IF (SELECT groupid FROM pg_catalog.pg_dist_local_group) <> 0 THEN
+		RAISE EXCEPTION 'inbox.distribute() runs on the coordinator'
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	IF shard_count IS NOT NULL THEN
+		PERFORM pg_catalog.set_config('citus.shard_count', shard_count::text, true);
+	END IF;
+	-- the rules are triggers, and the tables refer to each other before they
+	-- are all distributed
+	PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+	PERFORM pg_catalog.set_config('citus.enable_local_reference_table_foreign_keys', 'off', true);
+
+	FOREACH t IN ARRAY ARRAY['inbox.channel_kind', 'inbox.event_kind', 'inbox.sender_kind', 'inbox.space',
+							 'inbox.space_admin', 'inbox.agent', 'inbox.channel']::regclass[]
+	LOOP
+		IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = t) THEN
+			PERFORM pg_catalog.create_reference_table(t);
+		END IF;
+	END LOOP;
+	FOREACH t IN ARRAY inbox.space_tables()
+	LOOP
+		IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = t) THEN
+			PERFORM pg_catalog.create_distributed_table(t, 'space_id',
+				colocate_with => CASE WHEN t = 'inbox.contact'::regclass THEN 'default' ELSE 'inbox.contact' END);
+		END IF;
+	END LOOP;
+	-- every API function that takes a space runs on the space's node when it
+	-- is called on its own (in a transaction block the coordinator runs it,
+	-- each statement on the space's node: forced delegation would refuse the
+	-- rules' joins of a space's rows with reference tables)
+	FOR f IN
+		SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+		WHERE p.pronamespace = 'inbox'::regnamespace AND p.proargnames[1] = 'space' AND p.prokind = 'f'
+		  AND p.proname NOT IN ('space_node', 'role_sees_contact', 'create_agent', 'create_channel')
+	LOOP
+		PERFORM pg_catalog.create_distributed_function(f, 'space', colocate_with => 'inbox.contact');
+	END LOOP;
+	PERFORM pg_catalog.run_command_on_all_nodes('SELECT inbox.use_node_id_range()');
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.space_node(space bigint) RETURNS TABLE (host text, port integer)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF to_regclass('pg_catalog.pg_dist_partition') IS NULL
+	   OR NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = 'inbox.contact'::regclass) THEN
+		RETURN;
+	END IF;
+	RETURN QUERY
+		SELECT n.nodename::text, n.nodeport
+		FROM pg_catalog.pg_dist_placement p
+		JOIN pg_catalog.pg_dist_node n ON n.groupid = p.groupid
+		WHERE p.shardid = pg_catalog.get_shard_id_for_distribution_column('inbox.contact', space)
+		  AND n.isactive AND n.noderole = 'primary';
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.role_spaces(scope text) RETURNS bigint[]
+	AS 'MODULE_PATHNAME', 'inbox_role_spaces' LANGUAGE C STABLE STRICT
+	SET search_path = pg_catalog, pg_temp
+	SET citus.allow_nested_distributed_execution = on;
+
+CREATE OR REPLACE FUNCTION inbox.role_agents() RETURNS bigint[]
+	AS 'MODULE_PATHNAME', 'inbox_role_agents' LANGUAGE C STABLE
+	SET search_path = pg_catalog, pg_temp
+	SET citus.allow_nested_distributed_execution = on;
+
+CREATE OR REPLACE FUNCTION inbox.role_sees_contact(space bigint, contact bigint) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'inbox_role_sees_contact' LANGUAGE C STABLE STRICT
+	SET search_path = pg_catalog, pg_temp
+	SET citus.allow_nested_distributed_execution = on;
+
+
+-- the new functions are for nobody by default, as in a fresh install
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA inbox FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION inbox.role_spaces(text), inbox.role_agents(), inbox.role_sees_contact(bigint, bigint) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION
+	inbox.send_message(bigint, bigint, bigint, text, bigint, text, jsonb),
+	inbox.assign(bigint, bigint, bigint, text, bigint),
+	inbox.open_conversation(bigint, bigint, text, bigint, text, text),
+	inbox.close_conversation(bigint, bigint, text, bigint, text, text),
+	inbox.mark_read(bigint, bigint, bigint),
+	inbox.snooze(bigint, bigint, timestamptz, bigint),
+	inbox.unsnooze(bigint, bigint, bigint),
+	inbox.record_event(bigint, bigint, text, text, bigint, text, text, jsonb),
+	inbox.view_counts(bigint, bigint),
+	inbox.contact_list(bigint, bigint, text, text, text, integer),
+	inbox.history(bigint, bigint, text, integer),
+	inbox.merge_contacts(bigint, bigint, bigint, text, bigint),
+	inbox.unmerge_contacts(bigint, bigint, bigint, text, bigint)
+	TO inbox_agent, inbox_admin;
+GRANT EXECUTE ON FUNCTION
+	inbox.create_agent(bigint, text, text),
+	inbox.create_channel(bigint, text, text),
+	inbox.receive_message(bigint, bigint, text, text, text, text, jsonb, timestamptz, jsonb),
+	inbox.set_message_status(bigint, bigint, text, timestamptz, text),
+	inbox.check_integrity(),
+	inbox.notify_relay_queue()
+	TO inbox_admin;
+GRANT EXECUTE ON FUNCTION inbox.space_node(bigint), inbox.space_tables() TO inbox_agent, inbox_admin;
+
+
+-- row-level security without subqueries
+CREATE POLICY member_read ON inbox.space FOR SELECT
+	USING (id = ANY (inbox.role_spaces('member')));
+CREATE POLICY admin_read ON inbox.space_admin FOR SELECT
+	USING (space_id = ANY (inbox.role_spaces('admin')));
+CREATE POLICY member_read ON inbox.agent FOR SELECT
+	USING (space_id = ANY (inbox.role_spaces('member')));
+CREATE POLICY member_read ON inbox.channel FOR SELECT
+	USING (space_id = ANY (inbox.role_spaces('member')));
+CREATE POLICY member_read ON inbox.contact FOR SELECT
+	USING (space_id = ANY (inbox.role_spaces('all_contacts'))
+		   OR (space_id = ANY (inbox.role_spaces('member'))
+			   AND (assignee_id IS NULL OR assignee_id = ANY (inbox.role_agents()))));
+CREATE POLICY member_read ON inbox.contact_channel FOR SELECT
+	USING (space_id = ANY (inbox.role_spaces('all_contacts')) OR inbox.role_sees_contact(space_id, contact_id));
+CREATE POLICY member_read ON inbox.conversation FOR SELECT
+	USING (space_id = ANY (inbox.role_spaces('all_contacts')) OR inbox.role_sees_contact(space_id, contact_id));
+CREATE POLICY member_read ON inbox.message FOR SELECT
+	USING (space_id = ANY (inbox.role_spaces('all_contacts')) OR inbox.role_sees_contact(space_id, contact_id));
+CREATE POLICY member_read ON inbox.event FOR SELECT
+	USING (space_id = ANY (inbox.role_spaces('all_contacts')) OR inbox.role_sees_contact(space_id, contact_id));
+CREATE POLICY member_read ON inbox.view FOR SELECT
+	USING (space_id = ANY (inbox.role_spaces('admin'))
+		   OR (space_id = ANY (inbox.role_spaces('member'))
+			   AND (owner_agent_id IS NULL OR owner_agent_id = ANY (inbox.role_agents()))));
+CREATE POLICY member_read ON inbox.view_count FOR SELECT
+	USING (space_id = ANY (inbox.role_spaces('all_contacts')));
+CREATE POLICY member_read ON inbox.contact_merge FOR SELECT
+	USING (space_id = ANY (inbox.role_spaces('all_contacts')));
+DO $$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['agent', 'channel', 'contact', 'contact_channel', 'conversation',
+							 'message', 'event', 'view', 'view_count', 'contact_merge']
+	LOOP
+		EXECUTE format('CREATE POLICY admin_insert ON inbox.%I FOR INSERT'
+					   ' WITH CHECK (space_id = ANY (inbox.role_spaces(''admin'')))', t);
+		EXECUTE format('CREATE POLICY admin_update ON inbox.%I FOR UPDATE'
+					   ' USING (space_id = ANY (inbox.role_spaces(''admin'')))'
+					   ' WITH CHECK (space_id = ANY (inbox.role_spaces(''admin'')))', t);
+		EXECUTE format('CREATE POLICY admin_delete ON inbox.%I FOR DELETE'
+					   ' USING (space_id = ANY (inbox.role_spaces(''admin'')))', t);
+	END LOOP;
+END
+$$;
+CREATE POLICY admin_update ON inbox.space FOR UPDATE
+	USING (id = ANY (inbox.role_spaces('admin')))
+	WITH CHECK (id = ANY (inbox.role_spaces('admin')));
+CREATE POLICY admin_delete ON inbox.space FOR DELETE
+	USING (id = ANY (inbox.role_spaces('admin')));
+
+
+-- comments: every one of 2.0 again (most are unchanged)
+COMMENT ON DOMAIN inbox.platform_id IS 'an id given by a messaging platform, up to 1024 bytes';
+COMMENT ON DOMAIN inbox.sender_id IS 'a non-empty platform id of a sender';
+COMMENT ON DOMAIN inbox.json_object IS 'a JSON object';
+COMMENT ON TABLE inbox.channel_kind IS
+	'Kinds of messaging channel and their platform rules (messaging window, statuses reported, reply-to support)';
+COMMENT ON COLUMN inbox.channel_kind.reply_to IS
+	'whether incoming messages can quote an earlier message (reply-to context)';
+COMMENT ON COLUMN inbox.channel_kind."window" IS
+	'how long after the contact''s last incoming message an agent may write freely; NULL = no messaging window';
+COMMENT ON COLUMN inbox.channel_kind.window_tags IS
+	'message tags allowed outside the window: {"tag": "7 days"} up to that age, {"tag": null} at any time';
+COMMENT ON COLUMN inbox.channel_kind.templates IS
+	'whether an approved template ({"template": "<name>"} in content) may be sent outside the window';
+COMMENT ON COLUMN inbox.channel_kind.statuses IS
+	'the delivery statuses the platform reports for outgoing messages';
+COMMENT ON TABLE inbox.event_kind IS
+	'Conversation event kinds: one row per actor kind allowed to cause the event, with the label history shows';
+COMMENT ON TABLE inbox.sender_kind IS
+	'Who sends messages, with the label history shows ({space} = the space''s name; user and contact show the person''s name)';
+COMMENT ON TABLE inbox.space IS 'A workspace (tenant); every other row belongs to one';
+COMMENT ON COLUMN inbox.space.agents_see_only_assigned IS
+	'agents (roles bound by agent.db_role, not admins) see only the contacts assigned to them or to nobody, with their messages, conversations and events';
+COMMENT ON TABLE inbox.space_admin IS
+	'Database roles that administer a space: they read and write every row of it and act for any of its agents (written by the extension''s owner)';
+COMMENT ON COLUMN inbox.space_admin.db_role IS 'the database role (current_user) that is an admin of the space';
+COMMENT ON TABLE inbox.agent IS 'A team member who answers contacts';
+COMMENT ON COLUMN inbox.agent.db_role IS
+	'the database role (current_user) that acts as this agent: it sees the agent''s space and acts only as this agent; NULL = none';
+COMMENT ON TABLE inbox.channel IS 'A connected messaging channel of a space (a WhatsApp number, a Facebook page, ...)';
+COMMENT ON TABLE inbox.contact IS 'A person writing in; unread_count and last_message_* are maintained by inbox';
+COMMENT ON COLUMN inbox.contact.assignee_id IS 'the agent the contact is assigned to; NULL = unassigned';
+COMMENT ON COLUMN inbox.contact.origin_channel_id IS 'the channel the contact first wrote on';
+COMMENT ON COLUMN inbox.contact.snoozed_until IS 'the contact is left out of lists until this time';
+COMMENT ON COLUMN inbox.contact.unread_count IS 'incoming messages not yet read (maintained; may only be reset to 0)';
+COMMENT ON COLUMN inbox.contact.last_message_at IS 'time of the newest message (maintained)';
+COMMENT ON COLUMN inbox.contact.last_message_direction IS 'direction of the newest message (maintained)';
+COMMENT ON COLUMN inbox.contact.last_message_id IS 'id of the newest message (maintained)';
+COMMENT ON COLUMN inbox.contact.last_channel_id IS 'channel of the newest message (maintained)';
+COMMENT ON COLUMN inbox.contact.merged_into IS 'the contact this one was merged into, if any';
+COMMENT ON COLUMN inbox.contact.open_conversation_id IS 'the contact''s open conversation, if any (maintained)';
+COMMENT ON COLUMN inbox.contact.search_text IS 'lower-case name and e-mail, for search (kept by the contact''s trigger)';
+COMMENT ON COLUMN inbox.contact.phone_digits IS 'the digits of phone, for search in any formatting (kept by the contact''s trigger)';
+COMMENT ON TABLE inbox.contact_channel IS 'A contact''s identity on one channel (phone number, page-scoped id, ...)';
+COMMENT ON COLUMN inbox.contact_channel.external_id IS 'the sender''s id on the channel; unique per channel';
+COMMENT ON COLUMN inbox.contact_channel.last_incoming_at IS 'time of the contact''s last incoming message on this channel (maintained)';
+COMMENT ON TABLE inbox.conversation IS 'One open-to-closed episode of a contact; at most one is open per contact';
+COMMENT ON COLUMN inbox.conversation.reference IS 'reference code given when the conversation was opened (e.g. an ad or QR code)';
+COMMENT ON COLUMN inbox.conversation.first_response_at IS 'time of the first message a user sent in this conversation (maintained)';
+COMMENT ON TABLE inbox.message IS 'A message from a contact (incoming) or to a contact (outgoing)';
+COMMENT ON COLUMN inbox.message.sender_kind IS
+	'who sent it: contact (incoming); user, automation, ai, away_message, greeting_message, dialogflow, facebook_inbox, whatsapp_echo, message_tag, broadcast, api (outgoing)';
+COMMENT ON COLUMN inbox.message.external_id IS 'the platform''s id of the message; unique per channel';
+COMMENT ON COLUMN inbox.message.reply_to_external_id IS 'the platform id of the message an incoming message quotes';
+COMMENT ON COLUMN inbox.message.reply_to_id IS 'the quoted message, a message of the same contact, when it was found (maintained; cleared when the quoted message is deleted)';
+COMMENT ON COLUMN inbox.message.status IS
+	'received (incoming); pending, sent, delivered, read or failed (outgoing; moves forward only)';
+COMMENT ON COLUMN inbox.message.read_at IS
+	'outgoing: when the contact read it; incoming: when the team read it (mark_read or a reply)';
+COMMENT ON COLUMN inbox.message.created_at IS 'when the message was sent or received';
+COMMENT ON TABLE inbox.event IS 'A conversation event (assignment, open, close, snooze, ...) shown in history';
+COMMENT ON COLUMN inbox.event.conversation_id IS 'the conversation open when the event happened, if any';
+COMMENT ON COLUMN inbox.event.target_agent_id IS 'the agent an assignment event is about';
+COMMENT ON TABLE inbox.view IS 'A saved custom view of contacts; owner_agent_id NULL = shared with the space';
+COMMENT ON TABLE inbox.view_count IS
+	'Counts of the built-in views, kept as contacts change (maintained; summed over shards by view_counts())';
+COMMENT ON COLUMN inbox.view_count.agent_id IS 'the agent of a "mine" count; 0 for the others';
+COMMENT ON TABLE inbox.contact_merge IS
+	'What merge_contacts() changed, so that unmerge_contacts() can restore both contacts (maintained)';
+COMMENT ON COLUMN inbox.contact_merge.merged_contact IS 'the merged contact''s row before the merge';
+COMMENT ON COLUMN inbox.contact_merge.channels IS 'the merged contact''s channel identities, [[channel_id, external_id], ...]';
+COMMENT ON COLUMN inbox.contact_merge.absorbed_conversation IS
+	'the older of two open conversations, whose messages and events went to the newer one';
+COMMENT ON FUNCTION inbox.create_space(text) IS 'Create a workspace; returns its id';
+COMMENT ON FUNCTION inbox.create_agent(bigint, text, text) IS 'Add a team member to a space; returns the agent id';
+COMMENT ON FUNCTION inbox.create_channel(bigint, text, text) IS
+	'Connect a channel of a kind in inbox.channel_kind to a space; returns the channel id';
+COMMENT ON FUNCTION inbox.receive_message(bigint, bigint, text, text, text, text, jsonb, timestamptz, jsonb) IS
+	'Record a message a contact sent on a channel (contact_ref = the sender''s id there); an unknown sender becomes a contact. Idempotent per external_id. Returns the message id';
+COMMENT ON FUNCTION inbox.send_message(bigint, bigint, bigint, text, bigint, text, jsonb) IS
+	'Queue an outgoing message to a contact on one of its channels (status pending); returns the message id';
+COMMENT ON FUNCTION inbox.set_message_status(bigint, bigint, text, timestamptz, text) IS
+	'Record a delivery report (sent, delivered, read, failed) of an outgoing message; returns the resulting status, which never moves back';
+COMMENT ON FUNCTION inbox.assign(bigint, bigint, bigint, text, bigint) IS
+	'Assign a contact to an agent (NULL = unassign); opens a conversation if none is open';
+COMMENT ON FUNCTION inbox.open_conversation(bigint, bigint, text, bigint, text, text) IS
+	'Open a conversation for a contact ("mark pending"); returns the open conversation id (the existing one if already open)';
+COMMENT ON FUNCTION inbox.close_conversation(bigint, bigint, text, bigint, text, text) IS
+	'Close the open conversation of a contact ("mark done"); unassigns the contact; returns the conversation id';
+COMMENT ON FUNCTION inbox.mark_read(bigint, bigint, bigint) IS
+	'Mark every incoming message of a contact read; returns how many were unread';
+COMMENT ON FUNCTION inbox.snooze(bigint, bigint, timestamptz, bigint) IS
+	'Snooze a contact until a time in the future: it leaves every list until then, or until it writes or is unsnoozed';
+COMMENT ON FUNCTION inbox.unsnooze(bigint, bigint, bigint) IS
+	'End a contact''s snooze early; does nothing (and records no event) when the contact is not snoozed';
+COMMENT ON FUNCTION inbox.wake_due_snoozes(integer) IS
+	'Unsnooze up to max contacts whose snooze time has come (event contact_unsnoozed, actor system); safe with concurrent callers; returns how many';
+COMMENT ON FUNCTION inbox.next_snooze_due() IS
+	'When the next snooze ends (NULL when no contact is snoozed); a change is announced by NOTIFY inbox_snooze';
+COMMENT ON FUNCTION inbox.notify_relay_queue() IS
+	'Notifications of this database committed but not yet sent by its background worker (inbox.notify_relay); 0 when the relay is idle or off';
+COMMENT ON FUNCTION inbox.record_event(bigint, bigint, text, text, bigint, text, text, jsonb) IS
+	'Record a conversation event of a kind in inbox.event_kind; returns the event id';
+COMMENT ON FUNCTION inbox.view_counts(bigint, bigint) IS
+	'Per view (all, mine, unassigned, then each custom view the agent sees): its contacts and those with unread messages';
+COMMENT ON FUNCTION inbox.contact_list(bigint, bigint, text, text, text, integer) IS
+	'A page of the contacts of a view (all, mine, unassigned or a custom view id), newest message first; search matches name, e-mail or phone; pass the last row''s cursor for the next page';
+COMMENT ON FUNCTION inbox.history(bigint, bigint, text, integer) IS
+	'A page of a contact''s messages and events in time order (the newest, or those before the cursor of an earlier page''s first row)';
+COMMENT ON FUNCTION inbox.merge_contacts(bigint, bigint, bigint, text, bigint) IS
+	'Merge contact "merge" into "keep" (same person): channels, conversations, messages and events move; one open conversation stays; undo with unmerge_contacts()';
+COMMENT ON FUNCTION inbox.unmerge_contacts(bigint, bigint, bigint, text, bigint) IS
+	'Undo the last merge of "merged" into "keep": both contacts as they were; messages that came since on the merged contact''s channels go with it';
+COMMENT ON FUNCTION inbox.check_integrity() IS
+	'One row per violated invariant of the inbox (with how many rows violate it and one example); no rows when healthy';
+COMMENT ON FUNCTION inbox.space_tables() IS
+	'The tables whose rows belong to a space, distributed by space_id on a Citus cluster (inbox.distribute())';
+COMMENT ON FUNCTION inbox.use_node_id_range() IS
+	'Make this node draw the ids of every inbox table from its own range: group g of a Citus cluster (pg_dist_local_group) from g * 2^48 + 1 to (g + 1) * 2^48, the coordinator from 1; run on every node by inbox.distribute(); returns the range';
+COMMENT ON FUNCTION inbox.distribute(integer) IS
+	'On a Citus coordinator: make the catalogues, spaces, admins, agents and channels reference tables, distribute the tables of a space by space_id (colocated with inbox.contact, shard_count shards, default citus.shard_count), run every space-first API function on the node of its space, and give every node its own id range; idempotent (run it again after adding a node). 0A000 without Citus';
+COMMENT ON FUNCTION inbox.space_node(bigint) IS
+	'The node (host, port) that holds a space''s rows on a Citus cluster, where its notifications are sent (inbox-worker listen --space connects there); no row when the tables are not distributed (every notification comes from this server)';
+COMMENT ON ROLE inbox_admin IS 'inbox: reads and writes every row of the spaces inbox.space_admin grants to the member role';
+COMMENT ON ROLE inbox_agent IS 'inbox: reads its agent''s space (inbox.agent.db_role) and calls the API; no direct table writes';
+COMMENT ON FUNCTION inbox.role_spaces(text) IS
+	'The spaces of current_user: admin (inbox.space_admin), member (admin or agent) or all_contacts (admin, or agent not limited to assigned contacts); used by the row-level security policies';
+COMMENT ON FUNCTION inbox.role_agents() IS
+	'The agents bound to current_user (inbox.agent.db_role); used by the row-level security policies';
+COMMENT ON FUNCTION inbox.role_sees_contact(bigint, bigint) IS
+	'Whether current_user sees a contact of a space: a member of the space, not limited to assigned contacts or the contact assigned to it or to nobody; used by the row-level security policies of the rows of a contact';
+COMMENT ON COLUMN inbox.channel_kind.kind IS
+	'name of the channel kind (lower-case letters, digits, _), as inbox.channel.kind and create_channel() give it; renaming it renames it in every channel';
+COMMENT ON COLUMN inbox.channel_kind.label IS
+	'display name of the channel kind, e.g. "WhatsApp Cloud API"';
+COMMENT ON COLUMN inbox.event_kind.kind IS
+	'name of the event kind (lower-case letters, digits, _); inbox.event refers to (kind, actor_kind)';
+COMMENT ON COLUMN inbox.event_kind.actor_kind IS
+	'an actor kind that may cause this event: user, automation, bot, broadcast, api, contact, channel or system';
+COMMENT ON COLUMN inbox.event_kind.label IS
+	'what history shows for this event caused by this actor kind (history().event_label)';
+COMMENT ON COLUMN inbox.sender_kind.kind IS
+	'a message sender kind (inbox.message.sender_kind); the kinds themselves are fixed in C, this table gives their labels';
+COMMENT ON COLUMN inbox.sender_kind.direction IS
+	'incoming (contact) or outgoing (every other kind)';
+COMMENT ON COLUMN inbox.sender_kind.label IS
+	'sender label history shows for outgoing messages of this kind, {space} replaced by the space''s name; user shows the agent''s name and contact the contact''s name instead';
+COMMENT ON COLUMN inbox.space.id IS 'space id (inbox.space_id_seq); create_space() returns it';
+COMMENT ON COLUMN inbox.space.name IS 'display name of the space, not empty; replaces {space} in sender labels';
+COMMENT ON COLUMN inbox.space.created_at IS 'when the space was created';
+COMMENT ON COLUMN inbox.space_admin.space_id IS 'the space the role administers';
+COMMENT ON COLUMN inbox.agent.id IS 'agent id (inbox.agent_id_seq); create_agent() returns it';
+COMMENT ON COLUMN inbox.agent.space_id IS 'the space the agent belongs to';
+COMMENT ON COLUMN inbox.agent.name IS 'the agent''s name, not empty; history shows it as the sender of the agent''s messages';
+COMMENT ON COLUMN inbox.agent.email IS 'the agent''s e-mail address, free text; NULL = none';
+COMMENT ON COLUMN inbox.agent.created_at IS 'when the agent was added';
+COMMENT ON COLUMN inbox.channel.id IS 'channel id (inbox.channel_id_seq); create_channel() returns it';
+COMMENT ON COLUMN inbox.channel.space_id IS 'the space the channel is connected to';
+COMMENT ON COLUMN inbox.channel.kind IS
+	'the channel kind, a row of inbox.channel_kind, whose messaging window, statuses and reply-to rules apply to the channel''s messages';
+COMMENT ON COLUMN inbox.channel.name IS 'display name of the channel, not empty, e.g. "WhatsApp main"';
+COMMENT ON COLUMN inbox.channel.created_at IS 'when the channel was connected';
+COMMENT ON COLUMN inbox.contact.id IS 'contact id (inbox.contact_id_seq); cannot be changed';
+COMMENT ON COLUMN inbox.contact.space_id IS 'the space the contact writes to; cannot be changed';
+COMMENT ON COLUMN inbox.contact.first_name IS
+	'first name; receive_message() fills it from the sender''s profile when it is NULL and never overwrites it';
+COMMENT ON COLUMN inbox.contact.last_name IS
+	'last name; receive_message() fills it from the sender''s profile when it is NULL and never overwrites it';
+COMMENT ON COLUMN inbox.contact.email IS
+	'e-mail address, free text; search matches it, and receive_message() makes an unknown sender whose profile gives this e-mail (any case) an identity of this contact';
+COMMENT ON COLUMN inbox.contact.phone IS
+	'phone number in any formatting; search and receive_message()''s profile match its digits (phone_digits)';
+COMMENT ON COLUMN inbox.contact.custom IS
+	'custom fields, a JSON object (default {}); a custom view''s "custom" filter matches field values';
+COMMENT ON COLUMN inbox.contact.tags IS
+	'tags (default: none); a custom view''s "tags" filter matches contacts sharing one';
+COMMENT ON COLUMN inbox.contact.bot_active IS
+	'whether a bot answers the contact; bot_status_on / bot_status_off events set it';
+COMMENT ON COLUMN inbox.contact.created_at IS 'when the contact was created';
+COMMENT ON COLUMN inbox.contact.origin_channel_id IS
+	'the channel of the contact''s first message (the message rules fill it when NULL)';
+COMMENT ON COLUMN inbox.contact.snoozed_until IS
+	'the contact is left out of every list and count until this time; NULL = not snoozed. Set by snooze() or an UPDATE to a future time; cleared when due (snooze worker), by unsnooze() or by an incoming message';
+COMMENT ON COLUMN inbox.contact.merged_into IS
+	'the contact this one was merged into; NULL = not merged. Written only by merge_contacts() and unmerge_contacts() (a direct write is 22023)';
+COMMENT ON COLUMN inbox.contact_channel.contact_id IS 'the contact this identity belongs to';
+COMMENT ON COLUMN inbox.contact_channel.channel_id IS 'the channel the identity is on';
+COMMENT ON COLUMN inbox.contact_channel.space_id IS
+	'the space of the contact and the channel; every INSERT names it (23502 without)';
+COMMENT ON COLUMN inbox.contact_channel.created_at IS 'when the identity was recorded';
+COMMENT ON COLUMN inbox.conversation.id IS 'conversation id (inbox.conversation_id_seq)';
+COMMENT ON COLUMN inbox.conversation.space_id IS 'the contact''s space; every INSERT names it (23502 without); cannot be changed';
+COMMENT ON COLUMN inbox.conversation.contact_id IS 'the contact; cannot be changed';
+COMMENT ON COLUMN inbox.conversation.opened_at IS
+	'when the conversation was opened (the time of the message that opened it, else now()); cannot be changed';
+COMMENT ON COLUMN inbox.conversation.opened_by_kind IS
+	'actor kind that opened it (default: inbox.actor_kind); cannot be changed';
+COMMENT ON COLUMN inbox.conversation.opened_by_agent IS
+	'agent who opened it, if any (default: inbox.actor_agent); cannot be changed';
+COMMENT ON COLUMN inbox.conversation.source_url IS
+	'URL the contact came from (e.g. the web chat page), given when the conversation was opened';
+COMMENT ON COLUMN inbox.conversation.closed_at IS
+	'when it was closed; NULL = open. Setting it closes the conversation (conversation_closed, and the contact is unassigned); then it never changes';
+COMMENT ON COLUMN inbox.conversation.closed_by_kind IS
+	'actor kind that closed it (default: inbox.actor_kind); NULL while open';
+COMMENT ON COLUMN inbox.conversation.closed_by_agent IS
+	'agent who closed it, if any (default: inbox.actor_agent)';
+COMMENT ON COLUMN inbox.conversation.category IS 'closing category, free text (close_conversation())';
+COMMENT ON COLUMN inbox.conversation.summary IS 'closing summary, free text (close_conversation())';
+COMMENT ON COLUMN inbox.message.id IS 'message id (inbox.message_id_seq); receive_message() and send_message() return it';
+COMMENT ON COLUMN inbox.message.space_id IS 'the contact''s space; every INSERT names it (23502 without); cannot be changed';
+COMMENT ON COLUMN inbox.message.contact_id IS 'the contact the message is from or to; cannot be changed';
+COMMENT ON COLUMN inbox.message.conversation_id IS
+	'the contact''s open conversation when the message was written (an incoming or user message opens one if none; other outgoing messages may have none); maintained, cannot be changed';
+COMMENT ON COLUMN inbox.message.channel_id IS
+	'the channel the message came or goes on; the contact must have an identity on it (23503); cannot be changed';
+COMMENT ON COLUMN inbox.message.direction IS 'incoming (from the contact) or outgoing (to the contact); cannot be changed';
+COMMENT ON COLUMN inbox.message.sender_agent_id IS
+	'the agent who sent it: required for sender_kind user, NULL for incoming messages; cannot be changed';
+COMMENT ON COLUMN inbox.message.body IS 'the text of the message; NULL when it has only content';
+COMMENT ON COLUMN inbox.message.content IS
+	'the platform''s content as a JSON object (media, buttons, ...); {"template": "<name>"} or {"tag": "<tag>"} lets a user message out of a closed messaging window where the channel kind allows it';
+COMMENT ON COLUMN inbox.message.sent_at IS
+	'when the platform reported the message sent (the first report''s time; kept when the status is already further)';
+COMMENT ON COLUMN inbox.message.delivered_at IS
+	'when the platform reported the message delivered (the first report''s time; kept when the status is already further)';
+COMMENT ON COLUMN inbox.message.failed_at IS 'when the platform reported the message failed';
+COMMENT ON COLUMN inbox.message.error IS 'the platform''s error for a failed message (set_message_status(..., error => ...))';
+COMMENT ON COLUMN inbox.event.id IS 'event id (inbox.event_id_seq); record_event() returns it';
+COMMENT ON COLUMN inbox.event.space_id IS 'the contact''s space; every INSERT names it (23502 without)';
+COMMENT ON COLUMN inbox.event.contact_id IS 'the contact whose history the event is part of';
+COMMENT ON COLUMN inbox.event.kind IS 'what happened; (kind, actor_kind) must be a row of inbox.event_kind';
+COMMENT ON COLUMN inbox.event.actor_kind IS
+	'who caused it: user, automation, bot, broadcast, api, contact, channel or system';
+COMMENT ON COLUMN inbox.event.actor_agent_id IS 'the agent who caused it, if any';
+COMMENT ON COLUMN inbox.event.reference IS
+	'reference code given with the event (conversation_opened carries its conversation''s)';
+COMMENT ON COLUMN inbox.event.source_url IS
+	'URL given with the event (conversation_opened, page_change)';
+COMMENT ON COLUMN inbox.event.data IS
+	'details as a JSON object: {"until": time} for snooze events, {"merged": id} for merge events, {"channel": id} for channel_added, anything for record_event()';
+COMMENT ON COLUMN inbox.event.created_at IS 'when it happened';
+COMMENT ON COLUMN inbox.view.id IS 'view id (inbox.view_id_seq); contact_list() names a custom view by it, as text';
+COMMENT ON COLUMN inbox.view.space_id IS 'the space of the view';
+COMMENT ON COLUMN inbox.view.owner_agent_id IS 'the agent whose private view it is; NULL = shared with the space';
+COMMENT ON COLUMN inbox.view.name IS 'display name, not empty; view_counts() returns it';
+COMMENT ON COLUMN inbox.view.filter IS
+	'JSON object over the keys conversation, assignee, channels, tags, unread, custom; every key given must hold ({} = the "all" view); checked when saved (22023)';
+COMMENT ON COLUMN inbox.view.created_at IS 'when the view was saved';
+COMMENT ON COLUMN inbox.view_count.space_id IS 'the space counted (maintained)';
+COMMENT ON COLUMN inbox.view_count.view IS 'the built-in view counted: all, mine or unassigned (maintained)';
+COMMENT ON COLUMN inbox.view_count.shard IS
+	'shard number 0-15, chosen by the writing backend so that concurrent writers do not queue on one row (maintained)';
+COMMENT ON COLUMN inbox.view_count.contacts IS
+	'this shard''s part of the number of contacts in the view; may be negative, only the sum over shards counts (maintained)';
+COMMENT ON COLUMN inbox.view_count.unread_contacts IS
+	'this shard''s part of the number of those contacts with unread messages; only the sum over shards counts (maintained)';
+COMMENT ON COLUMN inbox.contact_merge.id IS 'merge record id (inbox.contact_merge_id_seq)';
+COMMENT ON COLUMN inbox.contact_merge.space_id IS 'the space of both contacts';
+COMMENT ON COLUMN inbox.contact_merge.keep_id IS 'the contact that was kept (merge_contacts'' keep)';
+COMMENT ON COLUMN inbox.contact_merge.merged_id IS 'the contact merged into it (merge_contacts'' merge)';
+COMMENT ON COLUMN inbox.contact_merge.actor_kind IS 'actor kind of the merge';
+COMMENT ON COLUMN inbox.contact_merge.actor_agent_id IS 'the agent who merged, if any';
+COMMENT ON COLUMN inbox.contact_merge.conversations IS 'ids of the merged contact''s conversations before the merge';
+COMMENT ON COLUMN inbox.contact_merge.messages IS 'ids of the merged contact''s messages before the merge';
+COMMENT ON COLUMN inbox.contact_merge.events IS 'ids of the merged contact''s events before the merge';
+COMMENT ON COLUMN inbox.contact_merge.absorbed_messages IS
+	'ids of the messages of the absorbed conversation; NULL when none was absorbed';
+COMMENT ON COLUMN inbox.contact_merge.absorbed_events IS
+	'ids of the events of the absorbed conversation; NULL when none was absorbed';
+COMMENT ON COLUMN inbox.contact_merge.merged_at IS 'when the contacts were merged';
+COMMENT ON COLUMN inbox.contact_merge.undone_at IS 'when unmerge_contacts() undid the merge; NULL = in force';
+COMMENT ON SEQUENCE inbox.space_id_seq IS 'Ids of inbox.space';
+COMMENT ON SEQUENCE inbox.agent_id_seq IS 'Ids of inbox.agent';
+COMMENT ON SEQUENCE inbox.channel_id_seq IS 'Ids of inbox.channel';
+COMMENT ON SEQUENCE inbox.contact_id_seq IS 'Ids of inbox.contact';
+COMMENT ON SEQUENCE inbox.conversation_id_seq IS 'Ids of inbox.conversation';
+COMMENT ON SEQUENCE inbox.message_id_seq IS 'Ids of inbox.message';
+COMMENT ON SEQUENCE inbox.event_id_seq IS 'Ids of inbox.event';
+COMMENT ON SEQUENCE inbox.view_id_seq IS 'Ids of inbox.view';
+COMMENT ON SEQUENCE inbox.contact_merge_id_seq IS 'Ids of inbox.contact_merge';
+COMMENT ON FUNCTION inbox.contact_before_write() IS
+	'Trigger BEFORE INSERT OR UPDATE on inbox.contact: a contact is inserted unassigned, id and space_id never change, maintained columns are refused (22023; unread_count may be reset to 0), an assignee and the origin channel must be of the space (P0002), a snooze set by UPDATE must be in the future (22023)';
+COMMENT ON FUNCTION inbox.contact_after_update() IS
+	'Trigger AFTER UPDATE on inbox.contact: a new assignee writes assigned or unassigned (opening a conversation first if none), a reset of unread_count marks the incoming messages read, a snooze change writes contact_snoozed or contact_unsnoozed; then the change of the contact''s view membership is added to inbox.view_count';
+COMMENT ON FUNCTION inbox.conversation_before_write() IS
+	'Trigger BEFORE INSERT OR UPDATE on inbox.conversation: one open conversation per contact and a closed one stays closed (55000), it is inserted open, its opening columns never change, the opening and closing actor default to inbox.actor_kind / inbox.actor_agent, its contact and agents are of its space (P0002; 23502 without space_id)';
+COMMENT ON FUNCTION inbox.conversation_after_write() IS
+	'Trigger AFTER INSERT, AFTER UPDATE OF closed_at (a close) and AFTER DELETE of an open conversation: keeps contact.open_conversation_id, writes conversation_opened, or on a close writes conversation_closed and unassigns the contact';
+COMMENT ON FUNCTION inbox.message_before_write() IS
+	'Trigger BEFORE INSERT OR UPDATE on inbox.message: its contact, channel and agent are of its space (P0002; 23502 without space_id), locks the contact, puts the message in the open conversation (opening one for incoming and user messages), resolves reply-to (a reply_to_id given must be a message of the contact: 23503), checks the identity (23503) and the messaging window (55000); on UPDATE the status moves forward only and fixed columns are refused (22023)';
+COMMENT ON FUNCTION inbox.message_after_write() IS
+	'Trigger AFTER INSERT, DELETE and UPDATE OF read_at on inbox.message: keeps the contact''s unread_count and last_message_*, clears reply_to_id of the messages quoting a deleted one, assigns an unassigned contact to a replying user, ends a snooze on an incoming message, sets conversation.first_response_at';
+COMMENT ON FUNCTION inbox.event_before_insert() IS
+	'Trigger BEFORE INSERT on inbox.event: (kind, actor_kind) must be in inbox.event_kind (22023), its contact and agents in its space (P0002), its contact not merged (55000); fills the open conversation';
+COMMENT ON FUNCTION inbox.event_after_insert() IS
+	'Trigger AFTER INSERT of a bot_status_on or bot_status_off event: sets the contact''s bot_active';
+COMMENT ON FUNCTION inbox.event_before_change() IS
+	'Trigger BEFORE UPDATE OR DELETE on inbox.event: events are history, so a change or a direct delete is refused (55000); deleting the contact or conversation still takes its events along';
+COMMENT ON FUNCTION inbox.contact_channel_before_write() IS
+	'Trigger BEFORE INSERT OR UPDATE on inbox.contact_channel: contact and channel are of its space (P0002), the contact is not merged (55000)';
+COMMENT ON FUNCTION inbox.contact_channel_after_insert() IS
+	'Trigger AFTER INSERT on inbox.contact_channel: an identity added to a contact that already has one writes channel_added ({"channel": id}) for the current actor';
+COMMENT ON FUNCTION inbox.channel_cache_invalidate() IS
+	'Trigger AFTER each row written and each TRUNCATE of inbox.channel or inbox.channel_kind (enabled always): every session forgets the channels it keeps in memory, when the change commits';
+COMMENT ON FUNCTION inbox.contact_search_columns() IS
+	'Trigger BEFORE INSERT OR UPDATE on inbox.contact (enabled always): search_text and phone_digits follow the name, e-mail and phone; a direct write of them is replaced';
+COMMENT ON FUNCTION inbox.contact_counts() IS
+	'Trigger AFTER INSERT OR DELETE on inbox.contact: adds the change of the contact''s view membership to inbox.view_count (contact_after_update does it for an UPDATE)';
+COMMENT ON FUNCTION inbox.view_before_write() IS
+	'Trigger BEFORE INSERT OR UPDATE on inbox.view: the owner is an agent of the space (P0002) and the filter uses only known keys and values (22023)';
+COMMENT ON FUNCTION inbox.notify_change() IS
+	'Trigger AFTER INSERT, UPDATE OR DELETE on contact, conversation, message and event (argument: the table name): records the change, sent at commit with pg_notify on channel inbox_<space_id> (ids only, one per contact and op); nothing when inbox.notify is off';
+COMMENT ON FUNCTION inbox.create_space(text) IS
+	'Create a space (workspace) named name; returns its id. Only the extension''s owner and superusers may call it; 22023 for a NULL or empty name';
+COMMENT ON FUNCTION inbox.create_agent(bigint, text, text) IS
+	'Add an agent (team member) to a space; returns the agent id. 22023 NULL space or empty name, P0002 unknown space, 42501 caller not an admin of the space';
+COMMENT ON FUNCTION inbox.create_channel(bigint, text, text) IS
+	'Connect a channel of a kind in inbox.channel_kind to a space; returns the channel id. 22023 unknown kind or empty name, P0002 unknown space, 42501 caller not an admin of the space';
+COMMENT ON FUNCTION inbox.receive_message(bigint, bigint, text, text, text, text, jsonb, timestamptz, jsonb) IS
+	'Record a message a contact sent on a channel (contact_ref = the sender''s id there; an unknown sender becomes a contact, or an identity of the one contact whose e-mail or phone its profile names); returns the message id, the stored one when external_id was already received on the channel. 22023 bad argument (empty contact_ref, neither body nor content, unknown profile key, id over 1024 bytes, at infinite or from the year 10000), P0002 unknown channel, 42501 caller not an admin of the space';
+COMMENT ON FUNCTION inbox.send_message(bigint, bigint, bigint, text, bigint, text, jsonb) IS
+	'Queue an outgoing message (status pending) to a contact on a channel it has an identity on; a user message opens a conversation if none and assigns an unassigned contact to agent; returns the message id. 22023 bad sender_kind, user without agent, neither body nor content; P0002 unknown contact, channel or agent; 23503 no identity on the channel; 55000 messaging window closed (use a template or allowed tag in content) or contact merged; 42501 agent not the caller''s own';
+COMMENT ON FUNCTION inbox.set_message_status(bigint, bigint, text, timestamptz, text) IS
+	'Record a delivery report (sent, delivered, read, or failed with error) of an outgoing message; returns the resulting status, which never moves back. 22023 unknown status, error without failed, or a status the channel kind does not report; P0002 unknown message; 55000 an incoming message; 42501 caller not an admin of the space';
+COMMENT ON FUNCTION inbox.assign(bigint, bigint, bigint, text, bigint) IS
+	'Assign a contact to an agent of its space (assignee NULL = unassign), writing assigned or unassigned; opens a conversation if none is open; returns nothing. 22023 unknown actor_kind; P0002 unknown contact or agent; 55000 contact merged; 42501 actor_agent not the caller''s own';
+COMMENT ON FUNCTION inbox.open_conversation(bigint, bigint, text, bigint, text, text) IS
+	'Open a conversation for a contact ("mark pending"), writing conversation_opened with reference and source_url; returns its id, or that of the conversation already open (then nothing is written). 22023 NULL or unknown actor_kind; P0002 unknown contact or agent; 55000 contact merged; 42501 actor_agent not the caller''s own';
+COMMENT ON FUNCTION inbox.close_conversation(bigint, bigint, text, bigint, text, text) IS
+	'Close a contact''s open conversation ("mark done") with category and summary, writing conversation_closed and, if it was assigned, unassigned; returns the conversation id. 55000 no open conversation; 22023 NULL or unknown actor_kind; P0002 unknown contact or agent; 42501 actor_agent not the caller''s own';
+COMMENT ON FUNCTION inbox.mark_read(bigint, bigint, bigint) IS
+	'Mark every incoming message of a contact read (unread_count becomes 0), for agent; returns how many were unread. 22023 NULL contact or agent; P0002 unknown contact or agent; 42501 agent not the caller''s own';
+COMMENT ON FUNCTION inbox.snooze(bigint, bigint, timestamptz, bigint) IS
+	'Leave a contact out of every list and count until a future time, writing contact_snoozed (actor user); it comes back then, on unsnooze() or on an incoming message; returns nothing. 22023 until not later than the clock; P0002 unknown contact or agent; 55000 contact merged; 42501 agent not the caller''s own';
+COMMENT ON FUNCTION inbox.unsnooze(bigint, bigint, bigint) IS
+	'End a contact''s snooze early, writing contact_unsnoozed (actor user); a contact that is not snoozed is left alone, without event or error; returns nothing. P0002 unknown contact or agent; 55000 contact merged; 42501 agent not the caller''s own';
+COMMENT ON FUNCTION inbox.wake_due_snoozes(integer) IS
+	'Unsnooze up to max contacts whose snooze time has come (contact_unsnoozed, actor system); safe with concurrent callers; returns how many. For an external inbox-worker snooze, granted to nobody by default; 22023 when max is not positive';
+COMMENT ON FUNCTION inbox.record_event(bigint, bigint, text, text, bigint, text, text, jsonb) IS
+	'Record an event from outside (survey, bot status, channel event, page change, ...) in the contact''s open conversation, if any; returns the event id. 22023 (kind, actor_kind) not in inbox.event_kind, a kind inbox writes itself (use its function), or data not an object; P0002 unknown contact or agent; 55000 contact merged; 42501 actor_agent not the caller''s own';
+COMMENT ON FUNCTION inbox.view_counts(bigint, bigint) IS
+	'One row per view: all, mine (when agent is given), unassigned, then each custom view the agent sees (view = its id), with its contacts and those with unread messages. 22023 NULL space; P0002 unknown space or agent; 42501 agent not the caller''s own';
+COMMENT ON FUNCTION inbox.contact_list(bigint, bigint, text, text, text, integer) IS
+	'A page of the contacts of a view (all, mine, unassigned or a custom view''s id), newest message first; search matches name, e-mail or phone; pass the last row''s cursor for the next page. 22023 unknown view, mine without agent, bad cursor, page_size not 1 to 1000; P0002 unknown space, agent or view; 42501 agent not the caller''s own';
+COMMENT ON FUNCTION inbox.history(bigint, bigint, text, integer) IS
+	'A page of a contact''s messages and events, oldest first within the page: the newest page_size items, or those before the cursor of an earlier page''s first row. 22023 bad cursor or page_size not 1 to 1000; P0002 unknown contact';
+COMMENT ON FUNCTION inbox.merge_contacts(bigint, bigint, bigint, text, bigint) IS
+	'Merge contact merge into keep (one person): identities, conversations, messages and events move to keep, the newer of two open conversations absorbs the older, contact_merged is written; returns nothing. 22023 a contact with itself or unknown actor_kind; P0002 unknown contact or contacts of two spaces; 55000 either contact already merged; 42501 actor_agent not the caller''s own';
+COMMENT ON FUNCTION inbox.unmerge_contacts(bigint, bigint, bigint, text, bigint) IS
+	'Undo the last merge of merged into keep: both contacts as they were, and messages that came since on a channel only merged had go back with it; writes contact_unmerged; returns nothing. 22023 a contact with itself or unknown actor_kind; P0002 unknown contact; 55000 merged is not merged into keep; 42501 actor_agent not the caller''s own';
+
