@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * cluster.c
- *	  What inbox needs to know of a Citus cluster: whether the tables of a
- *	  space are distributed, and which of their shards this node holds.
+ *	  What inbox needs to know of the servers it shares its data with: on a
+ *	  Citus cluster, whether the tables of a space are distributed and
+ *	  which of their shards this node holds; on a logical replication
+ *	  subscriber, that its tables are the publisher's to change.
  *
  * On a Citus cluster (inbox.distribute()) inbox.contact names the contacts
  * of every node: a query of it from this node's background worker would
@@ -108,4 +110,27 @@ inbox_is_distributed(void)
 	}
 	PG_END_TRY();
 	return distributed;
+}
+
+/*
+ * Whether this database subscribes to inbox's tables (logical replication:
+ * CREATE SUBSCRIPTION of a publication of schema inbox).  Its rows are then
+ * the publisher's: the publisher's worker wakes its snoozes and the change
+ * comes here with the other rows, so this database's worker must change
+ * none of them (a second wake would write a second event, whose id the
+ * publisher's may take next).  Once the subscription is dropped (this
+ * server takes over), the worker serves the database again.
+ */
+bool
+inbox_is_subscriber(void)
+{
+	static InboxQuery q = {
+		"SELECT EXISTS (SELECT FROM pg_catalog.pg_subscription_rel"
+		"               WHERE srrelid = pg_catalog.to_regclass('inbox.contact'))",
+		0, {InvalidOid}
+	};
+	bool		isnull;
+
+	inbox_exec(&q, NULL, NULL, 1);
+	return DatumGetBool(inbox_value(1, &isnull));
 }

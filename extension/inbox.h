@@ -332,9 +332,10 @@ extern bool inbox_agent_exists(int64 space, int64 agent);
 extern void inbox_check_agent_in_space(int64 space, int64 agent);
 extern void inbox_require_space(int64 space);
 
-/* cluster.c: the shards of a Citus node */
+/* cluster.c: the shards of a Citus node, a logical replication subscriber */
 extern List *inbox_local_shards(const char *table);
 extern bool inbox_is_distributed(void);
+extern bool inbox_is_subscriber(void);
 extern bool inbox_only_agents_cleared(int64 space, HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc,
 									  const AttrNumber *agent_columns, int nagent_columns);
 

@@ -360,14 +360,18 @@ wake_due_on_shards(List *shards, int max)
  * Wake at most max contacts whose snooze time has come (snoozed_until <=
  * now(), the transaction's start, so that no event is dated before the
  * time it ends): of every space on one server, of the spaces this node
- * holds on a Citus cluster.  Returns how many were woken.  The caller is
+ * holds on a Citus cluster, none on a logical replication subscriber of
+ * inbox's tables.  Returns how many were woken.  The caller is
  * connected to SPI.
  */
 int
 inbox_wake_due(int max)
 {
-	List	   *shards = inbox_local_shards("contact");
+	List	   *shards;
 
+	if (inbox_is_subscriber())
+		return 0;				/* the publisher wakes them; the change comes with its rows */
+	shards = inbox_local_shards("contact");
 	if (shards != NIL)
 		return wake_due_on_shards(shards, max);
 	if (inbox_is_distributed())
@@ -377,18 +381,21 @@ inbox_wake_due(int max)
 
 /*
  * The earliest snooze time of any contact (of this node's shards on a
- * Citus cluster); false when none is snoozed.
+ * Citus cluster); false when none is snoozed, or on a subscriber.
  */
 bool
 inbox_next_due(TimestampTz *due)
 {
 	static InboxQuery q = {"SELECT min(snoozed_until) FROM inbox.contact", 0, {InvalidOid}};
-	List	   *shards = inbox_local_shards("contact");
+	List	   *shards;
 	ListCell   *lc;
 	bool		found = false;
 	bool		isnull;
 	Datum		value;
 
+	if (inbox_is_subscriber())
+		return false;
+	shards = inbox_local_shards("contact");
 	if (shards == NIL)
 	{
 		if (inbox_is_distributed())

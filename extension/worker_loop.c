@@ -178,7 +178,9 @@ static TimestampTz snooze_look_at = 0;
 /*
  * On a Citus node the worker serves the shards this node holds, and a
  * shard may move to it or away at any time (citus_move_shard_placement)
- * without telling it: it looks at its shards again at least this often.
+ * without telling it; on a logical replication subscriber it serves
+ * nothing until the subscription goes.  Either looks again at least this
+ * often.
  */
 #define SHARDS_LOOK_MS 1000L
 static bool serving_shards = false;
@@ -219,7 +221,7 @@ wake_due_batches(TimestampTz *next, int *woken)
 			inbox_spi_connect();
 			*woken = inbox_wake_due(inbox_worker_batch);
 			has_next = inbox_next_due(next);
-			serving_shards = inbox_is_distributed();
+			serving_shards = inbox_is_distributed() || inbox_is_subscriber();
 			SPI_finish();
 		}
 		PopActiveSnapshot();
