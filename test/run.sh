@@ -32,6 +32,7 @@ script_suites=(
 	"upgrade:test/upgrade/upgrade_test.sh"
 	"fuzz:test/fuzz/fuzz_test.sh"
 	"logical:test/logical/logical_test.sh"
+	"standby:test/standby/standby_test.sh"
 )
 
 passed=0
