@@ -31,6 +31,7 @@ script_suites=(
 	"dump:test/dump/dump_test.sh"
 	"upgrade:test/upgrade/upgrade_test.sh"
 	"fuzz:test/fuzz/fuzz_test.sh"
+	"citus:test/citus/citus_test.sh"
 )
 
 passed=0
