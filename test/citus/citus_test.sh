@@ -528,7 +528,9 @@ writing() { [ "$(grep -c . "$work/writer.out")" -ge 20 ]; }
 wait_until 5 writing
 shard=$(sql -c "SELECT get_shard_id_for_distribution_column('inbox.contact', $sM)")
 t0=$EPOCHREALTIME
+move_began=$(sql -c "SELECT clock_timestamp()")
 moved=$(sql -c "SELECT citus_move_shard_placement($shard, 'localhost', $(citus_node_port "$from"), 'localhost', $(citus_node_port "$to"), shard_transfer_mode => 'force_logical')" 2>&1)
+move_ended=$(sql -c "SELECT clock_timestamp()")
 move_s=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 check "citus_move_shard_placement (force_logical) moved space $sM to $to while messages arrived (${move_s} s)" \
 	"$moved|$(node_of "$sM")|$(kill -0 "$writer" 2>/dev/null && echo writing)" "|$to|writing"
@@ -552,6 +554,15 @@ wait "$writer"; rc=$?
 written=$(grep -c '^[0-9][0-9]*$' "$work/writer.out")
 check "every message written during the move was committed, none failed (exit $rc)" \
 	"$rc|$written|$(sql -c "SELECT count(*) FROM inbox.message WHERE space_id = $sM AND body LIKE 'during the move %'")" "0|400|400"
+# what is missing, and whether the old shard on $from still has it
+grep -E '^[0-9]+$' "$work/writer.out" | sort >"$work/written.ids"
+sql -c "SELECT id FROM inbox.message WHERE space_id = $sM" | sort >"$work/stored.ids"
+missing=$(comm -23 "$work/written.ids" "$work/stored.ids" | paste -sd, -)
+if [ -n "$missing" ]; then
+	old_shard=$(sql -c "SELECT shard_name('inbox.message'::regclass, get_shard_id_for_distribution_column('inbox.message', $sM))")
+	echo "  missing: $missing; the move ran from $move_began to $move_ended; on $from in $old_shard (the old shard, until Citus drops it):" \
+		"$(on "$from" -c "SELECT string_agg(id || ' at ' || created_at, ', ') FROM $old_shard WHERE id IN ($missing)" 2>&1)"
+fi
 echo "  (the listener printed $(grep -c '"op": "message"' "$work/M.listen") message notifications for $((written + 6)) messages; those the new node sent before it listened there are what resync stands for)"
 # every contact and message the listener named is of its space
 heard_contacts=$(grep -oE '"contact": [0-9]+' "$work/M.listen" | grep -oE '[0-9]+' | sort -u | paste -sd, -)
