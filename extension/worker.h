@@ -39,6 +39,8 @@ typedef struct WorkerSlot
 	bool		stop;			/* the worker must exit */
 	bool		no_extension;	/* the last worker found no inbox here */
 	uint32		generation;		/* bumped when CREATE EXTENSION commits */
+	bool		extension_prepared; /* a CREATE EXTENSION is in a prepared
+									 * transaction: its COMMIT PREPARED is news */
 	WorkerExit	exit;			/* why the last worker exited */
 	pid_t		pid;			/* the worker connected here, 0 if none */
 	Latch	   *latch;			/* and its latch */

@@ -20,7 +20,11 @@
  *
  * The hook also notes what the launcher must look at again when the
  * transaction commits: CREATE/ALTER DATABASE (the databases it serves),
- * CREATE EXTENSION (a database that had no inbox may have it now).
+ * CREATE EXTENSION (a database that had no inbox may have it now).  A
+ * CREATE EXTENSION in a transaction that is prepared (Citus propagates it
+ * so from the coordinator to the other nodes) is news only once COMMIT
+ * PREPARED has made it visible: a worker started at PREPARE would find no
+ * inbox, record that and never come back.
  *
  *-------------------------------------------------------------------------
  */
@@ -50,6 +54,7 @@ static struct
 	int			paused[MAX_PAUSES]; /* slot numbers */
 	bool		wake_launcher;
 	bool		extension_created;
+	bool		ended_prepared; /* COMMIT or ROLLBACK PREPARED */
 } pending;
 
 /*
@@ -131,6 +136,11 @@ note_utility(Node *parsetree)
 			/* inbox itself, or an extension that requires it (CASCADE) */
 			pending.extension_created = true;
 			break;
+		case T_TransactionStmt:
+			if (((TransactionStmt *) parsetree)->kind == TRANS_STMT_COMMIT_PREPARED ||
+				((TransactionStmt *) parsetree)->kind == TRANS_STMT_ROLLBACK_PREPARED)
+				pending.ended_prepared = true;
+			break;
 		case T_DropStmt:
 
 			/*
@@ -185,6 +195,8 @@ inbox_worker_pause_xact_event(XactEvent event)
 {
 	WorkerShared *shared = inbox_worker_shared;
 	bool		commit;
+	bool		created;
+	int			i;
 
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PREPARE)
 		commit = true;
@@ -193,16 +205,35 @@ inbox_worker_pause_xact_event(XactEvent event)
 	else
 		return;
 	if (shared == NULL ||
-		!(pending.npaused > 0 || pending.wake_launcher || pending.extension_created))
+		!(pending.npaused > 0 || pending.wake_launcher || pending.extension_created ||
+		  pending.ended_prepared))
 		return;
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	for (int p = 0; p < pending.npaused; p++)
 		shared->slots[pending.paused[p]].paused--;
-	if (commit && pending.extension_created && OidIsValid(MyDatabaseId))
+	created = commit && pending.extension_created;
+	if (created && event == XACT_EVENT_PREPARE && OidIsValid(MyDatabaseId))
 	{
-		int			i = inbox_worker_find_slot(MyDatabaseId);
-
+		/* not visible yet: wait for COMMIT PREPARED */
+		i = inbox_worker_find_or_add_slot(MyDatabaseId);
+		if (i >= 0)
+			shared->slots[i].extension_prepared = true;
+		created = false;
+	}
+	else if (commit && pending.ended_prepared && OidIsValid(MyDatabaseId))
+	{
+		/* a rolled back one makes the launcher look in vain, once */
+		i = inbox_worker_find_slot(MyDatabaseId);
+		if (i >= 0 && shared->slots[i].extension_prepared)
+		{
+			shared->slots[i].extension_prepared = false;
+			created = true;
+		}
+	}
+	if (created && OidIsValid(MyDatabaseId))
+	{
+		i = inbox_worker_find_slot(MyDatabaseId);
 		if (i >= 0)
 		{
 			shared->slots[i].no_extension = false;
@@ -210,7 +241,7 @@ inbox_worker_pause_xact_event(XactEvent event)
 		}
 	}
 	if (shared->launcher_latch != NULL &&
-		(pending.npaused > 0 || (commit && (pending.wake_launcher || pending.extension_created))))
+		(pending.npaused > 0 || created || (commit && pending.wake_launcher)))
 		SetLatch(shared->launcher_latch);
 	LWLockRelease(shared->lock);
 

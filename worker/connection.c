@@ -179,6 +179,31 @@ worker_wait(int sock, double seconds)
 	}
 }
 
+/* a connection just made, ready for use; NULL with the reason in *error if not */
+static PGconn *
+connection_ready(PGconn *conn, char *error, size_t errorlen)
+{
+	if (conn == NULL)
+	{
+		snprintf(error, errorlen, "out of memory");
+		return NULL;
+	}
+	if (PQstatus(conn) != CONNECTION_OK)
+	{
+		snprintf(error, errorlen, "%s", PQerrorMessage(conn));
+		PQfinish(conn);
+		return NULL;
+	}
+	/* libpqtypes needs its type handlers registered on each connection */
+	if (!PQinitTypes(conn))
+	{
+		snprintf(error, errorlen, "could not set up libpqtypes: %s", PQgeterror());
+		PQfinish(conn);
+		return NULL;
+	}
+	return conn;
+}
+
 /* one connection attempt; NULL with the reason in *error if it failed */
 static PGconn *
 connect_once(const WorkerOptions *opts, char *error, size_t errorlen)
@@ -186,7 +211,6 @@ connect_once(const WorkerOptions *opts, char *error, size_t errorlen)
 	const char *keywords[8];
 	const char *values[8];
 	int			n = 0;
-	PGconn	   *conn;
 
 	/*
 	 * Defaults that suit a daemon, placed before dbname so that -d and the
@@ -213,26 +237,7 @@ connect_once(const WorkerOptions *opts, char *error, size_t errorlen)
 	keywords[n] = NULL;
 	values[n] = NULL;
 
-	conn = PQconnectdbParams(keywords, values, 1);
-	if (conn == NULL)
-	{
-		snprintf(error, errorlen, "out of memory");
-		return NULL;
-	}
-	if (PQstatus(conn) != CONNECTION_OK)
-	{
-		snprintf(error, errorlen, "%s", PQerrorMessage(conn));
-		PQfinish(conn);
-		return NULL;
-	}
-	/* libpqtypes needs its type handlers registered on each connection */
-	if (!PQinitTypes(conn))
-	{
-		snprintf(error, errorlen, "could not set up libpqtypes: %s", PQgeterror());
-		PQfinish(conn);
-		return NULL;
-	}
-	return conn;
+	return connection_ready(PQconnectdbParams(keywords, values, 1), error, errorlen);
 }
 
 /*
@@ -275,6 +280,66 @@ worker_connect(const WorkerOptions *opts, bool first)
 		}
 		delay = delay * 2 > BACKOFF_MAX ? BACKOFF_MAX : delay * 2;
 	}
+}
+
+/*
+ * One attempt to connect to another server (host, port) as model is
+ * connected: the same database, user, password, SSL and keepalive
+ * settings, only host, hostaddr and port replaced.  NULL with the reason
+ * in *error if it failed.
+ */
+PGconn *
+worker_connect_like(PGconn *model, const char *host, int port, char *error, size_t errorlen)
+{
+	PQconninfoOption *options = PQconninfo(model);
+	const char **keywords;
+	const char **values;
+	char		port_text[16];
+	int			n = 0;
+	PGconn	   *conn;
+
+	if (options == NULL)
+	{
+		snprintf(error, errorlen, "out of memory");
+		return NULL;
+	}
+	for (PQconninfoOption *o = options; o->keyword != NULL; o++)
+		n++;
+	keywords = calloc(n + 3, sizeof(char *));
+	values = calloc(n + 3, sizeof(char *));
+	if (keywords == NULL || values == NULL)
+	{
+		free(keywords);
+		free(values);
+		PQconninfoFree(options);
+		snprintf(error, errorlen, "out of memory");
+		return NULL;
+	}
+	n = 0;
+	for (PQconninfoOption *o = options; o->keyword != NULL; o++)
+	{
+		if (o->val == NULL || o->val[0] == '\0' || strcmp(o->keyword, "host") == 0 ||
+			strcmp(o->keyword, "hostaddr") == 0 || strcmp(o->keyword, "port") == 0)
+			continue;
+		keywords[n] = o->keyword;
+		values[n++] = o->val;
+	}
+	snprintf(port_text, sizeof(port_text), "%d", port);
+	keywords[n] = "host";
+	values[n++] = host;
+	keywords[n] = "port";
+	values[n++] = port_text;
+	keywords[n] = NULL;
+	values[n] = NULL;
+
+	/* dbname is a plain name here, not a connection string to expand */
+	conn = connection_ready(PQconnectdbParams(keywords, values, 0), error, errorlen);
+	if (conn == NULL)
+		chomp(error);
+	free(keywords);
+	free(values);
+	PQconninfoFree(options);
+	return conn;
 }
 
 bool

@@ -5,7 +5,8 @@
  *	  outside the server.  This file parses the command line and hands over
  *	  to one subcommand:
  *
- *	  listen --space N	 print the space's change notifications as JSON lines
+ *	  listen --space N	 print the space's change notifications as JSON lines,
+ *						 from the node that holds the space on a Citus cluster
  *						 (listen.c)
  *	  snooze			 wake snoozed contacts when the server cannot load
  *						 inbox's background worker (snooze.c)
@@ -37,7 +38,10 @@ usage(void)
 	printf("  %s deliver --exec CMD [OPTION]...\n", progname);
 	printf("\nSubcommands:\n");
 	printf("  listen      print each change notification of space N as one JSON line on\n"
-		   "              stdout; after a lost connection, reconnect and print {\"op\":\"resync\"}\n");
+		   "              stdout; after a lost connection, reconnect and print {\"op\":\"resync\"};\n"
+		   "              on a Citus cluster listen at the node that holds the space\n"
+		   "              (inbox.space_node(N), asked every second), follow it when it\n"
+		   "              moves and print {\"op\":\"resync\"}\n");
 	printf("  snooze      wake snoozed contacts when their time comes, for servers that\n"
 		   "              cannot load inbox's background worker (managed PostgreSQL)\n");
 	printf("  deliver     send pending outgoing messages: run CMD with each message as JSON\n"

@@ -53,6 +53,8 @@ extern void worker_setup_signals(void);
 extern bool worker_stop_requested(void);
 extern WaitResult worker_wait(int sock, double seconds);
 extern PGconn *worker_connect(const WorkerOptions *opts, bool first);
+extern PGconn *worker_connect_like(PGconn *model, const char *host, int port,
+								   char *error, size_t errorlen);
 extern bool worker_connection_lost(PGconn *conn);
 extern bool worker_exec_command(PGconn *conn, const char *sql);
 extern bool worker_listen(PGconn *conn, const char *channel);
