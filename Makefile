@@ -63,21 +63,27 @@ include $(PGXS)
 # "uninstall" and "clean" take it along.  It needs libpq and libpqtypes only.
 WORKER = worker/inbox-worker
 WORKER_SRCS = $(wildcard $(srcdir)/worker/*.c)
-WORKER_CFLAGS = $(filter-out -fPIC,$(CFLAGS)) -Wextra $(if $(WERROR),-Werror)
+WORKER_CFLAGS = $(filter-out -fPIC,$(CFLAGS)) -Wextra $(if $(WERROR),-Werror) \
+	-DINBOX_VERSION='"$(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(srcdir)/inbox.control)"'
+# make install also links inbox-worker into this directory, on PATH (PGXS
+# installs programs into PostgreSQL's own bindir, which is not); empty: no link
+WORKER_LINK_DIR ?= /usr/local/bin
 
 all: $(WORKER)
 
-$(WORKER): $(WORKER_SRCS) $(srcdir)/worker/worker.h
+$(WORKER): $(WORKER_SRCS) $(srcdir)/worker/worker.h $(srcdir)/inbox.control
 	$(CC) $(WORKER_CFLAGS) -I$(includedir) -o $@ $(WORKER_SRCS) $(LDFLAGS) -lpqtypes -lpq
 
 install: install-worker
 install-worker: $(WORKER)
 	$(MKDIR_P) '$(DESTDIR)$(bindir)'
 	$(INSTALL_PROGRAM) $(WORKER) '$(DESTDIR)$(bindir)/inbox-worker'
+	$(if $(WORKER_LINK_DIR),$(MKDIR_P) '$(DESTDIR)$(WORKER_LINK_DIR)' && ln -sf '$(bindir)/inbox-worker' '$(DESTDIR)$(WORKER_LINK_DIR)/inbox-worker')
 
 uninstall: uninstall-worker
 uninstall-worker:
 	rm -f '$(DESTDIR)$(bindir)/inbox-worker'
+	$(if $(WORKER_LINK_DIR),rm -f '$(DESTDIR)$(WORKER_LINK_DIR)/inbox-worker')
 
 clean: clean-worker
 clean-worker:

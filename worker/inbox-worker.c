@@ -154,7 +154,7 @@ main(int argc, char **argv)
 				opts.verbose = true;
 				break;
 			case 'V':
-				printf("inbox-worker (inbox) %s\n", INBOX_WORKER_VERSION);
+				printf("inbox-worker (inbox) %s\n", INBOX_VERSION);
 				return EXIT_OK;
 			case 'h':
 				usage();

@@ -18,7 +18,10 @@
 #include <libpq-fe.h>
 #include <libpqtypes.h>
 
-#define INBOX_WORKER_VERSION "0.1"
+/* the version of inbox this client was built with (the Makefile passes it) */
+#ifndef INBOX_VERSION
+#define INBOX_VERSION "unknown"
+#endif
 
 #define EXIT_OK			0
 #define EXIT_RUNTIME	1
