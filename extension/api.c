@@ -121,7 +121,7 @@ inbox_create_agent(PG_FUNCTION_ARGS)
 		3, {INT8OID, TEXTOID, TEXTOID}
 	};
 	Datum		values[3];
-	char		nulls[3] = {' ', ' ', PG_ARGISNULL(2) ? 'n' : ' '};
+	char		nulls[3] = {' ', ' ', ' '};
 	int64		id;
 	InboxAccess access;
 
@@ -129,7 +129,7 @@ inbox_create_agent(PG_FUNCTION_ARGS)
 	(void) inbox_required_text(fcinfo, 1, "name");
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = PG_GETARG_DATUM(1);
-	values[2] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+	inbox_optional_param(fcinfo, 2, &values[2], &nulls[2]);
 
 	inbox_spi_connect();
 	access = inbox_space_access(PG_GETARG_INT64(0), "space", PG_GETARG_INT64(0));
@@ -461,14 +461,10 @@ inbox_receive_message(PG_FUNCTION_ARGS)
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(contact);
 	values[1] = Int64GetDatum(channel);
-	values[2] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
-	nulls[2] = PG_ARGISNULL(3) ? 'n' : ' ';
-	values[3] = PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6);
-	nulls[3] = PG_ARGISNULL(6) ? 'n' : ' ';
-	values[4] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
-	nulls[4] = PG_ARGISNULL(4) ? 'n' : ' ';
-	values[5] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
-	nulls[5] = PG_ARGISNULL(5) ? 'n' : ' ';
+	inbox_optional_param(fcinfo, 3, &values[2], &nulls[2]);
+	inbox_optional_param(fcinfo, 6, &values[3], &nulls[3]);
+	inbox_optional_param(fcinfo, 4, &values[4], &nulls[4]);
+	inbox_optional_param(fcinfo, 5, &values[5], &nulls[5]);
 	values[6] = PG_GETARG_DATUM(7);
 	values[7] = Int64GetDatum(space);
 
@@ -516,12 +512,9 @@ inbox_send_message(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(contact);
 	values[1] = PG_GETARG_DATUM(2);
 	values[2] = PG_GETARG_DATUM(5);
-	values[3] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
-	nulls[3] = PG_ARGISNULL(4) ? 'n' : ' ';
-	values[4] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
-	nulls[4] = PG_ARGISNULL(3) ? 'n' : ' ';
-	values[5] = PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6);
-	nulls[5] = PG_ARGISNULL(6) ? 'n' : ' ';
+	inbox_optional_param(fcinfo, 4, &values[3], &nulls[3]);
+	inbox_optional_param(fcinfo, 3, &values[4], &nulls[4]);
+	inbox_optional_param(fcinfo, 6, &values[5], &nulls[5]);
 	values[6] = Int64GetDatum(space);
 
 	inbox_spi_connect();
@@ -602,8 +595,7 @@ inbox_set_message_status(PG_FUNCTION_ARGS)
 
 	values[0] = Int64GetDatum(message);
 	values[1] = PG_GETARG_DATUM(3);
-	values[2] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
-	nulls[2] = PG_ARGISNULL(4) ? 'n' : ' ';
+	inbox_optional_param(fcinfo, 4, &values[2], &nulls[2]);
 	values[3] = Int64GetDatum(space);
 
 	inbox_spi_connect();
@@ -639,8 +631,7 @@ inbox_assign(PG_FUNCTION_ARGS)
 	inbox_require_contact(space, contact, false);
 	actor = actor_argument(fcinfo, 3, 4, space);
 	values[0] = Int64GetDatum(contact);
-	values[1] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
-	nulls[1] = PG_ARGISNULL(2) ? 'n' : ' ';
+	inbox_optional_param(fcinfo, 2, &values[1], &nulls[1]);
 	values[2] = Int64GetDatum(space);
 	inbox_exec_as(&actor, &q, values, nulls, 0);
 	SPI_finish();
@@ -705,10 +696,8 @@ inbox_close_conversation(PG_FUNCTION_ARGS)
 	values[1] = CStringGetTextDatum(actor.kind);
 	values[2] = Int64GetDatum(actor.agent);
 	nulls[2] = actor.agent ? ' ' : 'n';
-	values[3] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
-	nulls[3] = PG_ARGISNULL(4) ? 'n' : ' ';
-	values[4] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
-	nulls[4] = PG_ARGISNULL(5) ? 'n' : ' ';
+	inbox_optional_param(fcinfo, 4, &values[3], &nulls[3]);
+	inbox_optional_param(fcinfo, 5, &values[4], &nulls[4]);
 	values[5] = Int64GetDatum(space);
 	if (inbox_exec(&q, values, nulls, 1) == 0)
 		ereport(ERROR,

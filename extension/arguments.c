@@ -30,6 +30,14 @@ inbox_optional_int8(FunctionCallInfo fcinfo, int n)
 	return PG_ARGISNULL(n) ? 0 : PG_GETARG_INT64(n);
 }
 
+/* an argument that may be NULL, as a query parameter: its value and nulls flag */
+void
+inbox_optional_param(FunctionCallInfo fcinfo, int n, Datum *value, char *null)
+{
+	*value = PG_ARGISNULL(n) ? (Datum) 0 : PG_GETARG_DATUM(n);
+	*null = PG_ARGISNULL(n) ? 'n' : ' ';
+}
+
 /* a text argument that must be given and not empty */
 char *
 inbox_required_text(FunctionCallInfo fcinfo, int n, const char *name)

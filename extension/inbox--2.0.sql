@@ -1107,25 +1107,22 @@ COMMENT ON ROLE inbox_agent IS 'inbox: reads its agent''s space (inbox.agent.db_
 -- The policies call them directly, without subqueries (which Citus does
 -- not accept in policies of distributed tables); each keeps its answer
 -- for the statement that calls it.
--- On a Citus cluster the policies are evaluated on the shards, where a query
--- of another table is refused unless citus.allow_nested_distributed_execution
--- is on (without Citus the setting is a placeholder that nothing reads).
+-- They have no SET clause: a policy calls them for every row it filters, and
+-- PostgreSQL would apply and undo the settings at each call.  Their C code
+-- pins search_path and turns citus.allow_nested_distributed_execution on
+-- around their look-ups (on a Citus cluster the policies are evaluated on
+-- the shards, where a query of another table is refused unless it is on;
+-- without Citus the setting is a placeholder that nothing reads).
 CREATE FUNCTION inbox.role_spaces(scope text) RETURNS bigint[]
-	AS 'MODULE_PATHNAME', 'inbox_role_spaces' LANGUAGE C STABLE STRICT
-	SET search_path = pg_catalog, pg_temp
-	SET citus.allow_nested_distributed_execution = on;
+	AS 'MODULE_PATHNAME', 'inbox_role_spaces' LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION inbox.role_spaces(text) IS
 	'The spaces of current_user: admin (inbox.space_admin), member (admin or agent) or all_contacts (admin, or agent not limited to assigned contacts); used by the row-level security policies';
 CREATE FUNCTION inbox.role_agents() RETURNS bigint[]
-	AS 'MODULE_PATHNAME', 'inbox_role_agents' LANGUAGE C STABLE
-	SET search_path = pg_catalog, pg_temp
-	SET citus.allow_nested_distributed_execution = on;
+	AS 'MODULE_PATHNAME', 'inbox_role_agents' LANGUAGE C STABLE;
 COMMENT ON FUNCTION inbox.role_agents() IS
 	'The agents bound to current_user (inbox.agent.db_role); used by the row-level security policies';
 CREATE FUNCTION inbox.role_sees_contact(space bigint, contact bigint) RETURNS boolean
-	AS 'MODULE_PATHNAME', 'inbox_role_sees_contact' LANGUAGE C STABLE STRICT
-	SET search_path = pg_catalog, pg_temp
-	SET citus.allow_nested_distributed_execution = on;
+	AS 'MODULE_PATHNAME', 'inbox_role_sees_contact' LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION inbox.role_sees_contact(bigint, bigint) IS
 	'Whether current_user sees a contact of a space: a member of the space, not limited to assigned contacts or the contact assigned to it or to nobody; used by the row-level security policies of the rows of a contact';
 

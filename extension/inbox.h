@@ -278,6 +278,7 @@ extern const char *inbox_status_name(InboxStatus status);
 #define INBOX_MAX_PAGE_SIZE 1000
 
 extern int64 inbox_optional_int8(FunctionCallInfo fcinfo, int n);
+extern void inbox_optional_param(FunctionCallInfo fcinfo, int n, Datum *value, char *null);
 extern char *inbox_required_text(FunctionCallInfo fcinfo, int n, const char *name);
 extern char *inbox_required_id(FunctionCallInfo fcinfo, int n, const char *name);
 extern void inbox_require_object(FunctionCallInfo fcinfo, int n, const char *name);

@@ -40,6 +40,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/syscache.h"
 
@@ -226,8 +227,25 @@ typedef enum PolicyAnswer
 	ANSWER_COUNT
 } PolicyAnswer;
 
-/* role_sees_contact keeps at most this many contacts, then starts again */
+/*
+ * role_sees_contact looks contacts up one by one, keeping the answers (at
+ * most POLICY_MAX_CONTACTS, then it starts again); after
+ * POLICY_SINGLE_LOOKUPS of them in one space, the statement reads many
+ * contacts of that space, and reads the ids of all those the role sees
+ * there at once (for at most POLICY_MAX_SPACES spaces).
+ */
 #define POLICY_MAX_CONTACTS 65536
+#define POLICY_SINGLE_LOOKUPS 256
+#define POLICY_MAX_SPACES 8
+
+/* what role_sees_contact knows of one space */
+typedef struct SpaceContacts
+{
+	int64		space;
+	int			lookups;		/* contacts looked up one by one */
+	int			nvisible;		/* -1 until the ids below are read */
+	int64	   *visible;		/* the contacts the role sees, sorted, in fn_mcxt */
+} SpaceContacts;
 
 typedef struct ContactKey
 {
@@ -247,6 +265,8 @@ typedef struct PolicyCache
 	Oid			owner;			/* the function's owner, who reads the tables */
 	Datum		answers[ANSWER_COUNT];	/* bigint[] in fn_mcxt, (Datum) 0 until asked */
 	HTAB	   *contacts;		/* role_sees_contact: ContactKey -> SeenContact */
+	int			nspaces;
+	SpaceContacts spaces[POLICY_MAX_SPACES];
 } PolicyCache;
 
 /* the cache of the calling function, for current_user */
@@ -275,6 +295,7 @@ policy_cache(FunctionCallInfo fcinfo)
 		if (cache->contacts != NULL)
 			hash_destroy(cache->contacts);
 		cache->contacts = NULL;
+		cache->nspaces = 0;
 		cache->role = role;
 	}
 	return cache;
@@ -284,18 +305,34 @@ policy_cache(FunctionCallInfo fcinfo)
  * Run a policy helper's query as the function's owner; the first column
  * of its first row (NULL when there is none), valid until SPI_finish.  The
  * caller is connected to SPI.
+ *
+ * The query runs with search_path pinned (it is prepared under it) and, on
+ * a Citus cluster, with citus.allow_nested_distributed_execution on: a
+ * policy is evaluated inside a query Citus sent to a shard, where a query of
+ * another table is refused unless that setting is on.  The functions set
+ * them here, for their few look-ups, rather than in a SET clause of their
+ * SQL definition, which PostgreSQL would apply and undo at every call, that
+ * is for every row a policy filters (ten times the cost of a scan by an
+ * agent, measured).  Without Citus the second setting is a placeholder.
  */
 static Datum
 query_as_owner(PolicyCache *cache, InboxQuery *q, Datum *values, bool *isnull)
 {
 	Oid			save_user;
 	int			save_sec;
+	int			save_nestlevel;
 
-	/* an error restores the user id with the (sub)transaction's abort */
+	/* an error restores the user id and the settings with the (sub)transaction's abort */
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("citus.allow_nested_distributed_execution", "on", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	GetUserIdAndSecContext(&save_user, &save_sec);
 	SetUserIdAndSecContext(cache->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	inbox_exec(q, values, NULL, 1);
 	SetUserIdAndSecContext(save_user, save_sec);
+	AtEOXact_GUC(true, save_nestlevel);
 	return inbox_value(1, isnull);
 }
 
@@ -374,12 +411,67 @@ inbox_role_agents(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(datumCopy(policy_answer(fcinfo, policy_cache(fcinfo), ANSWER_AGENTS), false, -1));
 }
 
+/* what role_sees_contact knows of a space, NULL when it keeps no more spaces */
+static SpaceContacts *
+space_contacts(PolicyCache *cache, int64 space)
+{
+	SpaceContacts *sc;
+
+	for (int i = 0; i < cache->nspaces; i++)
+		if (cache->spaces[i].space == space)
+			return &cache->spaces[i];
+	if (cache->nspaces == POLICY_MAX_SPACES)
+		return NULL;
+	sc = &cache->spaces[cache->nspaces++];
+	sc->space = space;
+	sc->lookups = 0;
+	sc->nvisible = -1;
+	sc->visible = NULL;
+	return sc;
+}
+
+/* read the ids of every contact of the space that the role sees */
+static void
+read_visible_contacts(FunctionCallInfo fcinfo, PolicyCache *cache, SpaceContacts *sc)
+{
+	static InboxQuery q = {
+		"SELECT ARRAY(SELECT id FROM inbox.contact"
+		"             WHERE space_id = $1 AND (assignee_id IS NULL OR assignee_id = ANY ($2)) ORDER BY id)",
+		2, {INT8OID, INT8ARRAYOID}
+	};
+	Datum		values[2];
+	bool		isnull;
+	ArrayType  *ids;
+	int			n;
+
+	values[0] = Int64GetDatum(sc->space);
+	values[1] = policy_answer(fcinfo, cache, ANSWER_AGENTS);
+	inbox_spi_connect();
+	ids = DatumGetArrayTypeP(query_as_owner(cache, &q, values, &isnull));
+	n = ArrayGetNItems(ARR_NDIM(ids), ARR_DIMS(ids));
+	sc->visible = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, Max(n, 1) * sizeof(int64));
+	if (n > 0)
+		memcpy(sc->visible, ARR_DATA_PTR(ids), n * sizeof(int64));
+	sc->nvisible = n;
+	SPI_finish();
+}
+
+static int
+int64_cmp(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
 /*
  * role_sees_contact(space, contact): whether current_user sees a contact
  * of a space, and so its identities, conversations, messages and events:
  * a member of the space that sees every contact there, or one limited to
  * assigned contacts when the contact is assigned to its agent or to
- * nobody.  A scan of many rows of few contacts looks each contact up once.
+ * nobody.  A scan of many rows of few contacts looks each contact up once;
+ * a scan of many contacts reads those the role sees in one query.
  */
 Datum
 inbox_role_sees_contact(PG_FUNCTION_ARGS)
@@ -390,6 +482,7 @@ inbox_role_sees_contact(PG_FUNCTION_ARGS)
 		3, {INT8OID, INT8OID, INT8ARRAYOID}
 	};
 	PolicyCache *cache;
+	SpaceContacts *sc;
 	ContactKey	key;
 	SeenContact *entry;
 	bool		found;
@@ -405,6 +498,12 @@ inbox_role_sees_contact(PG_FUNCTION_ARGS)
 		PG_RETURN_BOOL(false);
 	if (array_has(policy_answer(fcinfo, cache, ANSWER_ALL_CONTACTS), key.space))
 		PG_RETURN_BOOL(true);
+
+	sc = space_contacts(cache, key.space);
+	if (sc != NULL && sc->nvisible < 0 && sc->lookups >= POLICY_SINGLE_LOOKUPS)
+		read_visible_contacts(fcinfo, cache, sc);
+	if (sc != NULL && sc->nvisible >= 0)
+		PG_RETURN_BOOL(bsearch(&key.contact, sc->visible, sc->nvisible, sizeof(int64), int64_cmp) != NULL);
 
 	if (cache->contacts != NULL && hash_get_num_entries(cache->contacts) >= POLICY_MAX_CONTACTS)
 	{
@@ -435,6 +534,8 @@ inbox_role_sees_contact(PG_FUNCTION_ARGS)
 		/* unassigned, or assigned to the role's agent; no such contact: nothing to see */
 		entry->seen = DatumGetBool(query_as_owner(cache, &q_seen, values, &isnull)) && !isnull;
 		SPI_finish();
+		if (sc != NULL)
+			sc->lookups++;
 	}
 	PG_RETURN_BOOL(entry->seen);
 }

@@ -24,9 +24,10 @@
 SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname IN ('inbox_admin', 'inbox_agent') ORDER BY 1;
 
 -- the API runs as the owner with a pinned search_path; only the policy helpers
--- (which also allow Citus's nested execution on shards), check_integrity
--- (which runs as its caller, under row-level security), notify_relay_queue and
--- the Citus helpers (the owner's, or reading catalogues only) do not
+-- (called for every row a policy filters, they pin their settings in C around
+-- their few look-ups), check_integrity (which runs as its caller, under
+-- row-level security), notify_relay_queue and the Citus helpers (the owner's,
+-- or reading catalogues only) do not
 SELECT p.proname, p.prosecdef, p.proconfig
 FROM pg_proc p
 WHERE p.pronamespace = 'inbox'::regnamespace AND p.prorettype <> 'trigger'::regtype
@@ -291,6 +292,30 @@ SET ROLE regress_inbox_outsider;
 SELECT count(*) FROM inbox.contact;
 SELECT * FROM inbox.contact_list(:s1, NULL);
 SELECT inbox.receive_message(:s1, :ch1, 'x', 'x');
+RESET ROLE;
+
+-- a scan of many contacts' rows by Ann, limited to assigned contacts: she sees
+-- the rows of exactly the contacts that are hers or nobody's (past a few
+-- hundred contacts looked up one by one, the policy reads those she sees at
+-- once); 300 more contacts, every third of them Bob's
+SELECT count(*) AS written FROM (
+	SELECT inbox.receive_message(:s1, :ch1, 'many-' || g, 'hello') AS m FROM generate_series(1, 300) g) w;
+SELECT count(*) AS assigned FROM (
+	SELECT inbox.assign(:s1, c.contact_id, :bob) FROM inbox.contact_channel c
+	WHERE c.space_id = :s1 AND c.external_id LIKE 'many-%' AND substr(c.external_id, 6)::int % 3 = 0) a;
+SELECT count(*) FILTER (WHERE c.assignee_id IS NULL OR c.assignee_id = :ann) AS messages_ann_sees,
+	   count(*) FILTER (WHERE c.assignee_id = :bob) AS messages_of_bob
+FROM inbox.message m JOIN inbox.contact c ON c.space_id = m.space_id AND c.id = m.contact_id
+WHERE m.space_id = :s1 \gset
+SELECT count(*) FILTER (WHERE c.assignee_id IS NULL OR c.assignee_id = :ann) AS events_ann_sees,
+	   count(*) FILTER (WHERE c.assignee_id = :bob) AS events_of_bob
+FROM inbox.event e JOIN inbox.contact c ON c.space_id = e.space_id AND c.id = e.contact_id
+WHERE e.space_id = :s1 \gset
+SELECT :messages_of_bob > 100 AND :events_of_bob > 100 AS bob_has_many;
+SET ROLE regress_inbox_ann;
+SELECT count(*) = :messages_ann_sees AS sees_hers_and_nobodys, count(*) FILTER (WHERE m.contact_id = :bea) AS of_bea
+FROM inbox.message m;
+SELECT count(*) = :events_ann_sees AS sees_hers_and_nobodys FROM inbox.event;
 RESET ROLE;
 
 -- roles are cluster-wide: drop them (the bindings are names, not dependencies)
