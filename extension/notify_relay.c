@@ -496,19 +496,35 @@ inbox_notify_relay_prepared_waiting(void)
 
 /*
  * notifications of this database in the ring, committing, committed or
- * being sent (not those of prepared transactions, which may wait long)
+ * being sent; of a prepared transaction once COMMIT PREPARED is done, while
+ * the worker has not yet seen it (before, they may wait long: not counted).
+ * The status of a prepared transaction is read without the ring's lock, as
+ * resolve_prepared() does; past RELAY_BATCH of them the rest is not looked
+ * at.
  */
 static int64
 waiting(void)
 {
 	int64		count = 0;
+	TransactionId prepared[RELAY_BATCH];
+	int			nprepared = 0;
 
 	LWLockAcquire(relay->lock, LW_SHARED);
 	for (uint64 position = relay->head; position < relay->tail; position += entry_at(position)->len)
-		if (entry_at(position)->state != RELAY_SKIP && entry_at(position)->state != RELAY_PREPARED &&
-			entry_at(position)->database == MyDatabaseId)
+	{
+		RelayEntry *entry = entry_at(position);
+
+		if (entry->state == RELAY_SKIP || entry->database != MyDatabaseId)
+			continue;
+		if (entry->state != RELAY_PREPARED)
 			count++;
+		else if (nprepared < RELAY_BATCH)
+			prepared[nprepared++] = entry->xid;
+	}
 	LWLockRelease(relay->lock);
+	for (int i = 0; i < nprepared; i++)
+		if (!TransactionIdIsInProgress(prepared[i]) && TransactionIdDidCommit(prepared[i]))
+			count++;
 	return count;
 }
 
@@ -572,7 +588,8 @@ PG_FUNCTION_INFO_V1(inbox_notify_relay_queue);
 
 /*
  * inbox.notify_relay_queue(): notifications of this database not yet sent
- * by the worker (of transactions committing, committed, or being sent)
+ * by the worker (of transactions committing, committed, or being sent,
+ * prepared ones included once COMMIT PREPARED is done)
  */
 Datum
 inbox_notify_relay_queue(PG_FUNCTION_ARGS)

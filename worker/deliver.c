@@ -13,7 +13,8 @@
  *    "tg-123", "sender_kind": "user", "sender_agent_id": 1,
  *    "body": "Hello", "content": null, "created_at": "..."}
  *
- * Exit status 0 records the message sent (inbox.set_message_status);
+ * Exit status 0 records the message sent (inbox.set_message_status of
+ * the message's space);
  * anything else, or running longer than --timeout, records it failed with
  * CMD's standard error (or what became of it) as the error.  The status is
  * committed together with the claim, so a worker that dies between CMD
@@ -45,16 +46,16 @@
 #define STDERR_KEPT 4000		/* bytes of CMD's stderr kept as the error */
 
 static const char *claim_sql =
-"SELECT m.id, jsonb_build_object("
+"SELECT m.space_id, m.id, jsonb_build_object("
 "  'id', m.id, 'space_id', m.space_id, 'contact_id', m.contact_id,"
 "  'conversation_id', m.conversation_id, 'channel_id', m.channel_id,"
 "  'channel_kind', ch.kind, 'contact_external_id', cc.external_id,"
 "  'sender_kind', m.sender_kind, 'sender_agent_id', m.sender_agent_id,"
 "  'body', m.body, 'content', m.content, 'created_at', m.created_at)::text"
 " FROM inbox.message m"
-" JOIN inbox.channel ch ON ch.id = m.channel_id"
+" JOIN inbox.channel ch ON ch.space_id = m.space_id AND ch.id = m.channel_id"
 " LEFT JOIN LATERAL (SELECT external_id FROM inbox.contact_channel i"
-"   WHERE i.contact_id = m.contact_id AND i.channel_id = m.channel_id"
+"   WHERE i.space_id = m.space_id AND i.contact_id = m.contact_id AND i.channel_id = m.channel_id"
 "   ORDER BY i.last_incoming_at DESC NULLS LAST, i.created_at DESC LIMIT 1) cc ON true"
 " WHERE m.status = 'pending' AND m.direction = 'outgoing'"
 " ORDER BY m.id LIMIT $1"
@@ -259,21 +260,22 @@ run_command(const char *cmd, const char *input, double timeout, CommandResult *r
 		snprintf(result->error, sizeof(result->error), "command ended abnormally");
 }
 
+/* the message's status through the API, which takes the space first (2.0) */
 static bool
-record_status(PGconn *conn, int64_t id, const CommandResult *result)
+record_status(PGconn *conn, int64_t space, int64_t id, const CommandResult *result)
 {
 	PGparam    *param = PQparamCreate(conn);
 	PGresult   *res;
 
 	if (result->ok)
 	{
-		PQputf(param, "%int8", (PGint8) id);
-		res = worker_query(conn, param, "SELECT inbox.set_message_status($1, 'sent')");
+		PQputf(param, "%int8 %int8", (PGint8) space, (PGint8) id);
+		res = worker_query(conn, param, "SELECT inbox.set_message_status($1, $2, 'sent')");
 	}
 	else
 	{
-		PQputf(param, "%int8 %text", (PGint8) id, result->error);
-		res = worker_query(conn, param, "SELECT inbox.set_message_status($1, 'failed', error => $2)");
+		PQputf(param, "%int8 %int8 %text", (PGint8) space, (PGint8) id, result->error);
+		res = worker_query(conn, param, "SELECT inbox.set_message_status($1, $2, 'failed', error => $3)");
 	}
 	PQparamClear(param);
 	if (res == NULL)
@@ -302,17 +304,18 @@ deliver_batch(PGconn *conn, const WorkerOptions *opts, int *count)
 	*count = PQntuples(res);
 	for (int i = 0; i < *count; i++)
 	{
+		PGint8		space;
 		PGint8		id;
 		PGtext		json;
 		CommandResult result;
 
-		if (!PQgetf(res, i, "%int8 %text", 0, &id, 1, &json))
+		if (!PQgetf(res, i, "%int8 %int8 %text", 0, &space, 1, &id, 2, &json))
 		{
 			PQclear(res);
 			goto fail;
 		}
 		run_command(opts->exec, json, opts->timeout, &result);
-		if (!record_status(conn, id, &result))
+		if (!record_status(conn, space, id, &result))
 		{
 			PQclear(res);
 			goto fail;

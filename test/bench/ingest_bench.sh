@@ -72,12 +72,12 @@ CREATE TABLE bench_unassigned AS
 CREATE UNIQUE INDEX ON bench_unassigned (n);
 CREATE SEQUENCE bench_unassigned_seq;
 -- A's known senders, on web chat (no messaging window)
-SELECT inbox.receive_message(3, 'known-' || g, 'hello') FROM generate_series(1, $known) g;
+SELECT inbox.receive_message(1, 3, 'known-' || g, 'hello') FROM generate_series(1, $known) g;
 -- D's outgoing messages to report on
 CREATE TABLE bench_outgoing (n bigserial PRIMARY KEY, id bigint);
 INSERT INTO bench_outgoing (id)
-	SELECT inbox.send_message(c.contact_id, 3, 'hi', 1) FROM inbox.contact_channel c
-	WHERE c.channel_id = 3 AND c.external_id LIKE 'known-%' LIMIT 2000;
+	SELECT inbox.send_message(1, c.contact_id, 3, 'hi', 1) FROM inbox.contact_channel c
+	WHERE c.space_id = 1 AND c.channel_id = 3 AND c.external_id LIKE 'known-%' LIMIT 2000;
 
 -- L: the same message rows into a plain table
 CREATE TABLE bench_message (LIKE inbox.message INCLUDING ALL);
@@ -96,13 +96,13 @@ CREATE TABLE p_message (LIKE inbox.message INCLUDING ALL);
 CREATE FUNCTION f_receive(k int) RETURNS bigint LANGUAGE plpgsql AS \$\$
 DECLARE c bigint; v bigint; m bigint;
 BEGIN
-	SELECT contact_id INTO c FROM p_contact_channel WHERE channel_id = 3 AND external_id = 'known-' || k::text;
-	SELECT id INTO v FROM p_conversation WHERE contact_id = c AND closed_at IS NULL FOR UPDATE;
+	SELECT contact_id INTO c FROM p_contact_channel WHERE space_id = 1 AND channel_id = 3 AND external_id = 'known-' || k::text;
+	SELECT id INTO v FROM p_conversation WHERE space_id = 1 AND contact_id = c AND closed_at IS NULL FOR UPDATE;
 	INSERT INTO p_message (space_id, contact_id, conversation_id, channel_id, direction, sender_kind, body, status)
 	VALUES (1, c, v, 3, 'incoming', 'contact', 'a message from a known contact', 'received') RETURNING id INTO m;
 	UPDATE p_contact SET unread_count = unread_count + 1, last_message_id = m, last_message_at = now(),
-		last_message_direction = 'incoming', last_channel_id = 3 WHERE id = c;
-	UPDATE p_contact_channel SET last_incoming_at = now() WHERE channel_id = 3 AND external_id = 'known-' || k::text;
+		last_message_direction = 'incoming', last_channel_id = 3 WHERE space_id = 1 AND id = c;
+	UPDATE p_contact_channel SET last_incoming_at = now() WHERE space_id = 1 AND channel_id = 3 AND external_id = 'known-' || k::text;
 	RETURN m;
 END \$\$;
 VACUUM ANALYZE;
@@ -116,14 +116,14 @@ s=$work/scripts
 # planning of A's top-level call).
 cat >"$s/A.sql" <<Q
 \set k random(1, $known)
-SELECT inbox.receive_message(3, 'known-' || :k::text, 'a message from a known contact');
+SELECT inbox.receive_message(1, 3, 'known-' || :k::text, 'a message from a known contact');
 Q
 cat >"$s/B.sql" <<'Q'
 \set r random(1, 2000000000)
-SELECT inbox.receive_message(3, 'new-' || :client_id::text || '-' || :r::text || '-' || random()::text, 'a first message');
+SELECT inbox.receive_message(1, 3, 'new-' || :client_id::text || '-' || :r::text || '-' || random()::text, 'a first message');
 Q
 cat >"$s/C.sql" <<'Q'
-SELECT inbox.send_message(u.id, (SELECT channel_id FROM inbox.contact_channel WHERE contact_id = u.id LIMIT 1),
+SELECT inbox.send_message(1, u.id, (SELECT channel_id FROM inbox.contact_channel WHERE space_id = 1 AND contact_id = u.id LIMIT 1),
                           'an agent replies', 1 + u.n % 50)
 FROM bench_unassigned u WHERE u.n = (SELECT nextval('bench_unassigned_seq'));
 Q
@@ -135,14 +135,14 @@ Q
 cat >"$s/P.sql" <<Q
 \set k random(1, $known)
 BEGIN;
-SELECT contact_id FROM p_contact_channel WHERE channel_id = 3 AND external_id = 'known-' || :k::text \gset
-SELECT id AS conversation FROM p_conversation WHERE contact_id = :contact_id AND closed_at IS NULL FOR UPDATE \gset
+SELECT contact_id FROM p_contact_channel WHERE space_id = 1 AND channel_id = 3 AND external_id = 'known-' || :k::text \gset
+SELECT id AS conversation FROM p_conversation WHERE space_id = 1 AND contact_id = :contact_id AND closed_at IS NULL FOR UPDATE \gset
 INSERT INTO p_message (space_id, contact_id, conversation_id, channel_id, direction, sender_kind, body, status)
 VALUES (1, :contact_id, :conversation, 3, 'incoming', 'contact', 'a message from a known contact', 'received')
 RETURNING id AS message \gset
 UPDATE p_contact SET unread_count = unread_count + 1, last_message_id = :message, last_message_at = now(),
-	last_message_direction = 'incoming', last_channel_id = 3 WHERE id = :contact_id;
-UPDATE p_contact_channel SET last_incoming_at = now() WHERE channel_id = 3 AND external_id = 'known-' || :k::text;
+	last_message_direction = 'incoming', last_channel_id = 3 WHERE space_id = 1 AND id = :contact_id;
+UPDATE p_contact_channel SET last_incoming_at = now() WHERE space_id = 1 AND channel_id = 3 AND external_id = 'known-' || :k::text;
 COMMIT;
 Q
 cat >"$s/F.sql" <<Q
@@ -154,23 +154,23 @@ cp "$s/A.sql" "$s/D_incoming.sql"
 cp "$s/B.sql" "$s/D_new.sql"
 cat >"$s/D_reply.sql" <<Q
 \set k random(1, $known)
-SELECT inbox.send_message(c.contact_id, 3, 'a reply', 1 + :k % 50) FROM inbox.contact_channel c
-WHERE c.channel_id = 3 AND c.external_id = 'known-' || :k::text;
+SELECT inbox.send_message(1, c.contact_id, 3, 'a reply', 1 + :k % 50) FROM inbox.contact_channel c
+WHERE c.space_id = 1 AND c.channel_id = 3 AND c.external_id = 'known-' || :k::text;
 Q
 cat >"$s/D_status.sql" <<'Q'
 \set n random(1, 2000)
-SELECT inbox.set_message_status(o.id, (ARRAY['sent', 'delivered', 'read'])[1 + :n % 3]) FROM bench_outgoing o WHERE o.n = :n;
+SELECT inbox.set_message_status(1, o.id, (ARRAY['sent', 'delivered', 'read'])[1 + :n % 3]) FROM bench_outgoing o WHERE o.n = :n;
 Q
 cat >"$s/D_close.sql" <<Q
 \set k random(1, $known)
-SELECT inbox.close_conversation(c.contact_id, 'user', 1) FROM inbox.contact_channel c
-JOIN inbox.contact ct ON ct.id = c.contact_id AND ct.open_conversation_id IS NOT NULL
-WHERE c.channel_id = 3 AND c.external_id = 'known-' || :k::text;
+SELECT inbox.close_conversation(1, c.contact_id, 'user', 1) FROM inbox.contact_channel c
+JOIN inbox.contact ct ON ct.space_id = c.space_id AND ct.id = c.contact_id AND ct.open_conversation_id IS NOT NULL
+WHERE c.space_id = 1 AND c.channel_id = 3 AND c.external_id = 'known-' || :k::text;
 Q
 cat >"$s/D_read.sql" <<Q
 \set k random(1, $known)
-SELECT inbox.mark_read(c.contact_id, 1) FROM inbox.contact_channel c
-WHERE c.channel_id = 3 AND c.external_id = 'known-' || :k::text;
+SELECT inbox.mark_read(1, c.contact_id, 1) FROM inbox.contact_channel c
+WHERE c.space_id = 1 AND c.channel_id = 3 AND c.external_id = 'known-' || :k::text;
 Q
 
 declare -A rate cpu

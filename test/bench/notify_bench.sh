@@ -60,7 +60,7 @@ CREATE EXTENSION inbox CASCADE;
 SELECT inbox.create_space('bench');
 SELECT inbox.create_agent(1, 'agent');
 SELECT inbox.create_channel(1, 'telegram', 'tg');
-SELECT inbox.receive_message(1, 'c' || g, 'first') FROM generate_series(1, 1000) g;
+SELECT inbox.receive_message(1, 1, 'c' || g, 'first') FROM generate_series(1, 1000) g;
 SQL
 
 # -------------------------------------------------------------------------
@@ -84,7 +84,7 @@ num() { awk -v k="$1" '{ for (i = 1; i <= NF; i++) if ($i == k) { print $(i + 1)
 
 cat >"$work/receive.sql" <<'PGB'
 \set k random(1, 1000)
-SELECT inbox.receive_message(1, 'c' || :k, 'ingest bench message');
+SELECT inbox.receive_message(1, 1, 'c' || :k, 'ingest bench message');
 PGB
 ingest() {
 	PGOPTIONS="-c inbox.notify=$1 -c synchronous_commit=${2:-on} ${3:-}" "$bindir/pgbench" -n -M prepared -c 8 -j 8 -T "$ingest_seconds" \

@@ -139,7 +139,7 @@ run_writer(const char *conninfo, const char *path, double rate, double seconds, 
 	long		calls = (long) (rate * seconds);
 	unsigned int seed = 12345 + writer;
 
-	PQclear(PQprepare(conn, "rm", "SELECT inbox.receive_message(1, $1, 'latency bench')", 1, NULL));
+	PQclear(PQprepare(conn, "rm", "SELECT inbox.receive_message(1, 1, $1, 'latency bench')", 1, NULL));
 	/* writers start staggered so their calls interleave */
 	start = now_ns() + interval * writer / 8;
 	for (long i = 0; i < calls; i++)

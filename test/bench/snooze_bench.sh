@@ -48,12 +48,12 @@ CREATE EXTENSION inbox CASCADE;
 SELECT inbox.create_space('bench');
 SELECT inbox.create_agent(1, 'agent');
 SELECT inbox.create_channel(1, 'webchat', 'web');
-SELECT inbox.receive_message(1, 'visitor ' || g, 'hello') FROM generate_series(1, 200) g;
+SELECT inbox.receive_message(1, 1, 'visitor ' || g, 'hello') FROM generate_series(1, 200) g;
 SQL
 
 # --- wake-up lag ------------------------------------------------------------
 echo "lag: 200 contacts snoozed 25 ms apart"
-sql -c "SELECT inbox.snooze(id, clock_timestamp() + interval '2 s' + (id * interval '25 ms'), 1)
+sql -c "SELECT inbox.snooze(space_id, id, clock_timestamp() + interval '2 s' + (id * interval '25 ms'), 1)
 	FROM inbox.contact ORDER BY id" >/dev/null
 for _ in $(seq 1 150); do
 	[ "$(sql -c "SELECT count(*) FROM inbox.contact WHERE snoozed_until IS NOT NULL")" = 0 ] && break
@@ -69,7 +69,7 @@ read -r lag_n lag_p50 lag_p99 lag_max < <(sql -F ' ' -c "
 echo "  woken $lag_n, lag p50 ${lag_p50} ms, p99 ${lag_p99} ms, max ${lag_max} ms"
 
 # --- idleness ---------------------------------------------------------------
-t=$(sql -c "SELECT clock_timestamp()" -c "SELECT inbox.snooze(1, now() + interval '1 hour', 1)" | sed -n 1p)
+t=$(sql -c "SELECT clock_timestamp()" -c "SELECT inbox.snooze(1, 1, now() + interval '1 hour', 1)" | sed -n 1p)
 # the worker has looked at the new snooze and sleeps again
 for _ in $(seq 1 100); do
 	[ "$(sql -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'inbox worker'
@@ -81,7 +81,7 @@ sleep 5
 q1=$(sql -c "SELECT query_start FROM pg_stat_activity WHERE backend_type = 'inbox worker'")
 if [ "$q0" = "$q1" ]; then idle="no query"; else idle="ran a query"; fi
 echo "idle: with the next snooze 1 h ahead, the worker $idle in 5 s"
-sql -c "SELECT inbox.unsnooze(1, 1)" >/dev/null
+sql -c "SELECT inbox.unsnooze(1, 1, 1)" >/dev/null
 
 # --- mass expiry ------------------------------------------------------------
 echo "mass: $mass contacts due at the same instant"

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # test/crash/crash_test.sh: durability under kill -9.
 #
-# Starts its own cluster, runs a mixed workload of API calls from 8 clients
-# (incoming messages from new and known senders, replies, status reports,
-# assignments, closes, reads), kills every server process with SIGKILL at a
-# different moment in each round (once round N's clients have had 150 x N
-# message calls return, all clients still running), restarts, and checks that
+# Starts its own cluster, runs a mixed workload of API calls (2.0: the space
+# first) from 8 clients (incoming messages from new and known senders,
+# replies, status reports, assignments, closes, reads), kills every server
+# process with SIGKILL at a different moment in each round (once round N's
+# clients have had 150 x N message calls return, all clients still running),
+# restarts, and checks that
 #   - every client was mid-workload: it lost its connection (psql exit 2),
 #   - inbox.check_integrity() runs and is empty,
 #   - every message id whose call had returned to its client is present,
@@ -66,17 +67,17 @@ workload() {
 			who = "(SELECT contact_id FROM inbox.contact_channel WHERE channel_id = " ch " AND external_id = '\''" ref "'\'')";
 			r = rand();
 			if (r < 0.45)
-				printf "SELECT '\''m'\'', inbox.receive_message(%d, '\''%s'\'', '\''hello %d'\'');\n", ch, ref, i;
+				printf "SELECT '\''m'\'', inbox.receive_message(1, %d, '\''%s'\'', '\''hello %d'\'');\n", ch, ref, i;
 			else if (r < 0.65)
-				printf "SELECT '\''m'\'', inbox.send_message(%s, %d, '\''reply %d'\'', %d);\n", who, ch, i, agent;
+				printf "SELECT '\''m'\'', inbox.send_message(1, %s, %d, '\''reply %d'\'', %d);\n", who, ch, i, agent;
 			else if (r < 0.75)
-				printf "SELECT inbox.set_message_status(id, '\''sent'\'') FROM inbox.message WHERE contact_id = %s AND status = '\''pending'\'' ORDER BY id DESC LIMIT 1;\n", who;
+				printf "SELECT inbox.set_message_status(1, id, '\''sent'\'') FROM inbox.message WHERE space_id = 1 AND contact_id = %s AND status = '\''pending'\'' ORDER BY id DESC LIMIT 1;\n", who;
 			else if (r < 0.83)
-				printf "SELECT inbox.close_conversation(c.contact_id, '\''user'\'', %d) FROM inbox.contact_channel c JOIN inbox.conversation v ON v.contact_id = c.contact_id AND v.closed_at IS NULL WHERE c.channel_id = %d AND c.external_id = '\''%s'\'';\n", agent, ch, ref;
+				printf "SELECT inbox.close_conversation(1, c.contact_id, '\''user'\'', %d) FROM inbox.contact_channel c JOIN inbox.conversation v ON v.contact_id = c.contact_id AND v.closed_at IS NULL WHERE c.channel_id = %d AND c.external_id = '\''%s'\'';\n", agent, ch, ref;
 			else if (r < 0.92)
-				printf "SELECT inbox.assign(contact_id, %d) FROM inbox.contact_channel WHERE channel_id = %d AND external_id = '\''%s'\'';\n", agent, ch, ref;
+				printf "SELECT inbox.assign(1, contact_id, %d) FROM inbox.contact_channel WHERE channel_id = %d AND external_id = '\''%s'\'';\n", agent, ch, ref;
 			else
-				printf "SELECT inbox.mark_read(contact_id, %d) FROM inbox.contact_channel WHERE channel_id = %d AND external_id = '\''%s'\'';\n", agent, ch, ref;
+				printf "SELECT inbox.mark_read(1, contact_id, %d) FROM inbox.contact_channel WHERE channel_id = %d AND external_id = '\''%s'\'';\n", agent, ch, ref;
 		}
 	}'
 }

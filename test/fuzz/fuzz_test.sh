@@ -7,14 +7,16 @@
 # (default 1) in INBOX_FUZZ_SESSIONS parallel psql sessions (default 4), one
 # statement per call, in autocommit, ON_ERROR_STOP off, VERBOSITY verbose.
 #
-# The calls: every API function (create_space ... next_snooze_due) with random,
+# The calls: every API function (create_space ... next_snooze_due; 2.0: the
+# space first, mostly the space of the row the call is about) with random,
 # NULL, empty, huge (1 MB), unicode (RTL, emoji, zero-width, combining marks,
 # noncharacters), SQL-looking text (quotes, ; DROP TABLE, $$, backslashes, %s%n),
 # jsonb of the wrong shape (arrays, scalars, 500-deep nesting, 50,000 keys, 1 MB
 # values), extreme numbers (0, -1, 2^63-1, -2^63), extreme timestamps (infinity,
 # -infinity, 294276 AD, 4713 BC) and random enums; random INSERT / UPDATE / DELETE
-# on contact, conversation, message, event, contact_channel and view; SET of
-# the inbox.* settings.
+# on contact, conversation, message, event, contact_channel and view (half the
+# message INSERTs take space, contact and channel from one identity, so that
+# some get through); SET of the inbox.* settings.
 #
 # Allowed SQLSTATEs, per kind of call (anything else, and every XX000, is a FAIL;
 # so is an allowed error whose message is elog-style "inbox: ..."):
@@ -41,7 +43,8 @@
 #
 # Checks: all calls ran and every session reached its end; no error outside the
 # lists; no elog-style message; at least 20 % of the calls succeeded, and 10 %
-# of each kind (hostile input still lets valid calls through); no backend terminated by a signal or exit code
+# of each kind and of the direct INSERTs of messages (hostile input still lets
+# valid calls through); no backend terminated by a signal or exit code
 # in the server log, the postmaster pid unchanged; inbox.check_integrity() empty.
 #
 # Usage: bash test/fuzz/fuzz_test.sh        (as root or a user who can run initdb)
@@ -109,13 +112,13 @@ SELECT inbox.create_space('Fuzz One'), inbox.create_space('Fuzz Two');
 SELECT inbox.create_agent(1 + (g - 1) / 3, 'agent ' || g, 'a' || g || '@fuzz.test') FROM generate_series(1, 6) g;
 SELECT inbox.create_channel(1, k, k) FROM unnest('{whatsapp_cloud,facebook,telegram,webchat,email}'::text[]) k;
 SELECT inbox.create_channel(2, k, k) FROM unnest('{instagram,sms,wechat,whatsapp_360dialog,custom}'::text[]) k;
-SELECT inbox.receive_message(1 + g % 10, 'ref-' || g, 'hello ' || g, external_id => 'ext-' || g,
+SELECT inbox.receive_message(1 + g % 10 / 5, 1 + g % 10, 'ref-' || g, 'hello ' || g, external_id => 'ext-' || g,
 		profile => jsonb_build_object('first_name', 'Name' || g, 'phone', '+1 415 555 ' || (1000 + g)))
 	FROM generate_series(0, 39) g;
-SELECT inbox.send_message(c.contact_id, c.channel_id, 'reply', agent => CASE WHEN c.space_id = 1 THEN 1 ELSE 4 END)
+SELECT inbox.send_message(c.space_id, c.contact_id, c.channel_id, 'reply', agent => CASE WHEN c.space_id = 1 THEN 1 ELSE 4 END)
 	FROM inbox.contact_channel c WHERE c.contact_id % 3 = 0;
-SELECT inbox.close_conversation(id, 'user') FROM inbox.contact WHERE id % 5 = 0;
-SELECT inbox.snooze(2, now() + interval '1 hour', 1);
+SELECT inbox.close_conversation(space_id, id, 'user') FROM inbox.contact WHERE id % 5 = 0;
+SELECT inbox.snooze(1, 2, now() + interval '1 hour', 1);
 INSERT INTO inbox.view (space_id, name, filter) VALUES (1, 'open', '{"conversation": "open"}');
 INSERT INTO inbox.view (space_id, owner_agent_id, name, filter) VALUES (1, 2, 'mine', '{"assignee": "me"}');
 INSERT INTO inbox.view (space_id, name, filter) VALUES (2, 'vip', '{"tags": ["vip"], "custom": {"plan": "gold"}}');

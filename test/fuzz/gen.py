@@ -82,6 +82,13 @@ def contact_id():
     return weighted([(80, lambda: str(R.randint(1, 50))), (20, bigint)])
 
 
+def space_of(table, ident):
+    """the space argument of a call about row ident of table (2.0: every call
+    names the space first): mostly the row's own space, read by the call
+    itself, else any space id (another space's row is P0002)"""
+    return weighted([(65, "(SELECT space_id FROM inbox.%s WHERE id = %s)" % (table, ident)), (35, space_id)])
+
+
 def message_id():
     return weighted([(80, lambda: str(R.randint(1, 400))), (20, bigint)])
 
@@ -242,7 +249,8 @@ def cursor():
                             "infinity,1", "-infinity,-1", "294276-12-31,9223372036854775807", ",", "|", ":",
                             "1|2|3", "m:1", "e:1", "message,1,2024", "AAAA", "=", "0,0,0,0,0,0,0,0"))),
         (10, lambda: "(SELECT cursor FROM inbox.contact_list(1, 1) OFFSET %d LIMIT 1)" % R.randint(0, 5)),
-        (10, lambda: "(SELECT cursor FROM inbox.history(%d) LIMIT 1)" % R.randint(1, 50)),
+        (10, lambda: (lambda c: "(SELECT cursor FROM inbox.history((SELECT space_id FROM inbox.contact WHERE id = %d), %d) LIMIT 1)"
+                      % (c, c))(R.randint(1, 50))),
     ])
 
 
@@ -273,6 +281,10 @@ def api_call():
     ])
     A = lambda n, g: (n, g, True)            # noqa: E731  required
     O = lambda n, g: (n, g, False)           # noqa: E731  optional
+    # the row a call is about, and its space argument before it
+    contact, channel, message = contact_id(), channel_id(), message_id()
+    S = lambda table, ident: A("space", lambda: space_of(table, ident))    # noqa: E731
+    C = lambda name="contact": A(name, lambda: contact)                       # noqa: E731
     if f == "create_space":
         s = "SELECT inbox.create_space(%s)" % args(A("name", text))
     elif f == "create_agent":
@@ -282,34 +294,34 @@ def api_call():
                                                      A("name", text))
     elif f == "receive_message":
         s = "SELECT inbox.receive_message(%s)" % args(
-            A("channel", channel_id), A("contact_ref", contact_ref), A("body", text),
+            S("channel", channel), A("channel", lambda: channel), A("contact_ref", contact_ref), A("body", text),
             O("external_id", external_id), O("reply_to", external_id), O("content", jsonb),
             O("at", ts), O("profile", jsonb))
     elif f == "send_message":
         s = "SELECT inbox.send_message(%s)" % args(
-            A("contact", contact_id), A("channel", channel_id), A("body", text), O("agent", agent_id),
+            S("contact", contact), C(), A("channel", channel_id), A("body", text), O("agent", agent_id),
             O("sender_kind", lambda: enum(SENDER_KINDS)), O("content", jsonb))
     elif f == "set_message_status":
         s = "SELECT inbox.set_message_status(%s)" % args(
-            A("message", message_id), A("status", lambda: enum(STATUSES)), O("at", ts), O("error", text))
+            S("message", message), A("message", lambda: message), A("status", lambda: enum(STATUSES)), O("at", ts), O("error", text))
     elif f == "assign":
-        s = "SELECT inbox.assign(%s)" % args(A("contact", contact_id), A("assignee", agent_id),
+        s = "SELECT inbox.assign(%s)" % args(S("contact", contact), C(), A("assignee", agent_id),
                                              O("actor_kind", lambda: enum(ACTOR_KINDS)), O("actor_agent", agent_id))
     elif f in ("open_conversation", "close_conversation"):
         extra = [O("reference", text), O("source_url", text)] if f == "open_conversation" else \
             [O("category", text), O("summary", text)]
-        s = "SELECT inbox.%s(%s)" % (f, args(A("contact", contact_id), A("actor_kind", lambda: enum(ACTOR_KINDS)),
+        s = "SELECT inbox.%s(%s)" % (f, args(S("contact", contact), C(), A("actor_kind", lambda: enum(ACTOR_KINDS)),
                                              O("actor_agent", agent_id), *extra))
     elif f == "snooze":
-        s = "SELECT inbox.snooze(%s)" % args(A("contact", contact_id), A("until", ts), A("agent", agent_id))
+        s = "SELECT inbox.snooze(%s)" % args(S("contact", contact), C(), A("until", ts), A("agent", agent_id))
     elif f in ("unsnooze", "mark_read"):
-        s = "SELECT inbox.%s(%s)" % (f, args(A("contact", contact_id), A("agent", agent_id)))
+        s = "SELECT inbox.%s(%s)" % (f, args(S("contact", contact), C(), A("agent", agent_id)))
     elif f == "record_event":
         s = "SELECT inbox.record_event(%s)" % args(
-            A("contact", contact_id), A("kind", lambda: enum(EVENT_KINDS)), A("actor_kind", lambda: enum(ACTOR_KINDS)),
+            S("contact", contact), C(), A("kind", lambda: enum(EVENT_KINDS)), A("actor_kind", lambda: enum(ACTOR_KINDS)),
             O("actor_agent", agent_id), O("reference", text), O("source_url", text), O("data", jsonb))
     elif f in ("merge_contacts", "unmerge_contacts"):
-        s = "SELECT inbox.%s(%s)" % (f, args(A("keep", contact_id), A("merge" if f == "merge_contacts" else "merged", contact_id),
+        s = "SELECT inbox.%s(%s)" % (f, args(S("contact", contact), C("keep"), A("merge" if f == "merge_contacts" else "merged", contact_id),
                                              O("actor_kind", lambda: enum(ACTOR_KINDS)), O("actor_agent", agent_id)))
     elif f == "view_counts":
         s = "SELECT count(*), sum(contacts), sum(unread_contacts) FROM inbox.view_counts(%s)" % args(
@@ -320,7 +332,7 @@ def api_call():
             O("cursor", cursor), O("page_size", int4))
     elif f == "history":
         s = "SELECT count(*), sum(length(body)), max(length(cursor)) FROM inbox.history(%s)" % args(
-            A("contact", contact_id), O("before", cursor), O("page_size", int4))
+            S("contact", contact), C(), O("before", cursor), O("page_size", int4))
     elif f == "check_integrity":
         s = "SELECT count(*) FROM inbox.check_integrity()"
     elif f == "wake_due_snoozes":
@@ -342,18 +354,22 @@ def apilit_call():
     ])
     f = pick("receive_message", "snooze", "record_event", "contact_list", "history")
     if f == "receive_message":
-        s = "SELECT inbox.receive_message(%s, 'ref-1', 'b', %s => %s)" % (
-            channel_id(), "profile" if "jsonb" in bad else ("at" if "timestamptz" in bad else "content"),
+        channel = channel_id()
+        s = "SELECT inbox.receive_message(%s, %s, 'ref-1', 'b', %s => %s)" % (
+            space_of("channel", channel), channel, "profile" if "jsonb" in bad else ("at" if "timestamptz" in bad else "content"),
             bad if "jsonb" in bad or "timestamptz" in bad else "NULL")
     elif f == "snooze":
-        s = "SELECT inbox.snooze(%s, %s, 1)" % (contact_id(), bad if "timestamptz" in bad else "now() + '1h'")
+        contact = contact_id()
+        s = "SELECT inbox.snooze(%s, %s, %s, 1)" % (space_of("contact", contact), contact,
+                                                  bad if "timestamptz" in bad else "now() + '1h'")
     elif f == "record_event":
-        s = "SELECT inbox.record_event(%s, 'page_change', 'contact', data => %s)" % (
-            bad if "bigint" in bad else contact_id(), bad if "jsonb" in bad else "NULL")
+        contact = bad if "bigint" in bad else contact_id()
+        s = "SELECT inbox.record_event(%s, %s, 'page_change', 'contact', data => %s)" % (
+            space_of("contact", contact), contact, bad if "jsonb" in bad else "NULL")
     elif f == "contact_list":
         s = "SELECT count(*) FROM inbox.contact_list(1, 1, page_size => %s)" % (bad if "int" in bad else "1")
     else:
-        s = "SELECT count(*) FROM inbox.history(%s)" % bad
+        s = "SELECT count(*) FROM inbox.history(%s, %s)" % (space_id(), bad)
     return "apilit", f, s
 
 
@@ -431,10 +447,37 @@ def write_call():
             return cls, name, stmt
 
 
+def message_insert():
+    """a direct INSERT of a message that may get through: its space, contact and
+    channel taken from one identity (the first at or after a random contact id),
+    incoming from the contact, or outgoing by an agent of the space (rules 2, 3
+    and 5 by plain SQL) or by another sender kind; a few random optional columns
+    (the columns all chosen at random almost never fit together)"""
+    kind = weighted([(55, "incoming"), (25, "user"), (20, "other")])
+    if kind == "incoming":
+        values = ["'incoming'", "'contact'", "NULL", "'received'"]
+    elif kind == "user":
+        values = ["'outgoing'", "'user'", "(SELECT min(a.id) FROM inbox.agent a WHERE a.space_id = cc.space_id)", "'pending'"]
+    else:
+        values = ["'outgoing'", q(R.choice(["automation", "broadcast", "api", "ai", "away_message"])), "NULL", "'pending'"]
+    names = ["direction", "sender_kind", "sender_agent_id", "status", "body"]
+    values.append(text())
+    for c, g in COLS["message"]:
+        if c in ("content", "external_id", "reply_to_external_id", "created_at", "error") and \
+                "message.%s" % c not in EXCLUDE and R.random() < 0.15:
+            names.append(c)
+            values.append(g())
+    return ("INSERT INTO inbox.message (space_id, contact_id, channel_id, %s) SELECT cc.space_id, cc.contact_id, cc.channel_id, %s "
+            "FROM inbox.contact_channel cc ORDER BY cc.contact_id >= %s DESC, cc.contact_id, cc.channel_id LIMIT 1"
+            % (", ".join(names), ", ".join(values), contact_id()))
+
+
 def write_call1():
     t = weighted([(20, "contact"), (15, "conversation"), (25, "message"), (15, "event"), (10, "contact_channel"),
                   (10, "view")])
     op = weighted([(45, "INSERT"), (45, "UPDATE"), (10, "DELETE")])
+    if t == "message" and op == "INSERT" and R.random() < 0.5:
+        return "write", "insert message", message_insert()
     cols = [(c, g) for c, g in COLS[t] if "%s.%s" % (t, c) not in EXCLUDE]
     if op == "INSERT":
         chosen = {c: g for c, g in cols if c in REQUIRED[t] or R.random() < 0.3}

@@ -4,7 +4,7 @@
 #
 # Starts its own cluster (inbox preloaded), runs each API call and asserts
 # the exact set of notifications it sends (op, contact and ids; compared as
-# sorted canonical lines):
+# sorted canonical lines; every call names its space first, 2.0):
 #   - receive_message from a new and a known sender, mark_read, send_message,
 #     set_message_status, assign, close_conversation, open_conversation,
 #     record_event, a direct UPDATE of a contact (and a no-op UPDATE: nothing),
@@ -18,6 +18,9 @@
 #   - nothing after ROLLBACK, nothing from a rolled-back savepoint (nested,
 #     and a PL/pgSQL exception block), nothing with inbox.notify = off,
 #     nothing on inbox_1 from space 2;
+#   - a prepared transaction (PREPARE TRANSACTION): nothing until COMMIT
+#     PREPARED (other commits' notifications go on meanwhile), then all of
+#     it; nothing ever after ROLLBACK PREPARED;
 #   - per contact, notifications arrive in commit order (two sessions);
 #   - a step whose marker does not come back (a dead listener) fails;
 #   - they are sent by the database's background worker (inbox.notify_relay),
@@ -152,6 +155,7 @@ cluster_init "$data" || exit 1
 cat >>"$data/postgresql.conf" <<CONF
 shared_preload_libraries = 'inbox'
 max_connections = 20
+max_prepared_transactions = 4
 CONF
 start() { as_pg "$bindir/pg_ctl" -D "$data" -l "$work/server.log" -w -t 60 start >/dev/null; }
 start || { cat "$work/server.log"; exit 1; }
@@ -178,7 +182,7 @@ max_id() { sql -c "SELECT coalesce(max(id), 0) FROM inbox.$1"; }
 # first_message REF: a new sender's first message on channel 1; sets fm (the
 # message), fc (the contact), fv (its conversation), fe (the conversation's event)
 first_message() {
-	fm=$(sql -c "SELECT inbox.receive_message(1, '$1', 'SECRETBODY from $1')")
+	fm=$(sql -c "SELECT inbox.receive_message(1, 1, '$1', 'SECRETBODY from $1')")
 	read -r fc fv < <(sql -F ' ' -c "SELECT contact_id, conversation_id FROM inbox.message WHERE id = $fm")
 	fe=$(sql -c "SELECT id FROM inbox.event WHERE contact_id = $fc AND kind = 'conversation_opened'")
 }
@@ -188,7 +192,7 @@ events_since() { sql -c "SELECT 'event c=' || contact_id || ' event=' || string_
 # -------------------------------------------------------------------------
 # one API call at a time
 
-m1=$(sql -c "SELECT inbox.receive_message(1, 'alice', 'SECRETBODY hello', profile => '{\"first_name\": \"Secretname\"}')")
+m1=$(sql -c "SELECT inbox.receive_message(1, 1, 'alice', 'SECRETBODY hello', profile => '{\"first_name\": \"Secretname\"}')")
 c=$(sql -c "SELECT contact_id FROM inbox.message WHERE id = $m1")
 conv=$(sql -c "SELECT conversation_id FROM inbox.message WHERE id = $m1")
 e=$(sql -c "SELECT id FROM inbox.event WHERE contact_id = $c AND kind = 'conversation_opened'")
@@ -198,30 +202,30 @@ conversation_opened c=$c conversation=$conv
 message c=$c message=$m1
 event c=$c event=$e" "$(step)"
 
-m2=$(sql -c "SELECT inbox.receive_message(1, 'alice', 'SECRETBODY again')")
+m2=$(sql -c "SELECT inbox.receive_message(1, 1, 'alice', 'SECRETBODY again')")
 check "receive_message, known sender: the message only" "message c=$c message=$m2" "$(step)"
 
-sql -c "SELECT inbox.mark_read($c, 1)" >/dev/null
+sql -c "SELECT inbox.mark_read(1, $c, 1)" >/dev/null
 check "mark_read: read" "read c=$c" "$(step)"
 
 ev=$(max_id event)
-m3=$(sql -c "SELECT inbox.send_message($c, 1, 'SECRETBODY reply', 1)")
+m3=$(sql -c "SELECT inbox.send_message(1, $c, 1, 'SECRETBODY reply', 1)")
 check "send_message by a user to an unassigned contact: message, assignment and its event" \
 	"message c=$c message=$m3
 assignment c=$c
 $(events_since "$ev")" "$(step)"
 
-sql -c "SELECT inbox.set_message_status($m3, 'sent')" >/dev/null
+sql -c "SELECT inbox.set_message_status(1, $m3, 'sent')" >/dev/null
 check "set_message_status: message_status" "message_status c=$c message=$m3" "$(step)"
 
 ev=$(max_id event)
-sql -c "SELECT inbox.assign($c, 2)" >/dev/null
+sql -c "SELECT inbox.assign(1, $c, 2)" >/dev/null
 check "assign to another agent: assignment and its event" \
 	"assignment c=$c
 $(events_since "$ev")" "$(step)"
 
 ev=$(max_id event)
-sql -c "SELECT inbox.close_conversation($c, 'user', 1)" >/dev/null
+sql -c "SELECT inbox.close_conversation(1, $c, 'user', 1)" >/dev/null
 check "close_conversation: conversation_closed, assignment, both events in one notification" \
 	"conversation_closed c=$c conversation=$conv
 assignment c=$c
@@ -229,12 +233,12 @@ $(events_since "$ev")" "$(step)"
 [ "$(sql -c "SELECT count(*) FROM inbox.event WHERE id > $ev")" = 2 ] || fail "close_conversation wrote 2 events"
 
 ev=$(max_id event)
-conv2=$(sql -c "SELECT inbox.open_conversation($c, 'user', 1)")
+conv2=$(sql -c "SELECT inbox.open_conversation(1, $c, 'user', 1)")
 check "open_conversation: conversation_opened and its event" \
 	"conversation_opened c=$c conversation=$conv2
 $(events_since "$ev")" "$(step)"
 
-e=$(sql -c "SELECT inbox.record_event($c, 'page_change', 'contact', source_url => 'https://example.com/SECRETURL')")
+e=$(sql -c "SELECT inbox.record_event(1, $c, 'page_change', 'contact', source_url => 'https://example.com/SECRETURL')")
 check "record_event: event" "event c=$c event=$e" "$(step)"
 
 sql -c "UPDATE inbox.contact SET first_name = 'Secretrenamed', tags = '{vip}' WHERE id = $c" >/dev/null
@@ -244,11 +248,11 @@ sql -c "UPDATE inbox.contact SET first_name = first_name WHERE id = $c" >/dev/nu
 check "UPDATE that changes nothing: no notification" "" "$(step)"
 
 ev=$(max_id event)
-sql -c "SELECT inbox.snooze($c, now() + interval '1 hour', 1)" >/dev/null
+sql -c "SELECT inbox.snooze(1, $c, now() + interval '1 hour', 1)" >/dev/null
 check "snooze: snooze and its event" "snooze c=$c
 $(events_since "$ev")" "$(step)"
 ev=$(max_id event)
-sql -c "SELECT inbox.unsnooze($c, 1)" >/dev/null
+sql -c "SELECT inbox.unsnooze(1, $c, 1)" >/dev/null
 check "unsnooze: snooze and its event" "snooze c=$c
 $(events_since "$ev")" "$(step)"
 
@@ -264,7 +268,7 @@ check "DELETE of a message: message_deleted" "message_deleted c=$c message=$m2" 
 # conversation takes its event along
 x=$(sql -c "INSERT INTO inbox.contact (space_id, first_name) VALUES (1, 'Secretxavier') RETURNING id")
 ev=$(max_id event)
-xconv=$(sql -c "SELECT inbox.open_conversation($x, 'user', 1)")
+xconv=$(sql -c "SELECT inbox.open_conversation(1, $x, 'user', 1)")
 xev=$(sql -c "SELECT id FROM inbox.event WHERE contact_id = $x")
 step >/dev/null
 sql -c "DELETE FROM inbox.conversation WHERE id = $xconv" >/dev/null
@@ -291,7 +295,7 @@ wm=$fm w=$fc wconv=$fv wev=$fe
 first_message zoe
 zm=$fm z=$fc zconv=$fv zev=$fe
 step >/dev/null
-sql -c "SELECT inbox.merge_contacts($w, $z, 'user', 1)" >/dev/null
+sql -c "SELECT inbox.merge_contacts(1, $w, $z, 'user', 1)" >/dev/null
 merged_ev=$(sql -c "SELECT id FROM inbox.event WHERE contact_id = $w AND kind = 'contact_merged'")
 check "merge_contacts: the merged contact, every moved row (to both contacts), the absorbed conversation, the event" \
 	"contact c=$z
@@ -304,7 +308,7 @@ message_updated c=$z message=$zm
 event_updated c=$w event=$wev,$zev
 event_updated c=$z event=$zev
 event c=$w event=$merged_ev" "$(step)"
-sql -c "SELECT inbox.unmerge_contacts($w, $z, 'user', 1)" >/dev/null
+sql -c "SELECT inbox.unmerge_contacts(1, $w, $z, 'user', 1)" >/dev/null
 unmerged_ev=$(sql -c "SELECT id FROM inbox.event WHERE contact_id = $w AND kind = 'contact_unmerged'")
 check "unmerge_contacts: both contacts, every row moved back, the restored conversation, the event" \
 	"contact c=$z
@@ -324,13 +328,13 @@ event c=$w event=$unmerged_ev" "$(step)"
 mb=$(max_id message); ev=$(max_id event)
 sql >/dev/null <<SQL
 BEGIN;
-SELECT inbox.receive_message(1, 'alice', 'SECRETBODY t1');
-SELECT inbox.receive_message(1, 'alice', 'SECRETBODY t2');
-SELECT inbox.receive_message(1, 'bob', 'SECRETBODY t3');
-SELECT inbox.receive_message(1, 'bob', 'SECRETBODY t4');
-SELECT inbox.mark_read($c, 1);
-SELECT inbox.record_event($c, 'page_change', 'contact');
-SELECT inbox.record_event($c, 'page_change', 'contact');
+SELECT inbox.receive_message(1, 1, 'alice', 'SECRETBODY t1');
+SELECT inbox.receive_message(1, 1, 'alice', 'SECRETBODY t2');
+SELECT inbox.receive_message(1, 1, 'bob', 'SECRETBODY t3');
+SELECT inbox.receive_message(1, 1, 'bob', 'SECRETBODY t4');
+SELECT inbox.mark_read(1, $c, 1);
+SELECT inbox.record_event(1, $c, 'page_change', 'contact');
+SELECT inbox.record_event(1, $c, 'page_change', 'contact');
 COMMIT;
 SQL
 b=$(sql -c "SELECT contact_id FROM inbox.contact_channel WHERE external_id = 'bob'")
@@ -344,22 +348,22 @@ $(events_since "$ev")" "$(step)"
 
 sql >/dev/null <<SQL
 BEGIN;
-SELECT inbox.receive_message(1, 'alice', 'SECRETBODY rolled back');
-SELECT inbox.receive_message(1, 'carol', 'SECRETBODY rolled back');
-SELECT inbox.assign($c, 1);
+SELECT inbox.receive_message(1, 1, 'alice', 'SECRETBODY rolled back');
+SELECT inbox.receive_message(1, 1, 'carol', 'SECRETBODY rolled back');
+SELECT inbox.assign(1, $c, 1);
 ROLLBACK;
 SQL
 check "ROLLBACK: no notification" "" "$(step)"
 
 ma=$(sql -At <<SQL | grep -E '^[0-9]+$' | tr '\n' ' '
 BEGIN;
-SELECT inbox.receive_message(1, 'alice', 'SECRETBODY kept 1');
+SELECT inbox.receive_message(1, 1, 'alice', 'SECRETBODY kept 1');
 SAVEPOINT s;
-SELECT inbox.receive_message(1, 'alice', 'SECRETBODY dropped');
-SELECT inbox.receive_message(1, 'dave', 'SECRETBODY dropped');
-SELECT inbox.record_event($c, 'page_change', 'contact');
+SELECT inbox.receive_message(1, 1, 'alice', 'SECRETBODY dropped');
+SELECT inbox.receive_message(1, 1, 'dave', 'SECRETBODY dropped');
+SELECT inbox.record_event(1, $c, 'page_change', 'contact');
 ROLLBACK TO s;
-SELECT inbox.receive_message(1, 'alice', 'SECRETBODY kept 2');
+SELECT inbox.receive_message(1, 1, 'alice', 'SECRETBODY kept 2');
 COMMIT;
 SQL
 )
@@ -370,16 +374,16 @@ md=$(sql -At <<SQL | grep -E '^[0-9]+$' | tail -1
 BEGIN;
 SAVEPOINT s1;
 SAVEPOINT s2;
-SELECT inbox.receive_message(1, 'alice', 'SECRETBODY dropped');
+SELECT inbox.receive_message(1, 1, 'alice', 'SECRETBODY dropped');
 RELEASE s2;
-SELECT inbox.close_conversation($c, 'user', 1);
+SELECT inbox.close_conversation(1, $c, 'user', 1);
 ROLLBACK TO s1;
 DO \$\$ BEGIN
-	PERFORM inbox.receive_message(1, 'alice', 'SECRETBODY dropped');
+	PERFORM inbox.receive_message(1, 1, 'alice', 'SECRETBODY dropped');
 	RAISE EXCEPTION 'undo';
 EXCEPTION WHEN raise_exception THEN NULL;
 END \$\$;
-SELECT inbox.receive_message(1, 'bob', 'SECRETBODY kept');
+SELECT inbox.receive_message(1, 1, 'bob', 'SECRETBODY kept');
 COMMIT;
 SQL
 )
@@ -387,12 +391,45 @@ check "nested savepoints and a PL/pgSQL exception block: nothing they undid" "me
 
 sql >/dev/null <<SQL
 SET inbox.notify = off;
-SELECT inbox.receive_message(1, 'alice', 'SECRETBODY quiet');
+SELECT inbox.receive_message(1, 1, 'alice', 'SECRETBODY quiet');
 SQL
 check "inbox.notify = off: no notification" "" "$(step)"
 
-sql -c "SELECT inbox.receive_message(2, 'zed', 'SECRETBODY other space')" >/dev/null
+sql -c "SELECT inbox.receive_message(2, 2, 'zed', 'SECRETBODY other space')" >/dev/null
 check "a change in space 2: nothing on inbox_1" "" "$(step)"
+
+# a prepared transaction (two-phase commit, as Citus commits a transaction
+# that wrote on several nodes): nothing at PREPARE, while other transactions'
+# notifications go on; everything at COMMIT PREPARED (from another session);
+# nothing at all after ROLLBACK PREPARED
+mp=$(sql -At <<SQL | grep -E '^[0-9]+$'
+BEGIN;
+SELECT inbox.receive_message(1, 1, 'alice', 'SECRETBODY prepared');
+SELECT inbox.record_event(1, $c, 'page_change', 'contact');
+PREPARE TRANSACTION 'inbox_notify_p1';
+SQL
+)
+read -r mp pe <<<"$(echo $mp)"
+check "PREPARE TRANSACTION of a transaction that wrote a message and an event: prepared" \
+	"1 message event" "$(sql -c "SELECT count(*) FROM pg_prepared_xacts WHERE gid = 'inbox_notify_p1'") ${mp:+message} ${pe:+event}"
+mo=$(sql -c "SELECT inbox.receive_message(1, 1, 'bob', 'SECRETBODY while prepared')")
+check "prepared, not committed: nothing of it; a later commit's notifications are sent" "message c=$b message=$mo" "$(step)"
+sql -c "COMMIT PREPARED 'inbox_notify_p1'" >/dev/null
+check "COMMIT PREPARED: the prepared transaction's notifications" \
+	"message c=$c message=$mp
+event c=$c event=$pe" "$(step)"
+mb=$(max_id message)
+sql >/dev/null <<SQL
+BEGIN;
+SELECT inbox.receive_message(1, 1, 'alice', 'SECRETBODY prepared then rolled back');
+SELECT inbox.receive_message(1, 1, 'erin', 'SECRETBODY prepared then rolled back');
+PREPARE TRANSACTION 'inbox_notify_p2';
+SQL
+check "a second prepared transaction: nothing before its end" "" "$(step)"
+sql -c "ROLLBACK PREPARED 'inbox_notify_p2'" >/dev/null
+check "ROLLBACK PREPARED: no notification" "" "$(step)"
+check "ROLLBACK PREPARED: no message kept" 0 "$(sql -c "SELECT count(*) FROM inbox.message WHERE id > $mb")"
+check "... and none later either" "" "$(step)"
 
 # more than 1,000 notifications on a space in one transaction: one bulk
 # instead; 1,000 are sent one by one; a bulk of space 2 is not on inbox_1
@@ -423,8 +460,8 @@ say() {
 session 1; exec 7>"$work/s1.in"
 session 2; exec 8>"$work/s2.in"
 
-say 1 "BEGIN; SELECT inbox.record_event($c, 'page_change', 'contact');"
-say 2 "BEGIN; SELECT inbox.record_event($c, 'page_change', 'contact');"
+say 1 "BEGIN; SELECT inbox.record_event(1, $c, 'page_change', 'contact');"
+say 2 "BEGIN; SELECT inbox.record_event(1, $c, 'page_change', 'contact');"
 e1=$(grep -E '^[0-9]+$' "$work/s1.out" | tail -1)
 e2=$(grep -E '^[0-9]+$' "$work/s2.out" | tail -1)
 say 2 "COMMIT;"
@@ -433,8 +470,8 @@ ORDERED=1 check "same contact, two sessions, the later one commits first: commit
 	"event c=$c event=$e2
 event c=$c event=$e1" "$(step)"
 
-say 1 "BEGIN; SELECT inbox.receive_message(1, 'alice', 'SECRETBODY first');"
-say 2 "BEGIN; SELECT inbox.receive_message(1, 'bob', 'SECRETBODY second');"
+say 1 "BEGIN; SELECT inbox.receive_message(1, 1, 'alice', 'SECRETBODY first');"
+say 2 "BEGIN; SELECT inbox.receive_message(1, 1, 'bob', 'SECRETBODY second');"
 say 2 "COMMIT;"
 say 1 "COMMIT;"
 m1=$(grep -E '^[0-9]+$' "$work/s1.out" | tail -1)
@@ -451,7 +488,7 @@ exec 7>&- 8>&-
 # inbox.notify says (each row's trigger updates its contact row again; 10,000
 # take 4 s, 100,000 more than 8 minutes).
 
-for i in $(seq 1 25); do sql -c "SELECT inbox.receive_message(1, 'bulk$i', 'SECRETBODY')" >/dev/null; done
+for i in $(seq 1 25); do sql -c "SELECT inbox.receive_message(1, 1, 'bulk$i', 'SECRETBODY')" >/dev/null; done
 step >/dev/null
 
 # bulk_check NAME TABLE OP ROWS SQL
@@ -550,7 +587,7 @@ senders() {
 	listening() { [ "$(sql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'senders' AND query LIKE '%pg_sleep%'")" = 1 ]; }
 	wait_until 5 listening || echo "    the senders' listener did not start within 5 s"
 	caller=$(PGOPTIONS="-c client_min_messages=warning $1" psql -X -q -At -h "$work" -p "$port" -U postgres -d inbox \
-		-c "SELECT pg_backend_pid() FROM inbox.receive_message(1, 'alice', 'SECRETBODY who sends') m")
+		-c "SELECT pg_backend_pid() FROM inbox.receive_message(1, 1, 'alice', 'SECRETBODY who sends') m")
 	wait "$lp"
 	sent_by=$(grep -o 'server process with PID [0-9]*' "$work/senders.out" | awk '{print $NF}' | sort -u | tr '\n' ' ')
 }
@@ -584,7 +621,7 @@ step >/dev/null				# the messages of this part are not the next step's
 # again; every committed message is announced, none is left in the relay
 first=$(max_id message)
 for w in 1 2 3 4; do
-	(for g in $(seq 1 1000); do echo "SELECT inbox.receive_message(1, 'load$w-$((g % 7))', 'SECRETBODY load');"; done) |
+	(for g in $(seq 1 1000); do echo "SELECT inbox.receive_message(1, 1, 'load$w-$((g % 7))', 'SECRETBODY load');"; done) |
 		PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -h "$work" -p "$port" -U postgres -d inbox >/dev/null 2>&1 &
 	session_pids+=($!)
 done
@@ -614,14 +651,14 @@ check "every one of the $(wc -w <<<"$committed") messages committed under load (
 # back on time; when the writers stop, their last notifications go out with
 # no later commit to wake the worker
 for w in 1 2; do
-	(for g in $(seq 1 100000); do echo "SELECT inbox.receive_message(1, 'poll$w', 'SECRETBODY poll');"; done) |
+	(for g in $(seq 1 100000); do echo "SELECT inbox.receive_message(1, 1, 'poll$w', 'SECRETBODY poll');"; done) |
 		PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -h "$work" -p "$port" -U postgres -d inbox >/dev/null 2>&1 &
 	session_pids+=($!)
 done
 polled() { [ "$(sql -c "SELECT count(*) FROM inbox.message WHERE body = 'SECRETBODY poll'")" -gt 100 ]; }
 wait_until 10 polled || echo "    the 2 writers committed nothing within 10 s"
 snoozed=$(sql -c "SELECT contact_id FROM inbox.contact_channel WHERE channel_id = 1 AND external_id = 'alice'")
-sql -c "SELECT inbox.snooze($snoozed, now() + interval '1 s', 1)" >/dev/null
+sql -c "SELECT inbox.snooze(1, $snoozed, now() + interval '1 s', 1)" >/dev/null
 back=no
 for i in $(seq 1 25); do
 	sleep 0.1
@@ -657,7 +694,7 @@ if grep -q '^{"op":"resync"}$' "$out" && kill -0 "$listener" 2>/dev/null; then
 else
 	fail "server restart: no {\"op\":\"resync\"} (listener stderr: $(tail -3 "$work/listen.err" | tr '\n' ' '))"
 fi
-m=$(sql -c "SELECT inbox.receive_message(1, 'alice', 'SECRETBODY after restart')")
+m=$(sql -c "SELECT inbox.receive_message(1, 1, 'alice', 'SECRETBODY after restart')")
 check "after the restart the listener keeps receiving" "message c=$c message=$m" "$(step | grep -v '^resync')"
 
 kill -TERM "$listener"

@@ -64,6 +64,8 @@ if [ "$rc" != 0 ] || [ -z "$deb" ]; then
 	tail -40 "$work/build.log"; finish
 fi
 
+check "the package's version is inbox.control's default_version (debian/changelog)" \
+	"$(dpkg-deb -f "$deb" Version | sed 's/-[^-]*$//')" "$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$src/inbox.control")"
 contents=$(dpkg-deb -c "$deb" | awk '{print $NF}' | sed 's|^\./|/|')
 for f in lib/postgresql/$pgversion/lib/inbox.so \
 	share/postgresql/$pgversion/extension/inbox.control \
@@ -116,13 +118,13 @@ check "create_space, create_agent, create_channel" \
 		-c "SELECT inbox.create_agent(1, 'Ana Lima', 'ana@acme.test')" \
 		-c "SELECT inbox.create_channel(1, 'whatsapp_cloud', 'WhatsApp main')" 2>&1 | tr '\n' ' ')" "1 1 1 "
 check "receive_message opens a conversation for a new contact" \
-	"$(sql -c "SELECT inbox.receive_message(1, '14155550111', 'Hi, where is my order?', external_id => 'wamid.1')" \
-		-c "SELECT unread_count || '|' || coalesce(assignee_id::text, 'none') FROM inbox.contact WHERE id = 1" \
-		-c "SELECT count(*) FROM inbox.conversation WHERE contact_id = 1 AND closed_at IS NULL" 2>&1 | tr '\n' ' ')" \
+	"$(sql -c "SELECT inbox.receive_message(1, 1, '14155550111', 'Hi, where is my order?', external_id => 'wamid.1')" \
+		-c "SELECT unread_count || '|' || coalesce(assignee_id::text, 'none') FROM inbox.contact WHERE space_id = 1 AND id = 1" \
+		-c "SELECT count(*) FROM inbox.conversation WHERE space_id = 1 AND contact_id = 1 AND closed_at IS NULL" 2>&1 | tr '\n' ' ')" \
 	"1 1|none 1 "
 check "send_message by an agent assigns the contact" \
-	"$(sql -c "SELECT inbox.send_message(1, 1, 'Let me check that for you.', agent => 1)" \
-		-c "SELECT unread_count || '|' || assignee_id FROM inbox.contact WHERE id = 1" 2>&1 | tr '\n' ' ')" \
+	"$(sql -c "SELECT inbox.send_message(1, 1, 1, 'Let me check that for you.', agent => 1)" \
+		-c "SELECT unread_count || '|' || assignee_id FROM inbox.contact WHERE space_id = 1 AND id = 1" 2>&1 | tr '\n' ' ')" \
 	"2 0|1 "
 check "check_integrity() is empty" "$(sql -c "SELECT count(*) FROM inbox.check_integrity()" 2>&1)" 0
 

@@ -3,7 +3,8 @@
 # wakes them (rule 8), against a real server that preloads inbox.
 #
 # Starts its own cluster and proves:
-#   - the API and the rule: errors (22023, P0002), events and their actors for
+#   - the API (2.0: the space first) and the rule: errors (22023, P0002, also
+#     for a contact of another space), events and their actors for
 #     snooze / unsnooze / a plain UPDATE / an incoming message, unsnooze of a
 #     contact not snoozed is a no-op, NOTIFY inbox_snooze at commit;
 #   - a contact snoozed for 2 s is back within 1 s of its time (actor system);
@@ -95,7 +96,7 @@ SELECT inbox.create_space('two');
 SELECT inbox.create_agent(1, 'Ann');
 SELECT inbox.create_agent(2, 'Bob');
 SELECT inbox.create_channel(1, 'telegram', 'tg');
-SELECT inbox.receive_message(1, 'alice', 'hello');
+SELECT inbox.receive_message(1, 1, 'alice', 'hello');
 SQL
 
 # lag of a system wake in seconds: from the time the snooze ended to the commit
@@ -105,35 +106,38 @@ lag_sql="SELECT round(extract(epoch FROM max(pg_xact_commit_timestamp(e.xmin) - 
 
 echo "== API and rule"
 check "snooze to a time in the past is 22023" \
-	"$(sqlstate "SELECT inbox.snooze(1, now() - interval '1 minute', 1)")" 22023
-check "snooze to now() is 22023" "$(sqlstate "SELECT inbox.snooze(1, now(), 1)")" 22023
+	"$(sqlstate "SELECT inbox.snooze(1, 1, now() - interval '1 minute', 1)")" 22023
+check "snooze to now() is 22023" "$(sqlstate "SELECT inbox.snooze(1, 1, now(), 1)")" 22023
 check "snooze of an unknown contact is P0002" \
-	"$(sqlstate "SELECT inbox.snooze(424242, now() + interval '1 hour', 1)")" P0002
-check "unsnooze of an unknown contact is P0002" "$(sqlstate "SELECT inbox.unsnooze(424242, 1)")" P0002
-check "snooze until NULL is 22023" "$(sqlstate "SELECT inbox.snooze(1, NULL, 1)")" 22023
+	"$(sqlstate "SELECT inbox.snooze(1, 424242, now() + interval '1 hour', 1)")" P0002
+check "unsnooze of an unknown contact is P0002" "$(sqlstate "SELECT inbox.unsnooze(1, 424242, 1)")" P0002
+check "snooze of a contact of another space is P0002" \
+	"$(sqlstate "SELECT inbox.snooze(2, 1, now() + interval '1 hour', 2)")" P0002
+check "unsnooze of a contact of another space is P0002" "$(sqlstate "SELECT inbox.unsnooze(2, 1, 2)")" P0002
+check "snooze until NULL is 22023" "$(sqlstate "SELECT inbox.snooze(1, 1, NULL, 1)")" 22023
 check "snooze without an agent is 22023" \
-	"$(sqlstate "SELECT inbox.snooze(1, now() + interval '1 hour', NULL)")" 22023
+	"$(sqlstate "SELECT inbox.snooze(1, 1, now() + interval '1 hour', NULL)")" 22023
 check "snooze by an unknown agent is P0002" \
-	"$(sqlstate "SELECT inbox.snooze(1, now() + interval '1 hour', 999)")" P0002
+	"$(sqlstate "SELECT inbox.snooze(1, 1, now() + interval '1 hour', 999)")" P0002
 check "snooze by an agent of another space is P0002" \
-	"$(sqlstate "SELECT inbox.snooze(1, now() + interval '1 hour', 2)")" P0002
+	"$(sqlstate "SELECT inbox.snooze(1, 1, now() + interval '1 hour', 2)")" P0002
 check "a plain UPDATE to a past snooze time is 22023" \
 	"$(sqlstate "UPDATE inbox.contact SET snoozed_until = now() - interval '1 s' WHERE id = 1")" 22023
 check "wake_due_snoozes(0) is 22023" "$(sqlstate "SELECT inbox.wake_due_snoozes(0)")" 22023
 check "the failed calls wrote nothing" \
 	"$(sql inbox -c "SELECT count(*) FROM inbox.event WHERE kind LIKE 'contact_%snoozed'")|$(sql inbox -c "SELECT snoozed_until IS NULL FROM inbox.contact WHERE id = 1")" "0|t"
 
-sql inbox -c "SELECT inbox.unsnooze(1, 1)" >/dev/null
+sql inbox -c "SELECT inbox.unsnooze(1, 1, 1)" >/dev/null
 check "unsnooze of a contact not snoozed writes nothing" \
 	"$(sql inbox -c "SELECT count(*) FROM inbox.event WHERE kind LIKE 'contact_%snoozed'")" 0
 
-sql inbox -c "SELECT inbox.snooze(1, now() + interval '1 hour', 1)" >/dev/null
+sql inbox -c "SELECT inbox.snooze(1, 1, now() + interval '1 hour', 1)" >/dev/null
 check "snooze sets snoozed_until and writes contact_snoozed by the user" \
 	"$(sql inbox -c "SELECT c.snoozed_until > now() + interval '59 minutes', e.actor_kind, e.actor_agent_id, e.conversation_id IS NOT NULL
 		FROM inbox.contact c JOIN inbox.event e ON e.contact_id = c.id AND e.kind = 'contact_snoozed' WHERE c.id = 1" | tr '|' ' ')" "t user 1 t"
 check "next_snooze_due() is that time" \
 	"$(sql inbox -c "SELECT inbox.next_snooze_due() = (SELECT snoozed_until FROM inbox.contact WHERE id = 1)")" t
-sql inbox -c "SELECT inbox.unsnooze(1, 1)" >/dev/null
+sql inbox -c "SELECT inbox.unsnooze(1, 1, 1)" >/dev/null
 check "unsnooze clears it and writes contact_unsnoozed by the user" \
 	"$(sql inbox -c "SELECT c.snoozed_until IS NULL, e.actor_kind, e.actor_agent_id
 		FROM inbox.contact c JOIN inbox.event e ON e.contact_id = c.id AND e.kind = 'contact_unsnoozed' WHERE c.id = 1" | tr '|' ' ')" "t user 1"
@@ -149,14 +153,14 @@ check "a plain UPDATE of snoozed_until writes contact_snoozed for inbox.actor_ki
 	"$(sql inbox -c "SELECT actor_kind || ' ' || actor_agent_id FROM inbox.event WHERE kind = 'contact_snoozed' ORDER BY id DESC LIMIT 1")" "user 1"
 check "an automation cannot snooze (the event kind allows users only)" \
 	"$(sqlstate "BEGIN; SET LOCAL inbox.actor_kind = 'automation'; UPDATE inbox.contact SET snoozed_until = now() + interval '2 hours' WHERE id = 1; COMMIT")" 22023
-sql inbox -c "SELECT inbox.receive_message(1, 'alice', 'I am back')" >/dev/null
+sql inbox -c "SELECT inbox.receive_message(1, 1, 'alice', 'I am back')" >/dev/null
 check "an incoming message ends the snooze, actor contact" \
 	"$(sql inbox -c "SELECT (SELECT snoozed_until IS NULL FROM inbox.contact WHERE id = 1) || ' ' || actor_kind
 		FROM inbox.event WHERE kind = 'contact_unsnoozed' ORDER BY id DESC LIMIT 1")" "true contact"
 
 notified=$(sql inbox 2>&1 <<'SQL'
 LISTEN inbox_snooze;
-SELECT inbox.snooze(1, now() + interval '1 hour', 1);
+SELECT inbox.snooze(1, 1, now() + interval '1 hour', 1);
 SELECT 1;
 SQL
 )
@@ -165,13 +169,13 @@ check "a snooze sends NOTIFY inbox_snooze with the contact id at commit" \
 notified=$(sql inbox 2>&1 <<'SQL'
 LISTEN inbox_snooze;
 BEGIN;
-SELECT inbox.snooze(1, now() + interval '2 hours', 1);
+SELECT inbox.snooze(1, 1, now() + interval '2 hours', 1);
 ROLLBACK;
 SELECT 1;
 SQL
 )
 check "a rolled-back snooze sends nothing" "$(echo "$notified" | grep -c 'inbox_snooze')" 0
-sql inbox -c "SELECT inbox.unsnooze(1, 1)" >/dev/null
+sql inbox -c "SELECT inbox.unsnooze(1, 1, 1)" >/dev/null
 
 echo "== the background worker"
 check "one launcher runs" \
@@ -179,28 +183,28 @@ check "one launcher runs" \
 check "one worker serves database inbox, none the others" \
 	"$(workers_in inbox) $(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'inbox worker'")" "1 1"
 
-sql inbox -c "SELECT inbox.snooze(1, clock_timestamp() + interval '2 s', 1)" >/dev/null
+sql inbox -c "SELECT inbox.snooze(1, 1, clock_timestamp() + interval '2 s', 1)" >/dev/null
 wait_for inbox "SELECT snoozed_until IS NULL FROM inbox.contact WHERE id = 1" 5
 check_true "a contact snoozed for 2 s is back within 1 s of its time, actor system" \
 	"$(sql inbox -c "SELECT count(*) = 1 AND max(pg_xact_commit_timestamp(xmin) - (data->>'until')::timestamptz) < interval '1 s'
 		FROM inbox.event WHERE contact_id = 1 AND kind = 'contact_unsnoozed' AND actor_kind = 'system'")" \
 	"lag $(sql inbox -c "$lag_sql") s"
 
-t=$(sql inbox -c "SELECT clock_timestamp()" -c "SELECT inbox.snooze(1, now() + interval '1 hour', 1)" | sed -n 1p)
+t=$(sql inbox -c "SELECT clock_timestamp()" -c "SELECT inbox.snooze(1, 1, now() + interval '1 hour', 1)" | sed -n 1p)
 worker_slept_since "$t" || not_ok "the worker went back to sleep after a snooze of 1 h"
-sql inbox -c "SELECT inbox.snooze(1, clock_timestamp() + interval '1 s', 1)" >/dev/null
+sql inbox -c "SELECT inbox.snooze(1, 1, clock_timestamp() + interval '1 s', 1)" >/dev/null
 wait_for inbox "SELECT snoozed_until IS NULL FROM inbox.contact WHERE id = 1" 4
 check_true "a snooze moved from 1 h to 1 s ahead is woken on time" \
 	"$(sql inbox -c "SELECT max(pg_xact_commit_timestamp(xmin) - (data->>'until')::timestamptz) < interval '1 s'
 		FROM inbox.event WHERE contact_id = 1 AND kind = 'contact_unsnoozed' AND actor_kind = 'system'")"
 
-t=$(sql inbox -c "SELECT clock_timestamp()" -c "SELECT inbox.snooze(1, now() + interval '1 hour', 1)" | sed -n 1p)
+t=$(sql inbox -c "SELECT clock_timestamp()" -c "SELECT inbox.snooze(1, 1, now() + interval '1 hour', 1)" | sed -n 1p)
 worker_slept_since "$t" || not_ok "the worker went back to sleep after a snooze of 1 h"
 before=$(sql postgres -c "SELECT query_start FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = 'inbox'")
 sleep 3
 after=$(sql postgres -c "SELECT query_start FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = 'inbox'")
 check "while nothing is due the worker runs no query (3 s)" "$after" "$before"
-sql inbox -c "SELECT inbox.unsnooze(1, 1)" >/dev/null
+sql inbox -c "SELECT inbox.unsnooze(1, 1, 1)" >/dev/null
 
 # 10,000 contacts, inserted already snoozed to the same instant
 sql inbox -c "INSERT INTO inbox.contact (space_id, first_name, snoozed_until)
@@ -259,11 +263,11 @@ CREATE EXTENSION inbox CASCADE;
 SELECT inbox.create_space('s');
 SELECT inbox.create_agent(1, 'Cy');
 SELECT inbox.create_channel(1, 'webchat', 'web');
-SELECT inbox.receive_message(1, 'visitor', 'hi');
+SELECT inbox.receive_message(1, 1, 'visitor', 'hi');
 SQL
 wait_for postgres "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'inbox worker' AND datname = 'second'" 5
 check "CREATE EXTENSION after start gets the database a worker" "$(workers_in second)" 1
-sql second -c "SELECT inbox.snooze(1, clock_timestamp() + interval '1 s', 1)" >/dev/null
+sql second -c "SELECT inbox.snooze(1, 1, clock_timestamp() + interval '1 s', 1)" >/dev/null
 wait_for second "SELECT snoozed_until IS NULL FROM inbox.contact WHERE id = 1" 4
 check_true "its snoozes are woken within 1 s" \
 	"$(sql second -c "SELECT count(*) = 1 AND max(pg_xact_commit_timestamp(xmin) - (data->>'until')::timestamptz) < interval '1 s'
@@ -305,7 +309,7 @@ echo "== settings, signals, crashes"
 sql postgres -c "ALTER SYSTEM SET inbox.snooze_worker = off" -c "SELECT pg_reload_conf()" >/dev/null
 wait_for postgres "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'inbox worker'" 5
 check "inbox.snooze_worker = off stops the workers" "$(workers_in inbox)" 0
-sql inbox -c "SELECT inbox.snooze(1, clock_timestamp() + interval '500 ms', 1)" >/dev/null
+sql inbox -c "SELECT inbox.snooze(1, 1, clock_timestamp() + interval '500 ms', 1)" >/dev/null
 sleep 1.5
 check "... and snoozes stay due (an external worker's job)" \
 	"$(sql inbox -c "SELECT snoozed_until <= now() FROM inbox.contact WHERE id = 1")" t
@@ -322,7 +326,7 @@ new_pid=$(worker_pid)
 check "a terminated worker is restarted by the launcher" \
 	"$terminated $(workers_in inbox) $([ -n "$new_pid" ] && [ "$new_pid" != "$old_pid" ] && echo new-pid)" "t 1 new-pid"
 
-sql inbox -c "SELECT inbox.snooze(1, clock_timestamp() + interval '3 s', 1)" >/dev/null
+sql inbox -c "SELECT inbox.snooze(1, 1, clock_timestamp() + interval '3 s', 1)" >/dev/null
 old_pid=$(worker_pid)
 restarts=$(grep -c 'all server processes terminated; reinitializing' "$work/server.log")
 kill -9 "$old_pid"

@@ -10,7 +10,8 @@
 #     `inbox-worker snooze` processes wake each due contact exactly once and
 #     within 1 s of its time, run no query while nothing is due, and wake
 #     again after a server restart;
-#   - deliver: CMD gets the message as JSON on stdin; exit 0 records sent,
+#   - deliver: CMD gets the message as JSON on stdin; exit 0 records sent
+#     (through set_message_status of the message's space, also of space 2),
 #     a failure records failed with CMD's stderr, a CMD that runs too long
 #     is killed and recorded failed; two workers deliver 20 messages exactly
 #     once each (SKIP LOCKED).
@@ -125,8 +126,8 @@ else
 	# listening_n N: both workers have said N times that they listen
 	listening_n() { [ "$(grep -c 'listening on' "$work/snooze1.err")" -ge "$1" ] && [ "$(grep -c 'listening on' "$work/snooze2.err")" -ge "$1" ]; }
 	wait_until 10 listening_n 1 || fail "the snooze workers did not start listening within 10 s"
-	for i in 1 2 3; do sql -c "SELECT inbox.receive_message(1, 'sleeper$i', 'hi')" >/dev/null; done
-	sql -c "SELECT inbox.snooze(contact_id, now() + interval '1.5 s', 1) FROM inbox.contact_channel WHERE external_id LIKE 'sleeper%'" >/dev/null
+	for i in 1 2 3; do sql -c "SELECT inbox.receive_message(1, 1, 'sleeper$i', 'hi')" >/dev/null; done
+	sql -c "SELECT inbox.snooze(1, contact_id, now() + interval '1.5 s', 1) FROM inbox.contact_channel WHERE external_id LIKE 'sleeper%'" >/dev/null
 	none_snoozed() { [ "$(sql -c "SELECT count(*) FROM inbox.contact WHERE snoozed_until IS NOT NULL")" = 0 ]; }
 	wait_until 5 none_snoozed
 	# exactly one contact_unsnoozed by system each, committed within 1 s of the time
@@ -158,7 +159,7 @@ else
 	start || { cat "$work/server.log"; exit 1; }
 	# back within their backoff (at most 5 s between tries), listening again
 	wait_until 15 listening_n 2 || fail "the snooze workers did not listen again within 15 s of the restart"
-	sql -c "SELECT inbox.snooze(contact_id, now() + interval '1 s', 1) FROM inbox.contact_channel WHERE external_id = 'sleeper1'" >/dev/null
+	sql -c "SELECT inbox.snooze(1, contact_id, now() + interval '1 s', 1) FROM inbox.contact_channel WHERE external_id = 'sleeper1'" >/dev/null
 	wait_until 5 none_snoozed
 	n=$(sql -c "SELECT count(*) FROM inbox.event e JOIN inbox.contact_channel c USING (contact_id) WHERE c.external_id = 'sleeper1' AND e.kind = 'contact_unsnoozed'")
 	if [ "$n" = 2 ] && kill -0 "${snooze_pids[0]}" 2>/dev/null && kill -0 "${snooze_pids[1]}" 2>/dev/null; then
@@ -173,7 +174,7 @@ else
 	children=()
 	if [ "$rcs" = 00 ]; then pass "SIGTERM stops the snooze workers with exit 0"; else fail "snooze exit statuses: $rcs"; fi
 
-	sql -c "SELECT inbox.snooze(contact_id, now() + interval '0.3 s', 1) FROM inbox.contact_channel WHERE external_id = 'sleeper2'" >/dev/null
+	sql -c "SELECT inbox.snooze(1, contact_id, now() + interval '0.3 s', 1) FROM inbox.contact_channel WHERE external_id = 'sleeper2'" >/dev/null
 	sleeper2_due() { [ "$(sql -c "SELECT snoozed_until <= now() FROM inbox.contact_channel c JOIN inbox.contact t ON t.id = c.contact_id WHERE c.external_id = 'sleeper2'")" = t ]; }
 	wait_until 5 sleeper2_due
 	"$worker" snooze --once -d "$conn" 2>"$work/once.err"; rc=$?
@@ -187,9 +188,9 @@ fi
 # -------------------------------------------------------------------------
 # deliver
 
-m=$(sql -c "SELECT inbox.receive_message(1, 'customer-42', 'hello')")
+m=$(sql -c "SELECT inbox.receive_message(1, 1, 'customer-42', 'hello')")
 c=$(sql -c "SELECT contact_id FROM inbox.message WHERE id = $m")
-m=$(sql -c "SELECT inbox.send_message($c, 1, 'Your order \"7\" shipped', 1)")
+m=$(sql -c "SELECT inbox.send_message(1, $c, 1, 'Your order \"7\" shipped', 1)")
 "$worker" deliver --once -d "$conn" --exec "cat > $work/delivered.json" 2>"$work/deliver.err"; rc=$?
 status=$(sql -c "SELECT status FROM inbox.message WHERE id = $m")
 json=$(python3 -c 'import json,sys; o = json.load(open(sys.argv[1])); print(o["id"], o["contact_external_id"], o["body"], o["channel_kind"], o["contact_id"])' "$work/delivered.json" 2>&1)
@@ -199,7 +200,25 @@ else
 	fail "deliver: exit $rc, status $status, JSON: $json; $(tail -2 "$work/deliver.err")"
 fi
 
-m=$(sql -c "SELECT inbox.send_message($c, 1, 'second', 1)")
+# a message of another space: recorded through the API with its own space
+sql >/dev/null <<'SQL'
+SELECT inbox.create_space('other');                 -- 2
+SELECT inbox.create_agent(2, 'Agent Two');          -- 2
+SELECT inbox.create_channel(2, 'webchat', 'web');   -- 2
+SQL
+m=$(sql -c "SELECT inbox.receive_message(2, 2, 'visitor-9', 'hi')")
+c2=$(sql -c "SELECT contact_id FROM inbox.message WHERE id = $m")
+m=$(sql -c "SELECT inbox.send_message(2, $c2, 2, 'hello from space 2', 2)")
+"$worker" deliver --once -d "$conn" --exec "cat > $work/delivered2.json" 2>"$work/deliver.err"; rc=$?
+got=$(sql -c "SELECT status FROM inbox.message WHERE id = $m")
+json=$(python3 -c 'import json,sys; o = json.load(open(sys.argv[1])); print(o["id"], o["space_id"], o["contact_external_id"], o["channel_kind"])' "$work/delivered2.json" 2>&1)
+if [ "$rc" = 0 ] && [ "$got" = sent ] && [ "$json" = "$m 2 visitor-9 webchat" ]; then
+	pass "deliver: a message of space 2 is sent and recorded sent in its space"
+else
+	fail "deliver in space 2: exit $rc, status $got, JSON: $json; $(tail -2 "$work/deliver.err")"
+fi
+
+m=$(sql -c "SELECT inbox.send_message(1, $c, 1, 'second', 1)")
 "$worker" deliver --once -d "$conn" --exec 'cat >/dev/null; echo "platform said: no such user" >&2; exit 3' 2>"$work/deliver.err"
 got=$(sql -c "SELECT status || '|' || error FROM inbox.message WHERE id = $m")
 if [ "$got" = "failed|platform said: no such user" ]; then
@@ -208,7 +227,7 @@ else
 	fail "deliver failure: got $got"
 fi
 
-m=$(sql -c "SELECT inbox.send_message($c, 1, 'third', 1)")
+m=$(sql -c "SELECT inbox.send_message(1, $c, 1, 'third', 1)")
 t0=$(date +%s)
 "$worker" deliver --once --timeout 0.5 -d "$conn" --exec 'sleep 10' 2>"$work/deliver.err"
 t1=$(date +%s)
@@ -219,7 +238,7 @@ else
 	fail "deliver timeout: got $got after $((t1 - t0)) s"
 fi
 
-sql -c "SELECT inbox.send_message($c, 1, 'bulk ' || g, 1) FROM generate_series(1, 20) g" >/dev/null
+sql -c "SELECT inbox.send_message(1, $c, 1, 'bulk ' || g, 1) FROM generate_series(1, 20) g" >/dev/null
 for i in 1 2; do
 	"$worker" deliver --once -d "$conn" --exec "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"id\"])' >> $work/ids.$i; sleep 0.05" 2>/dev/null &
 	children+=($!)
@@ -235,13 +254,13 @@ else
 	fail "deliver with two workers: delivered/duplicates = $got, still pending $pending"
 fi
 
-m=$(sql -c "SELECT inbox.send_message($c, 1, 'live', 1)")
+m=$(sql -c "SELECT inbox.send_message(1, $c, 1, 'live', 1)")
 "$worker" deliver -d "$conn" --interval 30 --exec 'cat >/dev/null' 2>"$work/live.err" &
 pid=$!
 # it has connected, listens, and sent what was pending
 sent() { [ "$(sql -c "SELECT status FROM inbox.message WHERE id = $1")" = sent ]; }
 wait_until 10 sent "$m" || fail "deliver live: the worker did not send the pending message within 10 s"
-m2=$(sql -c "SELECT inbox.send_message($c, 1, 'while running', 1)")
+m2=$(sql -c "SELECT inbox.send_message(1, $c, 1, 'while running', 1)")
 wait_until 2 sent "$m2"
 got=$(sql -c "SELECT string_agg(status, ',' ORDER BY id) FROM inbox.message WHERE id IN ($m, $m2)")
 kill -TERM "$pid"; wait "$pid"; rc=$?
