@@ -22,7 +22,8 @@
  *
  * - Its times (opened_at, closed_at, first_response_at) are finite and
  *   before the year 10000, as a message's: the close's event carries
- *   closed_at, history shows it.
+ *   closed_at, history shows it.  While it is open it names no closer
+ *   (closed_by_kind, closed_by_agent come with closed_at).
  * - The agents who opened and closed it are of its space (their keys name
  *   the agent alone, to be cleared when the agent is deleted).
  *
@@ -116,6 +117,27 @@ default_actor(int64 space, HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit
 		inbox_check_agent_in_space(space, agent);
 }
 
+/*
+ * An open conversation names no closer (oldtuple NULL: an insert; else an
+ * UPDATE that leaves it open): closed_by_kind and closed_by_agent come
+ * with closed_at, when the actor and its agent are checked.
+ */
+static void
+check_no_closer(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, const AttrNumber *col, int64 id)
+{
+	static const ConversationColumn closer[] = {CONVERSATION_CLOSED_BY_KIND, CONVERSATION_CLOSED_BY_AGENT};
+
+	for (int i = 0; i < lengthof(closer); i++)
+		if (oldtuple != NULL
+			? inbox_column_changed(oldtuple, newtuple, desc, col[closer[i]])
+			: !inbox_is_null(newtuple, desc, col[closer[i]]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("conversation %lld is open: closed_by_kind and closed_by_agent are written by its close",
+							(long long) id),
+					 errhint("Give them with closed_at in the UPDATE that closes it, or close it with inbox.close_conversation().")));
+}
+
 static HeapTuple
 before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTupleEdit *edit)
 {
@@ -137,9 +159,14 @@ before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTuple
 				 errmsg("a conversation is inserted open"),
 				 errhint("Close it afterwards with inbox.close_conversation() or an UPDATE of closed_at.")));
 
-	id = inbox_get_int8(tuple, desc, col[CONVERSATION_ID], &isnull);
-	inbox_check_time_written(NULL, tuple, desc, col[CONVERSATION_OPENED_AT], "conversation", id);
-	inbox_check_time_written(NULL, tuple, desc, col[CONVERSATION_FIRST_RESPONSE_AT], "conversation", id);
+	/* what a plain INSERT gives (unmerge restores a conversation as it was) */
+	if (!INBOX_MERGING())
+	{
+		id = inbox_get_int8(tuple, desc, col[CONVERSATION_ID], &isnull);
+		check_no_closer(NULL, tuple, desc, col, id);
+		inbox_check_time_written(NULL, tuple, desc, col[CONVERSATION_OPENED_AT], "conversation", id);
+		inbox_check_time_written(NULL, tuple, desc, col[CONVERSATION_FIRST_RESPONSE_AT], "conversation", id);
+	}
 
 	space = inbox_row_space(tuple, desc, col[CONVERSATION_SPACE_ID], "conversation");
 	default_actor(space, tuple, desc, edit, col[CONVERSATION_OPENED_BY_KIND], col[CONVERSATION_OPENED_BY_AGENT]);
@@ -224,7 +251,10 @@ before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, const Attr
 	}
 
 	if (!is_closed)
+	{
+		check_no_closer(oldtuple, newtuple, desc, col, id);
 		return newtuple;
+	}
 
 	/* closing */
 	inbox_check_time_written(oldtuple, newtuple, desc, col[CONVERSATION_CLOSED_AT], "conversation", id);

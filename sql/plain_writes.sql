@@ -12,6 +12,9 @@
 --    "unassigned"; an unassigned contact's open conversation is deleted
 --    without an event; a conversation that has messages cannot be deleted
 --    (23503, the messages' foreign key) and its contact stays assigned;
+--  * an open conversation names no closer: closed_by_kind / closed_by_agent
+--    written by an INSERT or by an UPDATE that does not close it are 22023
+--    (they come with closed_at, whose close checks the agent's space);
 --  * an UPDATE that clears the time of a message's status (sent_at of a sent
 --    message, delivered_at of a delivered one, read_at of an outgoing read
 --    one, failed_at of a failed one) is refused (22023) naming the message,
@@ -46,7 +49,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
 	GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
 	RETURN SQLSTATE || ': '
-		|| regexp_replace(SQLERRM, '\m(message|conversation|event|contact) [0-9]+', '\1 <id>', 'g')
+		|| regexp_replace(SQLERRM, '\m(message|conversation|event|contact|agent|space) [0-9]+', '\1 <id>', 'g')
 		|| coalesce(nullif(E'\nhint: ' || hint, E'\nhint: '), '');
 END
 $$;
@@ -93,6 +96,24 @@ SELECT inbox.assign(:space, :mia, :ben);
 SELECT pg_temp.try(format($$DELETE FROM inbox.conversation WHERE space_id = %s AND contact_id = %s AND closed_at IS NULL$$,
 					  :space, :mia)) AS delete_with_messages;
 SELECT * FROM regress.contact(:mia);
+SELECT * FROM inbox.check_integrity();
+
+-- an open conversation names no closer: closed_by_* come with closed_at
+-- (an agent of another space named there broke check_integrity)
+SELECT inbox.create_space('plain writes, elsewhere') AS elsewhere \gset
+SELECT inbox.create_agent(:elsewhere, 'Zed') AS zed \gset
+SELECT pg_temp.try(format($$UPDATE inbox.conversation SET closed_by_agent = %s WHERE space_id = %s AND contact_id = %s AND closed_at IS NULL$$,
+					  :zed, :space, :mia)) AS closer_of_open;
+SELECT pg_temp.try(format($$UPDATE inbox.conversation SET closed_by_kind = 'automation' WHERE space_id = %s AND contact_id = %s AND closed_at IS NULL$$,
+					  :space, :mia)) AS closer_kind_of_open;
+SELECT inbox.close_conversation(:space, :mia, 'user', :ben) IS NOT NULL AS closed;
+SELECT pg_temp.try(format($$INSERT INTO inbox.conversation (space_id, contact_id, opened_by_kind, closed_by_kind, closed_by_agent) VALUES (%s, %s, 'user', 'user', %s)$$,
+					  :space, :mia, :ben)) AS insert_with_closer;
+-- with closed_at, the closer is checked as a close's: an agent of the space
+SELECT inbox.assign(:space, :mia, :ben);
+SELECT pg_temp.try(format($$UPDATE inbox.conversation SET closed_at = now(), closed_by_kind = 'user', closed_by_agent = %s WHERE space_id = %s AND contact_id = %s AND closed_at IS NULL$$,
+					  :zed, :space, :mia)) AS close_by_other_space;
+SELECT inbox.receive_message(:space, :web, 'mia', 'Still there?') IS NOT NULL AS received;
 SELECT * FROM inbox.check_integrity();
 
 --
