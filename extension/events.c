@@ -7,8 +7,10 @@
  *
  * An event's (kind, actor kind) pair must be in inbox.event_kind; the
  * agents it names must be members of the contact's space; an event
- * without a conversation belongs to the one open when it happens (rule 7).
- * bot_status_on / bot_status_off events set contact.bot_active.
+ * without a conversation belongs to the one open when it happens (rule 7);
+ * its time is finite and before the year 10000, as a message's (history
+ * shows it and pages by it).  bot_status_on / bot_status_off events set
+ * contact.bot_active.
  *
  *-------------------------------------------------------------------------
  */
@@ -222,6 +224,8 @@ inbox_event_before_insert(PG_FUNCTION_ARGS)
 
 	check_kind_and_actor(inbox_get_text(tuple, desc, col[EVENT_KIND]),
 						 inbox_get_text(tuple, desc, col[EVENT_ACTOR_KIND]));
+	inbox_check_time_written(NULL, tuple, desc, col[EVENT_CREATED_AT], "event",
+							 inbox_get_int8(tuple, desc, col[EVENT_ID], &isnull));
 
 	contact = inbox_get_int8(tuple, desc, col[EVENT_CONTACT_ID], &isnull);
 	if (isnull)

@@ -1458,19 +1458,19 @@ COMMENT ON SEQUENCE inbox.contact_merge_id_seq IS 'Ids of inbox.contact_merge';
  */
 
 COMMENT ON FUNCTION inbox.contact_before_write() IS
-	'Trigger BEFORE INSERT OR UPDATE on inbox.contact: a contact is inserted unassigned, id and space_id never change, maintained columns are refused (22023; unread_count may be reset to 0), an assignee and the origin channel must be of the space (P0002), a snooze set by UPDATE must be in the future (22023)';
+	'Trigger BEFORE INSERT OR UPDATE on inbox.contact: a contact is inserted unassigned, id and space_id never change, maintained columns are refused (22023; unread_count may be reset to 0), an assignee and the origin channel must be of the space (P0002), a snooze set by UPDATE must be in the future and any snooze time written finite and before the year 10000 (22023)';
 COMMENT ON FUNCTION inbox.contact_after_update() IS
 	'Trigger AFTER UPDATE on inbox.contact: a new assignee writes assigned or unassigned (opening a conversation first if none), a reset of unread_count marks the incoming messages read, a snooze change writes contact_snoozed or contact_unsnoozed; then the change of the contact''s view membership is added to inbox.view_count';
 COMMENT ON FUNCTION inbox.conversation_before_write() IS
-	'Trigger BEFORE INSERT OR UPDATE on inbox.conversation: one open conversation per contact and a closed one stays closed (55000), it is inserted open, its opening columns never change, the opening and closing actor default to inbox.actor_kind / inbox.actor_agent, its contact and agents are of its space (P0002; 23502 without space_id)';
+	'Trigger BEFORE INSERT OR UPDATE on inbox.conversation: one open conversation per contact and a closed one stays closed (55000), it is inserted open, its opening columns never change, opened_at, closed_at and first_response_at are finite times before the year 10000, closed_at is not before opened_at and an open conversation names no closer (closed_by_kind, closed_by_agent come with closed_at) (22023), the opening and closing actor default to inbox.actor_kind / inbox.actor_agent, its contact and agents are of its space (P0002; 23502 without space_id)';
 COMMENT ON FUNCTION inbox.conversation_after_write() IS
-	'Trigger AFTER INSERT, AFTER UPDATE OF closed_at (a close) and AFTER DELETE of an open conversation: keeps contact.open_conversation_id, writes conversation_opened, or on a close writes conversation_closed and unassigns the contact';
+	'Trigger AFTER INSERT, AFTER UPDATE OF closed_at (a close) and AFTER DELETE of an open conversation: keeps contact.open_conversation_id, writes conversation_opened, or on a close writes conversation_closed and unassigns the contact; deleting an open conversation (only an empty one can be deleted) unassigns its contact as a close does, writing unassigned for the inbox.actor_kind actor in no conversation';
 COMMENT ON FUNCTION inbox.message_before_write() IS
-	'Trigger BEFORE INSERT OR UPDATE on inbox.message: its contact, channel and agent are of its space (P0002; 23502 without space_id), locks the contact, puts the message in the open conversation (opening one for incoming and user messages), resolves reply-to (a reply_to_id given must be a message of the contact: 23503), checks the identity (23503) and the messaging window (55000); on UPDATE the status moves forward only and fixed columns are refused (22023)';
+	'Trigger BEFORE INSERT OR UPDATE on inbox.message: its contact, channel and agent are of its space (P0002; 23502 without space_id), locks the contact, puts the message in the open conversation (opening one for incoming and user messages), resolves reply-to (a reply_to_id given must be a message of the contact: 23503), checks the identity (23503) and the messaging window (55000); its time and the times of its status reports are finite and before the year 10000 (22023); on UPDATE the status moves forward only, the time of the status cannot be cleared (sent_at of a sent message, delivered_at, read_at of an outgoing read one, failed_at) and fixed columns are refused (22023)';
 COMMENT ON FUNCTION inbox.message_after_write() IS
 	'Trigger AFTER INSERT, DELETE and UPDATE OF read_at on inbox.message: keeps the contact''s unread_count and last_message_*, clears reply_to_id of the messages quoting a deleted one, assigns an unassigned contact to a replying user, ends a snooze on an incoming message, sets conversation.first_response_at';
 COMMENT ON FUNCTION inbox.event_before_insert() IS
-	'Trigger BEFORE INSERT on inbox.event: (kind, actor_kind) must be in inbox.event_kind (22023), its contact and agents in its space (P0002), its contact not merged (55000); fills the open conversation';
+	'Trigger BEFORE INSERT on inbox.event: (kind, actor_kind) must be in inbox.event_kind (22023), created_at a finite time before the year 10000 (22023), its contact and agents in its space (P0002), its contact not merged (55000); fills the open conversation';
 COMMENT ON FUNCTION inbox.event_after_insert() IS
 	'Trigger AFTER INSERT of a bot_status_on or bot_status_off event: sets the contact''s bot_active';
 COMMENT ON FUNCTION inbox.event_before_change() IS
@@ -1486,7 +1486,7 @@ COMMENT ON FUNCTION inbox.contact_search_columns() IS
 COMMENT ON FUNCTION inbox.contact_counts() IS
 	'Trigger AFTER INSERT OR DELETE on inbox.contact: adds the change of the contact''s view membership to inbox.view_count (contact_after_update does it for an UPDATE)';
 COMMENT ON FUNCTION inbox.view_before_write() IS
-	'Trigger BEFORE INSERT OR UPDATE on inbox.view: the owner is an agent of the space (P0002) and the filter uses only known keys and values (22023)';
+	'Trigger BEFORE INSERT OR UPDATE on inbox.view: the owner is an agent of the space (P0002) and the filter is a JSON object that uses only known keys and values (22023)';
 COMMENT ON FUNCTION inbox.notify_change() IS
 	'Trigger AFTER INSERT, UPDATE OR DELETE on contact, conversation, message and event (argument: the table name): records the change, sent at commit with pg_notify on channel inbox_<space_id> (ids only, one per contact and op); nothing when inbox.notify is off';
 
@@ -1509,7 +1509,7 @@ COMMENT ON FUNCTION inbox.receive_message(bigint, bigint, text, text, text, text
 COMMENT ON FUNCTION inbox.send_message(bigint, bigint, bigint, text, bigint, text, jsonb) IS
 	'Queue an outgoing message (status pending) to a contact on a channel it has an identity on; a user message opens a conversation if none and assigns an unassigned contact to agent; returns the message id. 22023 bad sender_kind, user without agent, neither body nor content; P0002 unknown contact, channel or agent; 23503 no identity on the channel; 55000 messaging window closed (use a template or allowed tag in content) or contact merged; 42501 agent not the caller''s own';
 COMMENT ON FUNCTION inbox.set_message_status(bigint, bigint, text, timestamptz, text) IS
-	'Record a delivery report (sent, delivered, read, or failed with error) of an outgoing message; returns the resulting status, which never moves back. 22023 unknown status, error without failed, or a status the channel kind does not report; P0002 unknown message; 55000 an incoming message; 42501 caller not an admin of the space';
+	'Record a delivery report (sent, delivered, read, or failed with error) of an outgoing message; returns the resulting status, which never moves back. 22023 unknown status, error without failed, a status the channel kind does not report, or at infinite or from the year 10000; P0002 unknown message; 55000 an incoming message; 42501 caller not an admin of the space';
 COMMENT ON FUNCTION inbox.assign(bigint, bigint, bigint, text, bigint) IS
 	'Assign a contact to an agent of its space (assignee NULL = unassign), writing assigned or unassigned; opens a conversation if none is open; returns nothing. 22023 unknown actor_kind; P0002 unknown contact or agent; 55000 contact merged; 42501 actor_agent not the caller''s own';
 COMMENT ON FUNCTION inbox.open_conversation(bigint, bigint, text, bigint, text, text) IS
@@ -1519,7 +1519,7 @@ COMMENT ON FUNCTION inbox.close_conversation(bigint, bigint, text, bigint, text,
 COMMENT ON FUNCTION inbox.mark_read(bigint, bigint, bigint) IS
 	'Mark every incoming message of a contact read (unread_count becomes 0), for agent; returns how many were unread. 22023 NULL contact or agent; P0002 unknown contact or agent; 42501 agent not the caller''s own';
 COMMENT ON FUNCTION inbox.snooze(bigint, bigint, timestamptz, bigint) IS
-	'Leave a contact out of every list and count until a future time, writing contact_snoozed (actor user); it comes back then, on unsnooze() or on an incoming message; returns nothing. 22023 until not later than the clock; P0002 unknown contact or agent; 55000 contact merged; 42501 agent not the caller''s own';
+	'Leave a contact out of every list and count until a future time, writing contact_snoozed (actor user); it comes back then, on unsnooze() or on an incoming message; returns nothing. 22023 until not later than the clock, infinite or from the year 10000; P0002 unknown contact or agent; 55000 contact merged; 42501 agent not the caller''s own';
 COMMENT ON FUNCTION inbox.unsnooze(bigint, bigint, bigint) IS
 	'End a contact''s snooze early, writing contact_unsnoozed (actor user); a contact that is not snoozed is left alone, without event or error; returns nothing. P0002 unknown contact or agent; 55000 contact merged; 42501 agent not the caller''s own';
 COMMENT ON FUNCTION inbox.wake_due_snoozes(integer) IS

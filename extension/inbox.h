@@ -54,8 +54,10 @@
 
 /*
  * 10000-01-01 00:00 UTC, in microseconds since 2000-01-01: the times of
- * messages (and so of an identity's last incoming message) are before it,
- * so that a messaging window or a tag's age added to them cannot overflow.
+ * messages (and so of an identity's last incoming message), their status
+ * reports, conversations, events and snoozes are before it, so that a
+ * messaging window or a tag's age added to them cannot overflow and every
+ * client can read them (inbox_check_time_written, tuple.c).
  */
 #define INBOX_END_OF_TIME INT64CONST(252455616000000000)
 #define INBOX_TIME_IN_RANGE(t) (!TIMESTAMP_NOT_FINITE(t) && (t) < INBOX_END_OF_TIME)
@@ -157,6 +159,7 @@ typedef enum ConversationColumn
 	CONVERSATION_CLOSED_BY_AGENT,
 	CONVERSATION_CATEGORY,
 	CONVERSATION_SUMMARY,
+	CONVERSATION_FIRST_RESPONSE_AT,
 	CONVERSATION_NCOLUMNS
 } ConversationColumn;
 
@@ -194,6 +197,7 @@ typedef enum EventColumn
 	EVENT_ACTOR_KIND,
 	EVENT_ACTOR_AGENT_ID,
 	EVENT_TARGET_AGENT_ID,
+	EVENT_CREATED_AT,
 	EVENT_NCOLUMNS
 } EventColumn;
 
@@ -216,6 +220,8 @@ extern char *inbox_get_text(HeapTuple tuple, TupleDesc desc, AttrNumber attnum);
 extern bool inbox_is_null(HeapTuple tuple, TupleDesc desc, AttrNumber attnum);
 extern bool inbox_column_changed(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc,
 								 AttrNumber attnum);
+extern void inbox_check_time_written(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc,
+									 AttrNumber attnum, const char *table, int64 id);
 
 /* changes a BEFORE trigger makes to the row it returns */
 #define INBOX_MAX_EDITS 16

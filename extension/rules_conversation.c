@@ -12,11 +12,18 @@
  * - Closing, by close_conversation() or a plain UPDATE of closed_at,
  *   writes `conversation_closed` and unassigns the contact (`unassigned`),
  *   both for the closing actor and in the closed conversation (rule 4).
+ * - Deleting an open conversation (a plain DELETE; only an empty one can
+ *   go, messages keep theirs) unassigns the contact as a close does
+ *   (`unassigned`, in no conversation).
  *
  * - contact.open_conversation_id follows: set on open, cleared on close
  *   or when an open conversation is deleted (the unassigned view and the
  *   contact list read it instead of probing conversations per row).
  *
+ * - Its times (opened_at, closed_at, first_response_at) are finite and
+ *   before the year 10000, as a message's: the close's event carries
+ *   closed_at, history shows it.  While it is open it names no closer
+ *   (closed_by_kind, closed_by_agent come with closed_at).
  * - The agents who opened and closed it are of its space (their keys name
  *   the agent alone, to be cleared when the agent is deleted).
  *
@@ -110,11 +117,33 @@ default_actor(int64 space, HeapTuple tuple, TupleDesc desc, InboxTupleEdit *edit
 		inbox_check_agent_in_space(space, agent);
 }
 
+/*
+ * An open conversation names no closer (oldtuple NULL: an insert; else an
+ * UPDATE that leaves it open): closed_by_kind and closed_by_agent come
+ * with closed_at, when the actor and its agent are checked.
+ */
+static void
+check_no_closer(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, const AttrNumber *col, int64 id)
+{
+	static const ConversationColumn closer[] = {CONVERSATION_CLOSED_BY_KIND, CONVERSATION_CLOSED_BY_AGENT};
+
+	for (int i = 0; i < lengthof(closer); i++)
+		if (oldtuple != NULL
+			? inbox_column_changed(oldtuple, newtuple, desc, col[closer[i]])
+			: !inbox_is_null(newtuple, desc, col[closer[i]]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("conversation %lld is open: closed_by_kind and closed_by_agent are written by its close",
+							(long long) id),
+					 errhint("Give them with closed_at in the UPDATE that closes it, or close it with inbox.close_conversation().")));
+}
+
 static HeapTuple
 before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTupleEdit *edit)
 {
 	bool		isnull;
-	int64		contact,
+	int64		id,
+				contact,
 				space,
 				open;
 
@@ -129,6 +158,15 @@ before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTuple
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a conversation is inserted open"),
 				 errhint("Close it afterwards with inbox.close_conversation() or an UPDATE of closed_at.")));
+
+	/* what a plain INSERT gives (unmerge restores a conversation as it was) */
+	if (!INBOX_MERGING())
+	{
+		id = inbox_get_int8(tuple, desc, col[CONVERSATION_ID], &isnull);
+		check_no_closer(NULL, tuple, desc, col, id);
+		inbox_check_time_written(NULL, tuple, desc, col[CONVERSATION_OPENED_AT], "conversation", id);
+		inbox_check_time_written(NULL, tuple, desc, col[CONVERSATION_FIRST_RESPONSE_AT], "conversation", id);
+	}
 
 	space = inbox_row_space(tuple, desc, col[CONVERSATION_SPACE_ID], "conversation");
 	default_actor(space, tuple, desc, edit, col[CONVERSATION_OPENED_BY_KIND], col[CONVERSATION_OPENED_BY_AGENT]);
@@ -194,6 +232,8 @@ before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, const Attr
 					 errmsg("column \"%s\" of conversation %lld cannot be changed",
 							NameStr(TupleDescAttr(desc, col[fixed_columns[i]] - 1)->attname), (long long) id)));
 
+	inbox_check_time_written(oldtuple, newtuple, desc, col[CONVERSATION_FIRST_RESPONSE_AT], "conversation", id);
+
 	was_closed = !inbox_is_null(oldtuple, desc, col[CONVERSATION_CLOSED_AT]);
 	closed_at = inbox_get_datum(newtuple, desc, col[CONVERSATION_CLOSED_AT], &is_closed);
 	is_closed = !is_closed;
@@ -211,9 +251,13 @@ before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, const Attr
 	}
 
 	if (!is_closed)
+	{
+		check_no_closer(oldtuple, newtuple, desc, col, id);
 		return newtuple;
+	}
 
 	/* closing */
+	inbox_check_time_written(oldtuple, newtuple, desc, col[CONVERSATION_CLOSED_AT], "conversation", id);
 	opened_at = inbox_get_datum(newtuple, desc, col[CONVERSATION_OPENED_AT], &isnull);
 	if (DatumGetTimestampTz(closed_at) < DatumGetTimestampTz(opened_at))
 		ereport(ERROR,
@@ -330,6 +374,41 @@ after_open(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 }
 
 /*
+ * An open conversation deleted: its contact has no open conversation any
+ * more, and an assigned contact has one (check_integrity), so it is
+ * unassigned, as a close unassigns.  The contact's rules write
+ * `unassigned` for the current actor (the inbox.actor_kind setting of a
+ * plain DELETE), in no conversation: none is open, and the deleted one took
+ * its events along.  merge.c drops the older of two open conversations it
+ * joins and settles the assignee itself.  When the contact itself is being
+ * deleted (the cascade), the UPDATE finds no row.
+ */
+static void
+after_delete(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
+{
+	static InboxQuery q_unassign = {
+		"UPDATE inbox.contact SET assignee_id = NULL, open_conversation_id = NULL"
+		" WHERE space_id = $1 AND id = $2 AND (assignee_id IS NOT NULL OR open_conversation_id IS NOT NULL)",
+		2, {INT8OID, INT8OID}
+	};
+	bool		isnull;
+	int64		space = inbox_get_int8(tuple, desc, col[CONVERSATION_SPACE_ID], &isnull);
+	int64		contact = inbox_get_int8(tuple, desc, col[CONVERSATION_CONTACT_ID], &isnull);
+	Datum		values[2] = {Int64GetDatum(space), Int64GetDatum(contact)};
+	InboxActor	actor;
+
+	if (INBOX_MERGING())
+	{
+		set_open_conversation(space, contact, 0);
+		return;
+	}
+	actor = inbox_current_actor();
+	actor.conversation = 0;
+	actor.maintaining = true;	/* open_conversation_id */
+	inbox_exec_as(&actor, &q_unassign, values, NULL, 0);
+}
+
+/*
  * AFTER INSERT; AFTER UPDATE OF closed_at when a conversation closes; AFTER
  * DELETE of an open conversation (see the triggers' WHEN)
  */
@@ -348,13 +427,7 @@ inbox_conversation_after_write(PG_FUNCTION_ARGS)
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 		after_open(trigdata->tg_trigtuple, desc, col);
 	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
-	{
-		HeapTuple	old = trigdata->tg_trigtuple;
-		bool		isnull;
-
-		set_open_conversation(inbox_get_int8(old, desc, col[CONVERSATION_SPACE_ID], &isnull),
-							  inbox_get_int8(old, desc, col[CONVERSATION_CONTACT_ID], &isnull), 0);
-	}
+		after_delete(trigdata->tg_trigtuple, desc, col);
 	else
 		after_close(trigdata->tg_newtuple, desc, col);
 	SPI_finish();

@@ -42,7 +42,10 @@
  *
  * Status reports move an outgoing message forward only (rule 9):
  * pending -> sent -> delivered -> read, failed from pending or sent.  A
- * late report keeps its timestamp but not its status.
+ * late report keeps its timestamp but not its status.  A status keeps the
+ * time of its report: an UPDATE may move sent_at of a sent message, not
+ * clear it (delivered_at, read_at, failed_at alike).  Every time of a
+ * message is finite and before the year 10000.
  *
  *-------------------------------------------------------------------------
  */
@@ -97,6 +100,37 @@ status_column(InboxStatus status)
 			break;
 	}
 	return -1;
+}
+
+/* the columns of a message's status reports */
+static const MessageColumn status_time_columns[] = {
+	MESSAGE_SENT_AT, MESSAGE_DELIVERED_AT, MESSAGE_READ_AT, MESSAGE_FAILED_AT
+};
+
+/* the times of the status reports a write gives are in range (tuple.c) */
+static void
+check_status_times(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, const AttrNumber *col, int64 id)
+{
+	for (int i = 0; i < lengthof(status_time_columns); i++)
+		inbox_check_time_written(oldtuple, newtuple, desc, col[status_time_columns[i]], "message", id);
+}
+
+/*
+ * A message's status has the time of its report (check_integrity: "a
+ * message's status agrees with its direction and timestamps"): an UPDATE
+ * that clears it, or leaves it missing, is refused rather than kept.
+ */
+static void
+require_status_time(HeapTuple newtuple, TupleDesc desc, const AttrNumber *col, int64 id, InboxStatus status)
+{
+	int			column = status_column(status);
+
+	if (column >= 0 && inbox_is_null(newtuple, desc, col[column]))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("message %lld has status \"%s\": %s must not be null", (long long) id,
+						inbox_status_name(status), NameStr(TupleDescAttr(desc, col[column] - 1)->attname)),
+				 errhint("A status keeps the time it was reported at: an UPDATE may change that time, not clear it.")));
 }
 
 static void
@@ -291,6 +325,7 @@ before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTuple
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a message's time must be a finite time before the year 10000")));
+	check_status_times(NULL, tuple, desc, col, inbox_get_int8(tuple, desc, col[MESSAGE_ID], &isnull));
 
 	/* what kind of message this is */
 	if (!inbox_parse_direction(direction_name, &direction))
@@ -435,14 +470,18 @@ before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, const Attr
 					 errmsg("column \"%s\" of message %lld cannot be changed",
 							NameStr(TupleDescAttr(desc, col[fixed_columns[i]] - 1)->attname), (long long) id)));
 
+	check_status_times(oldtuple, newtuple, desc, col, id);
 	if (new_name == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("message status must not be null")));
-	if (strcmp(old_name, new_name) == 0)
-		return newtuple;
-
 	old_status = status_of(old_name);
+	if (strcmp(old_name, new_name) == 0)
+	{
+		require_status_time(newtuple, desc, col, id, old_status);
+		return newtuple;
+	}
+
 	new_status = status_of(new_name);
 	if (old_status == INBOX_STATUS_RECEIVED)
 		ereport(ERROR,
@@ -480,7 +519,10 @@ before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, const Attr
 	else
 		keep_old = new_status < old_status;
 	if (keep_old)
+	{
 		inbox_edit_set(edit, desc, col[MESSAGE_STATUS], CStringGetTextDatum(old_name), false);
+		require_status_time(newtuple, desc, col, id, old_status);	/* the new one's is filled */
+	}
 
 	return newtuple;
 }

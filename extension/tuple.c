@@ -2,8 +2,8 @@
  *
  * tuple.c
  *	  The rows trigger functions get: the columns the C code reads, by
- *	  number; reading, comparing and editing a row; checking how a trigger
- *	  function was called.
+ *	  number; reading, comparing and editing a row; checking the times a
+ *	  write puts in it; checking how a trigger function was called.
  *
  * Every row a rule looks at is read by column number.  The numbers of a
  * table's columns are looked up by name once per backend, when a trigger
@@ -25,6 +25,7 @@
 #include "utils/datum.h"
 #include "utils/inval.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
 
 #include "inbox.h"
 
@@ -71,6 +72,7 @@ static const char *const conversation_names[] = {
 	[CONVERSATION_CLOSED_BY_AGENT] = "closed_by_agent",
 	[CONVERSATION_CATEGORY] = "category",
 	[CONVERSATION_SUMMARY] = "summary",
+	[CONVERSATION_FIRST_RESPONSE_AT] = "first_response_at",
 };
 
 static const char *const message_names[] = {
@@ -104,6 +106,7 @@ static const char *const event_names[] = {
 	[EVENT_ACTOR_KIND] = "actor_kind",
 	[EVENT_ACTOR_AGENT_ID] = "actor_agent_id",
 	[EVENT_TARGET_AGENT_ID] = "target_agent_id",
+	[EVENT_CREATED_AT] = "created_at",
 };
 
 static const char *const view_names[] = {
@@ -255,6 +258,31 @@ inbox_column_changed(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, Att
 	if (oldnull || newnull)
 		return oldnull != newnull;
 	return !datumIsEqual(oldval, newval, att->attbyval, att->attlen);
+}
+
+/*
+ * A time a write puts in a row (oldtuple NULL: an insert; an UPDATE only
+ * when it changes it) is finite and before the year 10000
+ * (INBOX_TIME_IN_RANGE): the rules compare and add to the times of a
+ * row, history and the lists show them, and client libraries cannot read
+ * infinity or a five-digit year.  NULL is left to the column's own
+ * constraint; a time an UPDATE leaves as it was is not looked at.
+ */
+void
+inbox_check_time_written(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, AttrNumber attnum,
+						 const char *table, int64 id)
+{
+	bool		isnull;
+	Datum		value = heap_getattr(newtuple, attnum, desc, &isnull);
+
+	if (isnull || INBOX_TIME_IN_RANGE(DatumGetTimestampTz(value)))
+		return;
+	if (oldtuple != NULL && !inbox_column_changed(oldtuple, newtuple, desc, attnum))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("column \"%s\" of %s %lld must be a finite time before the year 10000",
+					NameStr(TupleDescAttr(desc, attnum - 1)->attname), table, (long long) id)));
 }
 
 /*

@@ -566,9 +566,36 @@ inbox_view_counts(PG_FUNCTION_ARGS)
 }
 
 /*
+ * A filter is a JSON object (so is the table's CHECK, which PostgreSQL
+ * tests after this trigger, and the key checks below call
+ * jsonb_object_keys): an array or a scalar is named as the problem.
+ */
+static void
+require_filter_object(Datum filter, const char *view)
+{
+	Jsonb	   *jb = DatumGetJsonbP(filter);
+	JsonbValue	root;
+
+	if (JB_ROOT_IS_OBJECT(jb))
+		return;
+	if (!JsonbExtractScalar(&jb->root, &root))
+	{
+		root.type = jbvBinary;
+		root.val.binary.data = &jb->root;
+		root.val.binary.len = VARSIZE(jb) - VARHDRSZ;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid filter of view \"%s\": a filter is a JSON object, not a JSON %s",
+					view ? view : "(null)", JsonbTypeName(&root)),
+			 errhint("A filter is an object of the keys conversation, assignee, channels, tags, unread and custom, e.g. {\"conversation\": \"open\"}; {} shows every contact.")));
+}
+
+/*
  * BEFORE INSERT OR UPDATE on inbox.view: the owner is an agent of the
- * space, and the filter uses only the keys and values a view understands,
- * so that the list query can read it without further checks.
+ * space, and the filter is an object that uses only the keys and values a
+ * view understands, so that the list query can read it without further
+ * checks.
  */
 Datum
 inbox_view_before_write(PG_FUNCTION_ARGS)
@@ -627,6 +654,9 @@ inbox_view_before_write(PG_FUNCTION_ARGS)
 	owner = inbox_get_int8(tuple, desc, col[VIEW_OWNER_AGENT_ID], &isnull);
 	values[0] = inbox_get_datum(tuple, desc, col[VIEW_FILTER], &isnull);
 	values[1] = Int64GetDatum(space);
+
+	if (!isnull)
+		require_filter_object(values[0], inbox_get_text(tuple, desc, col[VIEW_NAME]));
 
 	inbox_spi_connect();
 	if (owner != 0)

@@ -7,8 +7,10 @@ Reads WORKDIR/err.<k> (psql stderr: "@@ <n> <class> <name>" markers from \\warn,
 then the error of that call, VERBOSITY verbose) and WORKDIR/session.<k>.sql.
 Allowed SQLSTATEs per class come from the environment: ALLOW_api, ALLOW_apilit,
 ALLOW_write, ALLOW_guc, ALLOW_read (space separated).
-Checks: every call ran, no connection lost, every error allowed for its kind,
-no elog-style message, and enough calls succeeded (FUZZ_MIN_OK_SHARE of all,
+Checks: every call ran, no connection lost, the writes aimed at the invariants
+("invariant_*" calls) ran, a view filter refused with 22023 is refused by
+inbox's own message, every error allowed for its kind, no elog-style
+message, and enough calls succeeded (FUZZ_MIN_OK_SHARE of all,
 default 0.2; FUZZ_MIN_CLASS_OK_SHARE of each kind and of the direct INSERTs of
 messages, default 0.1).
 Prints the SQLSTATE summary, then one "ok:"/"FAILED:" line per check; writes
@@ -33,6 +35,7 @@ bad = []                                         # (n, class, name, state, msg, 
 elog = []
 conn_lost = []
 ok_calls = 0
+all_results = []                                 # [n, class, name, state, msg, loc, session] of every call
 
 
 def statement_of(k, n):
@@ -73,6 +76,7 @@ for k in range(1, sessions + 1):
                 continue
             if "connection to server was lost" in line or "server closed the connection" in line:
                 conn_lost.append((k, cur[0] if cur else None, line))
+    all_results.extend(results)
     for n, cls, name, state, msg, loc, sess in results:
         if state is None:
             ok_calls += 1
@@ -127,6 +131,16 @@ def show(rows, limit=40):
             break
 
 
+# the direct writes aimed at the invariants (gen.py, invariant_write_call) ran
+shapes = {name: sum(c.values()) for name, c in by_fn.items() if name.startswith("invariant_")}
+check(calls < 1000 or shapes, "the writes aimed at the invariants ran: %d calls of %d shapes"
+      % (sum(shapes.values()), len(shapes)))
+# a filter that is no object is inbox's own error, not jsonb_object_keys' (both 22023)
+filter_errors = [r for r in all_results if r[2].startswith("invariant_view_filter") and r[3] == "22023"]
+unnamed = [r for r in filter_errors if not r[4].startswith("invalid filter of view")]
+check(not unnamed, "every view filter refused with 22023 is refused by inbox, naming the problem (%d of %d are not)"
+      % (len(unnamed), len(filter_errors)))
+show(unnamed, 5)
 check(not bad, "every error has an allowed SQLSTATE for its kind of call (%d do not)" % len(bad))
 show(bad)
 check(not elog, "no elog-style \"inbox: ...\" internal message (%d)" % len(elog))

@@ -16,7 +16,11 @@
 # -infinity, 294276 AD, 4713 BC) and random enums; random INSERT / UPDATE / DELETE
 # on contact, conversation, message, event, contact_channel and view (half the
 # message INSERTs take space, contact and channel from one identity, so that
-# some get through); SET of the inbox.* settings.
+# some get through); direct writes aimed at the invariants (deleting a
+# contact's open conversation, also right after assigning it; clearing the time
+# of a message's status; infinite and year-10000 times of conversations,
+# events, status reports and snoozes; view filters that are no JSON object);
+# SET of the inbox.* settings.
 #
 # Allowed SQLSTATEs, per kind of call (anything else, and every XX000, is a FAIL;
 # so is an allowed error whose message is elog-style "inbox: ..."):
@@ -41,11 +45,14 @@
 #   read    plain SELECTs: none
 # A statement taking longer than statement_timeout (60 s) fails with 57014: FAIL.
 #
-# Checks: all calls ran and every session reached its end; no error outside the
-# lists; no elog-style message; at least 20 % of the calls succeeded, and 10 %
-# of each kind and of the direct INSERTs of messages (hostile input still lets
-# valid calls through); no backend terminated by a signal or exit code
-# in the server log, the postmaster pid unchanged; inbox.check_integrity() empty.
+# Checks: all calls ran and every session reached its end; the writes aimed at
+# the invariants ran; a view filter that is no object refused by inbox's own
+# message; no error outside the lists; no elog-style message; at least 20 %
+# of the calls succeeded, and 10 % of each kind and of the direct INSERTs of
+# messages (hostile input still lets valid calls through); no backend
+# terminated by a signal or exit code in the server log, the postmaster pid
+# unchanged; inbox.check_integrity() empty; no time of a conversation, event,
+# message, snooze or identity infinite or from the year 10000 on.
 #
 # Usage: bash test/fuzz/fuzz_test.sh        (as root or a user who can run initdb)
 #        INBOX_FUZZ_CALLS=200000 INBOX_FUZZ_SEED=7 bash test/fuzz/fuzz_test.sh
@@ -170,6 +177,30 @@ if [ -z "$violations" ]; then
 	ok "inbox.check_integrity() is empty after the fuzz ($(sql -c 'SELECT count(*) FROM inbox.contact') contacts, $(sql -c 'SELECT count(*) FROM inbox.message') messages, $(sql -c 'SELECT count(*) FROM inbox.event') events)"
 else
 	fail "inbox.check_integrity(): $violations"
+fi
+
+# what check_integrity() does not look at: every time the rules keep finite and
+# before the year 10000 (the fuzz writes infinity, -infinity and year 294276
+# everywhere)
+out_of_range=$(sql <<'SQL' 2>&1
+CREATE FUNCTION pg_temp.in_range(t timestamptz) RETURNS boolean LANGUAGE sql
+	AS $$ SELECT t IS NULL OR (isfinite(t) AND t < '10000-01-01 00:00:00+00') $$;
+SELECT string_agg(what || ' ' || n, ', ') FROM (
+	SELECT 'conversation' AS what, count(*) AS n FROM inbox.conversation
+	WHERE NOT (pg_temp.in_range(opened_at) AND pg_temp.in_range(closed_at) AND pg_temp.in_range(first_response_at))
+	UNION ALL SELECT 'event', count(*) FROM inbox.event WHERE NOT pg_temp.in_range(created_at)
+	UNION ALL SELECT 'message', count(*) FROM inbox.message
+	WHERE NOT (pg_temp.in_range(created_at) AND pg_temp.in_range(sent_at) AND pg_temp.in_range(delivered_at)
+			   AND pg_temp.in_range(read_at) AND pg_temp.in_range(failed_at))
+	UNION ALL SELECT 'snoozed contact', count(*) FROM inbox.contact WHERE NOT pg_temp.in_range(snoozed_until)
+	UNION ALL SELECT 'identity', count(*) FROM inbox.contact_channel WHERE NOT pg_temp.in_range(last_incoming_at)) x
+WHERE n > 0
+SQL
+)
+if [ -z "$out_of_range" ]; then
+	ok "every time of a conversation, event, message, snooze and identity is finite and before the year 10000"
+else
+	fail "rows with a time infinite or from the year 10000 on: $out_of_range"
 fi
 
 echo "$passed passed, $failed failed"

@@ -528,8 +528,90 @@ def read_call():
         "SELECT count(*) FROM inbox.contact_list(1, %d, 'unassigned')" % R.randint(1, 3))
 
 
+# ---------------------------------------------------------------- direct writes aimed at the invariants
+
+# Shapes of plain writes that once broke check_integrity() (issue 23), aimed at
+# rows that exist: each takes the space of the row it names, so that the rules
+# (not a missing space) decide.  Names start with "invariant " (check.py checks
+# that each ran).
+
+def bad_time():
+    """a time the rules refuse (infinite, or from the year 10000 on), or one they take"""
+    return weighted([
+        (20, "'infinity'"), (20, "'-infinity'"), (15, "'10000-01-01 00:00:00+00'"),
+        (10, "'294276-12-31 23:59:59+00'"), (10, "'9999-12-31 23:59:59.999999+00'"),
+        (15, "now()"), (10, lambda: "now() - interval '%d seconds'" % R.randint(1, 10 ** 6)),
+    ])
+
+
+def non_object():
+    """a view filter that is no JSON object (and now and then one that is)"""
+    return q(pick('[]', '[{"conversation": "open"}]', '["tags"]', '3', '-1.5', '"open"', 'true', 'null',
+                  '{}', '{"conversation": "open"}')) + "::jsonb"
+
+
+def invariant_write_call():
+    c = contact_id()
+    contact_space = "(SELECT space_id FROM inbox.contact WHERE id = %s)" % c
+    shape = weighted([
+        (14, "delete assigned open conversation"), (6, "delete open conversation"),
+        (12, "null status time"), (6, "late status null time"),
+        (8, "conversation closed_at"), (5, "conversation opened_at"), (4, "conversation first_response_at"),
+        (8, "event created_at"), (5, "message status time"), (5, "contact snoozed_until"),
+        (8, "view filter insert"), (5, "view filter update"),
+    ])
+    if shape == "delete assigned open conversation":
+        # assign (which opens an empty conversation if none is open), then delete the open one
+        s = ("DO $$BEGIN PERFORM inbox.assign(ct.space_id, ct.id, (SELECT min(a.id) FROM inbox.agent a WHERE a.space_id = ct.space_id))"
+             " FROM inbox.contact ct WHERE ct.id = %s;"
+             " DELETE FROM inbox.conversation v USING inbox.contact ct"
+             " WHERE ct.id = %s AND v.space_id = ct.space_id AND v.contact_id = ct.id AND v.closed_at IS NULL; END$$" % (c, c))
+    elif shape == "delete open conversation":
+        s = ("DELETE FROM inbox.conversation v WHERE v.space_id = %s AND v.contact_id = %s AND v.closed_at IS NULL%s"
+             % (contact_space, c, pick("", " AND NOT EXISTS (SELECT FROM inbox.message m"
+                                           " WHERE m.space_id = v.space_id AND m.conversation_id = v.id)")))
+    elif shape in ("null status time", "late status null time"):
+        status, column = R.choice([("sent", "sent_at"), ("delivered", "delivered_at"), ("read", "read_at"),
+                                   ("failed", "failed_at"), ("received", "read_at"), ("pending", "sent_at")])
+        target = ("(SELECT min(id) FROM inbox.message WHERE status = '%s' AND id >= %s)"
+                  % (status, R.randint(1, 400)))
+        sets = "%s = NULL" % column
+        if shape == "late status null time":
+            sets = "status = %s, %s" % (enum(["pending", "sent", "delivered"]), sets)
+        s = ("UPDATE inbox.message SET %s WHERE space_id = (SELECT space_id FROM inbox.message WHERE id = %s) AND id = %s"
+             % (sets, target, target))
+    elif shape == "conversation closed_at":
+        s = ("UPDATE inbox.conversation SET closed_at = %s WHERE space_id = %s AND contact_id = %s AND closed_at IS NULL"
+             % (bad_time(), contact_space, c))
+    elif shape == "conversation opened_at":
+        s = ("INSERT INTO inbox.conversation (space_id, contact_id, opened_by_kind, opened_at) VALUES (%s, %s, 'user', %s)"
+             % (contact_space, c, bad_time()))
+    elif shape == "conversation first_response_at":
+        s = ("UPDATE inbox.conversation SET first_response_at = %s WHERE space_id = %s AND contact_id = %s"
+             % (bad_time(), contact_space, c))
+    elif shape == "event created_at":
+        s = ("INSERT INTO inbox.event (space_id, contact_id, kind, actor_kind, created_at) VALUES (%s, %s, %s, %s, %s)"
+             % (contact_space, c, *R.choice([("'page_change'", "'contact'"), ("'survey_started'", "'automation'"),
+                                            ("'channel_event'", "'channel'")]), bad_time()))
+    elif shape == "message status time":
+        m = message_id()
+        s = ("UPDATE inbox.message SET %s = %s WHERE space_id = (SELECT space_id FROM inbox.message WHERE id = %s) AND id = %s"
+             % (R.choice(["sent_at", "delivered_at", "read_at", "failed_at"]), bad_time(), m, m))
+    elif shape == "contact snoozed_until":
+        s = "UPDATE inbox.contact SET snoozed_until = %s WHERE space_id = %s AND id = %s" % (
+            pick("'infinity'", "'10000-01-01 00:00:00+00'", "now() + interval '1 day'"), contact_space, c)
+    elif shape == "view filter insert":
+        s = "INSERT INTO inbox.view (space_id, name, filter) VALUES (%s, 'odd', %s)" % (space_id(), non_object())
+    else:
+        v = "(SELECT min(id) FROM inbox.view WHERE id >= %d)" % R.randint(1, 12)
+        s = ("UPDATE inbox.view SET filter = %s WHERE space_id = (SELECT space_id FROM inbox.view WHERE id = %s) AND id = %s"
+             % (non_object(), v, v))
+    return "write", "invariant " + shape, s
+
+
 def call():
-    return weighted([(64, api_call), (4, apilit_call), (28, write_call), (2, guc_call), (2, read_call)])
+    return weighted([(64, api_call), (4, apilit_call), (28, write_call), (3, invariant_write_call), (2, guc_call),
+                     (2, read_call)])
 
 
 def main():
