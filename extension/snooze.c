@@ -7,7 +7,8 @@
  * The rule lives in the contact triggers (rules_contact.c calls it), so it
  * holds for a plain UPDATE inbox.contact SET snoozed_until = ... as well
  * as for the API (snooze() and unsnooze() in api.c):
- * - a snooze time that is set or moved must be in the future (22023);
+ * - a snooze time is a finite time before the year 10000 (22023), and
+ *   one that is set or moved must be in the future (22023);
  * - setting or moving it writes contact_snoozed, clearing it writes
  *   contact_unsnoozed, each for the actor of the change (inbox.actor_kind
  *   for plain writes, "user" for snooze()/unsnooze(), "contact" when an
@@ -62,10 +63,27 @@ note_change(int64 contact)
 	changed_contact = contact;
 }
 
+/*
+ * A snooze time the worker can wake: 'infinity' would hide a contact for
+ * ever, from every list and count, with no one ever told.
+ */
+static void
+check_snooze_finite(int64 contact, TimestampTz until)
+{
+	if (!INBOX_TIME_IN_RANGE(until))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("snooze time of contact %lld must be a finite time before the year 10000",
+						(long long) contact),
+				 errhint("Snooze until a date and time; to end a snooze, use inbox.unsnooze().")));
+}
+
 /* a snooze time that is set or moved must lie ahead (api.c checks it first) */
 void
 inbox_check_snooze_future(int64 contact, TimestampTz until)
 {
+	check_snooze_finite(contact, until);
+
 	/*
 	 * Compared with the clock, not with now(): a time that has passed since
 	 * the transaction began is not in the future either.
@@ -81,7 +99,7 @@ inbox_check_snooze_future(int64 contact, TimestampTz until)
 /*
  * BEFORE INSERT or UPDATE of a contact (oldtuple NULL for an insert).  An
  * UPDATE that sets or moves snoozed_until must move it into the future.
- * An INSERT may carry any snooze time (a restored dump does), and the
+ * An INSERT may carry any finite snooze time, also a past one, and the
  * worker wakes it when it is due.
  */
 void
@@ -96,6 +114,8 @@ inbox_check_snooze_write(Relation rel, int64 contact, HeapTuple oldtuple, HeapTu
 		return;
 	if (oldtuple == NULL || INBOX_MERGING())
 	{
+		if (!INBOX_MERGING())
+			check_snooze_finite(contact, DatumGetTimestampTz(until));
 		note_change(contact);	/* a restore: the worker wakes what is due */
 		return;
 	}

@@ -25,7 +25,8 @@ SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname IN ('inbox_admin', 'inbo
 
 -- the API runs as the owner with a pinned search_path; only the policy helpers
 -- (which also allow Citus's nested execution on shards), check_integrity
--- (which runs as its caller, under row-level security), notify_relay_queue and
+-- (which runs as its caller, under row-level security), notify_relay_queue,
+-- message_preview (which reads nothing: a list row's preview of a message) and
 -- the Citus helpers (the owner's, or reading catalogues only) do not
 SELECT p.proname, p.prosecdef, p.proconfig
 FROM pg_proc p
