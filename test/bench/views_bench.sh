@@ -108,7 +108,7 @@ SELECT * FROM inbox.contact_list(:space, :agent, 'all', search => '012-3456');
 Q
 cat >"$work/scripts/history.sql" <<'Q'
 \set contact random(:contact_lo, :contact_hi)
-SELECT * FROM inbox.history(:contact);
+SELECT * FROM inbox.history(:space, :contact);
 Q
 queries="list_all list_mine list_unassigned list_page_10 view_counts search_name search_common search_in_view search_email search_phone search_local_phone history"
 
