@@ -27,10 +27,13 @@ OBJS = \
 	extension/snooze.o \
 	extension/rules_contact.o \
 	extension/rules_message.o \
+	extension/rules_comment.o \
 	extension/notify.o \
 	extension/api.o \
 	extension/views.o \
 	extension/history.o \
+	extension/contact_details.o \
+	extension/comments.o \
 	extension/merge.o \
 	extension/worker_loop.o \
 	extension/worker_launcher.o \
@@ -42,13 +45,14 @@ PGFILEDESC = "inbox - team messaging inbox rules in C"
 REGRESS = setup comments api_basics auto_open user_reply assignment close_conversation \
 	unread last_message message_status events reply_to messaging_window errors \
 	views history merge channels security event_kinds \
-	channel_kinds space_first plain_writes
+	channel_kinds space_first plain_writes contact_details custom_views comments_mentions \
+	contact_list_rows input_checks
 REGRESS_OPTS = --inputdir=. --load-extension=pg_trgm --load-extension=inbox
 
 # isolation specs, named after the race they stage (test/isolation/specs)
 ISOLATION = first_message_same_sender second_message_opens_once two_agents_reply \
 	close_vs_incoming assign_vs_close status_reports_race same_external_id_two_contacts \
-	channel_cache delete_vs_incoming
+	channel_cache delete_vs_incoming two_agents_edit_custom_keys comment_vs_merge
 ISOLATION_OPTS = --inputdir=test/isolation
 
 PG_CONFIG ?= pg_config

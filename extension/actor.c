@@ -30,6 +30,11 @@ static const char *const outgoing_sender_kinds[] = {
 	"facebook_inbox", "whatsapp_echo", "message_tag", "broadcast", "api", NULL
 };
 
+/* outgoing kinds that record a message already sent elsewhere: not held to the messaging window */
+static const char *const echo_sender_kinds[] = {
+	"whatsapp_echo", "facebook_inbox", NULL
+};
+
 static char *actor_kind_setting = NULL;
 static char *actor_agent_setting = NULL;
 
@@ -65,6 +70,12 @@ bool
 inbox_is_outgoing_sender_kind(const char *kind)
 {
 	return kind != NULL && in_list(outgoing_sender_kinds, kind);
+}
+
+bool
+inbox_is_echo_sender_kind(const char *kind)
+{
+	return kind != NULL && in_list(echo_sender_kinds, kind);
 }
 
 /* an agent id setting: digits only, positive; false if malformed */

@@ -54,6 +54,7 @@ static const char *const caused_events[][2] = {
 	{"contact_unsnoozed", "inbox.unsnooze()"},
 	{"contact_merged", "inbox.merge_contacts()"},
 	{"contact_unmerged", "inbox.unmerge_contacts()"},
+	{"contact_updated", "inbox.update_contact()"},
 	{NULL, NULL}
 };
 
@@ -427,16 +428,16 @@ inbox_receive_message(PG_FUNCTION_ARGS)
 
 	space_and_id(fcinfo, 9, "channel", &space, &channel);
 	(void) inbox_required_id(fcinfo, 2, "contact_ref");
-	if (PG_ARGISNULL(3) && PG_ARGISNULL(6))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a message needs a body or content")));
+	inbox_check_text_written(PG_ARGISNULL(3) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(3)),
+							 !PG_ARGISNULL(6), "message");
 	if (!PG_ARGISNULL(4))
 		(void) inbox_required_id(fcinfo, 4, "external_id");
 	if (!PG_ARGISNULL(5))
 		(void) inbox_required_id(fcinfo, 5, "reply_to");
 	inbox_require_object(fcinfo, 6, "content");
 	INBOX_NOT_NULL(fcinfo, 7, "at");
+	if (INBOX_TIME_IN_RANGE(PG_GETARG_TIMESTAMPTZ(7)))
+		inbox_check_time_not_ahead(PG_GETARG_TIMESTAMPTZ(7), "message");	/* else the rules say why */
 
 	inbox_spi_connect();
 	check_profile(fcinfo, 8);
@@ -503,10 +504,8 @@ inbox_send_message(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a message sent by a user needs the agent who sends it")));
-	if (PG_ARGISNULL(3) && PG_ARGISNULL(6))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a message needs a body or content")));
+	inbox_check_text_written(PG_ARGISNULL(3) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(3)),
+							 !PG_ARGISNULL(6), "message");
 	inbox_require_object(fcinfo, 6, "content");
 
 	values[0] = Int64GetDatum(contact);

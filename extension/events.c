@@ -178,8 +178,12 @@ check_kind_and_actor(const char *kind, const char *actor_kind)
 			 errdetail("Event \"%s\" is caused by: %s.", kind, allowed)));
 }
 
-static void
-check_conversation_of(int64 space, int64 conversation, int64 contact)
+/*
+ * A conversation a row names (an event, a comment) is one of the row's
+ * contact, in the row's space.
+ */
+void
+inbox_check_conversation_of(int64 space, int64 conversation, int64 contact)
 {
 	static InboxQuery q = {
 		"SELECT contact_id FROM inbox.conversation WHERE space_id = $1 AND id = $2",
@@ -250,7 +254,7 @@ inbox_event_before_insert(PG_FUNCTION_ARGS)
 			inbox_edit_set(&edit, desc, col[EVENT_CONVERSATION_ID], Int64GetDatum(conversation), false);
 	}
 	else
-		check_conversation_of(space, conversation, contact);
+		inbox_check_conversation_of(space, conversation, contact);
 
 	tuple = inbox_edit_apply(&edit, tuple, desc);
 	SPI_finish();

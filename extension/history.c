@@ -1,22 +1,26 @@
 /*-------------------------------------------------------------------------
  *
  * history.c
- *	  A contact's history: its messages and events, interleaved in time.
+ *	  A contact's history: its messages, events and the team's notes
+ *	  (comments), interleaved in time.
  *
  * history(space, contact, before, page_size) returns the page_size items just
  * before the cursor `before` (the newest ones when it is NULL), oldest
  * first within the page, as a chat window shows them; a client scrolls
  * back by passing the cursor of the first row it holds.
  *
- * Items are ordered by (time, event before message, id): an event and the
- * message that caused it share a timestamp (the conversation_opened of an
- * incoming message), and the event reads first.  Each side is read
- * newest-first from its (space_id, contact_id, created_at, id) index, so a page costs
- * about page_size index entries of each at any history length.
+ * Items are ordered by (time, event before message before comment, id):
+ * an event and the message that caused it share a timestamp (the
+ * conversation_opened of an incoming message), and the event reads first.
+ * Each kind is read newest-first from its (space_id, contact_id,
+ * created_at, id) index, so a page costs about page_size index entries of
+ * each at any history length.
  *
  * Sender labels follow inbox.sender_kind: an agent's name for `user`, the
  * contact's name for incoming messages, else the catalogue's label, in
- * which {space} stands for the space's name.
+ * which {space} stands for the space's name.  A comment (item "comment")
+ * shows its author's name as sender_label, its author as sender_agent_id,
+ * its text as body and the agents it mentions as data {"mentions": [...]}.
  *
  *-------------------------------------------------------------------------
  */
@@ -33,11 +37,13 @@ PG_FUNCTION_INFO_V1(inbox_history);
 #define HISTORY_COLUMNS 27
 #define ORDER_EVENT 0
 #define ORDER_MESSAGE 1
+#define ORDER_COMMENT 2
 
 /*
  * $1 contact, $2 cursor time, $3 message id bound, $4 event id bound,
- * $5 page size, $6 space.  Columns 1..26 are the function's result columns; 27 is
- * the item's order within a timestamp, for the cursor.
+ * $5 page size, $6 space, $7 comment id bound.  Columns 1..26 are the
+ * function's result columns; 27 is the item's order within a timestamp,
+ * for the cursor.
  */
 static InboxQuery q_history = {
 	"SELECT item, id, at, conversation_id, direction, sender_kind, sender_label, sender_agent_id,"
@@ -76,18 +82,26 @@ static InboxQuery q_history = {
 	"   LEFT JOIN inbox.event_kind ek ON ek.kind = e.kind AND ek.actor_kind = e.actor_kind"
 	"   WHERE e.space_id = $6 AND e.contact_id = $1 AND (e.created_at, e.id) < ($2, $4)"
 	"   ORDER BY e.created_at DESC, e.id DESC LIMIT $5)"
+	"  UNION ALL"
+	"  (SELECT 'comment', n.id, n.created_at, n.conversation_id, NULL, NULL, a.name, n.author_agent_id,"
+	"     n.body, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+	"     NULL, NULL, NULL, NULL, NULL, NULL, NULL, jsonb_build_object('mentions', to_jsonb(n.mentions)), 2"
+	"   FROM inbox.comment n"
+	"   LEFT JOIN inbox.agent a ON a.space_id = n.space_id AND a.id = n.author_agent_id"
+	"   WHERE n.space_id = $6 AND n.contact_id = $1 AND (n.created_at, n.id) < ($2, $7)"
+	"   ORDER BY n.created_at DESC, n.id DESC LIMIT $5)"
 	" ) h ORDER BY at DESC, ord DESC, id DESC LIMIT $5",
-	6, {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT4OID, INT8OID}
+	7, {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT4OID, INT8OID, INT8OID}
 };
 
-/* a history cursor: "<time in microseconds>.<0 event|1 message>.<id>" */
+/* a history cursor: "<time in microseconds>.<0 event|1 message|2 comment>.<id>" */
 static void
 read_history_cursor(const char *cursor, TimestampTz *at, int *order, int64 *id)
 {
 	int64		parts[3];
 
 	if (!inbox_parse_cursor(cursor, 3, parts) ||
-		(parts[1] != ORDER_EVENT && parts[1] != ORDER_MESSAGE) || parts[2] <= 0)
+		(parts[1] != ORDER_EVENT && parts[1] != ORDER_MESSAGE && parts[1] != ORDER_COMMENT) || parts[2] <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid cursor \"%s\"", cursor),
@@ -105,9 +119,9 @@ inbox_history(PG_FUNCTION_ARGS)
 				contact;
 	int32		page_size;
 	TimestampTz at = DT_NOEND;
-	int			order = ORDER_MESSAGE;
+	int			order = ORDER_COMMENT;	/* no cursor: after every item */
 	int64		id = PG_INT64_MAX;
-	Datum		values[6];
+	Datum		values[7];
 	int			n;
 
 	inbox_check_nargs(fcinfo, 4);
@@ -130,14 +144,16 @@ inbox_history(PG_FUNCTION_ARGS)
 
 	/*
 	 * Items strictly before (at, order, id): at the cursor's own timestamp,
-	 * messages come after events, so a message cursor keeps the events of
-	 * its timestamp and an event cursor none of its messages.
+	 * events come first, then messages, then comments, so a cursor keeps
+	 * the items of its timestamp of the kinds before its own, and none of
+	 * the kinds after it.
 	 */
 	values[1] = TimestampTzGetDatum(at);
-	values[2] = Int64GetDatum(order == ORDER_MESSAGE ? id : 0);
+	values[2] = Int64GetDatum(order == ORDER_MESSAGE ? id : order == ORDER_COMMENT ? PG_INT64_MAX : 0);
 	values[3] = Int64GetDatum(order == ORDER_EVENT ? id : PG_INT64_MAX);
 	values[4] = Int32GetDatum(page_size);
 	values[5] = Int64GetDatum(space);
+	values[6] = Int64GetDatum(order == ORDER_COMMENT ? id : 0);
 	n = inbox_exec(&q_history, values, NULL, 0);
 
 	/* newest first from the query; a page reads oldest first */

@@ -125,6 +125,72 @@ ALTER TABLE inbox.contact_merge
 
 /*
  * ------------------------------------------------------------------
+ * An agent's day (README, "An agent's day"): the team's notes on a
+ * contact (inbox.comment, moved by merges like events), the event of
+ * update_contact().  The functions, policies and comments are in the
+ * generated part below.
+ * ------------------------------------------------------------------
+ */
+
+INSERT INTO inbox.event_kind (kind, actor_kind, label) VALUES ('contact_updated', 'user', 'Contact Updated')
+ON CONFLICT (kind, actor_kind) DO NOTHING;
+
+CREATE TABLE inbox.comment (
+	id				bigserial,
+	space_id		bigint NOT NULL,
+	contact_id		bigint NOT NULL,
+	conversation_id	bigint,
+	author_agent_id	bigint,
+	body			text NOT NULL,
+	mentions		bigint[] NOT NULL DEFAULT '{}',
+	created_at		timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (space_id, id),
+	FOREIGN KEY (space_id, contact_id) REFERENCES inbox.contact (space_id, id) ON DELETE CASCADE,
+	FOREIGN KEY (space_id, conversation_id) REFERENCES inbox.conversation (space_id, id) ON DELETE CASCADE,
+	FOREIGN KEY (author_agent_id) REFERENCES inbox.agent (id) ON DELETE SET NULL
+);
+CREATE INDEX comment_contact_time_idx ON inbox.comment (space_id, contact_id, created_at, id);
+CREATE INDEX comment_conversation_idx ON inbox.comment (space_id, conversation_id);
+
+ALTER TABLE inbox.contact_merge
+	ADD COLUMN comments bigint[] NOT NULL DEFAULT '{}',
+	ADD COLUMN absorbed_comments bigint[];
+
+CREATE FUNCTION inbox.comment_before_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_comment_before_write' LANGUAGE C;
+CREATE TRIGGER comment_before_write BEFORE INSERT OR UPDATE ON inbox.comment
+	FOR EACH ROW EXECUTE FUNCTION inbox.comment_before_write();
+CREATE TRIGGER notify_change AFTER INSERT OR UPDATE OR DELETE ON inbox.comment
+	FOR EACH ROW EXECUTE FUNCTION inbox.notify_change('comment');
+
+ALTER TABLE inbox.comment ENABLE ROW LEVEL SECURITY;
+GRANT SELECT ON inbox.comment TO inbox_agent, inbox_admin;
+GRANT INSERT, UPDATE, DELETE ON inbox.comment TO inbox_admin;
+GRANT USAGE ON SEQUENCE inbox.comment_id_seq TO inbox_admin;
+SELECT pg_catalog.pg_extension_config_dump('inbox.comment', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.comment_id_seq', '');
+
+-- a list row draws the newest message's preview and status from the contact
+-- row, kept by the message rules; filled here once, with the contact's own
+-- rules off (they refuse a write of a maintained column)
+ALTER TABLE inbox.contact ADD COLUMN last_message_preview text, ADD COLUMN last_message_status text;
+CREATE FUNCTION inbox.message_preview(body text, content jsonb) RETURNS text
+	AS 'MODULE_PATHNAME', 'inbox_message_preview' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+ALTER TABLE inbox.contact DISABLE TRIGGER contact_before_write, DISABLE TRIGGER contact_after_update,
+	DISABLE TRIGGER notify_change;
+UPDATE inbox.contact c SET (last_message_preview, last_message_status) =
+	(SELECT inbox.message_preview(m.body, m.content), m.status FROM inbox.message m
+	 WHERE m.space_id = c.space_id AND m.id = c.last_message_id)
+WHERE c.last_message_id IS NOT NULL;
+ALTER TABLE inbox.contact ENABLE TRIGGER contact_before_write, ENABLE TRIGGER contact_after_update,
+	ENABLE TRIGGER notify_change;
+CREATE FUNCTION inbox.message_after_change() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_message_after_change' LANGUAGE C;
+CREATE TRIGGER message_after_change AFTER UPDATE OF status, body, content ON inbox.message
+	FOR EACH ROW EXECUTE FUNCTION inbox.message_after_change();
+
+/*
+ * ------------------------------------------------------------------
  * The API: the space first.  The 1.x signatures go (a major version); the
  * C functions behind them refuse a call of a 1.x SQL object (0A000), so a
  * database that still has them after the 2.0 library is installed fails
@@ -145,6 +211,8 @@ DROP FUNCTION inbox.receive_message(bigint, text, text, text, text, jsonb, times
 	inbox.history(bigint, text, integer),
 	inbox.merge_contacts(bigint, bigint, text, bigint),
 	inbox.unmerge_contacts(bigint, bigint, text, bigint);
+-- contact_list keeps its arguments; its rows carry more (an agent's day)
+DROP FUNCTION inbox.contact_list(bigint, bigint, text, text, text, integer);
 
 -- the policies of 1.1 call role_spaces() in subqueries; 2.0's call it directly
 DO $$
@@ -188,6 +256,12 @@ CREATE OR REPLACE FUNCTION inbox.event_after_insert() RETURNS trigger
 
 CREATE OR REPLACE FUNCTION inbox.contact_channel_after_insert() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'inbox_contact_channel_after_insert' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.comment_before_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_comment_before_write' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.message_after_change() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_message_after_change' LANGUAGE C;
 
 CREATE OR REPLACE FUNCTION inbox.contact_channel_before_write() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'inbox_contact_channel_before_write' LANGUAGE C;
@@ -288,7 +362,9 @@ CREATE OR REPLACE FUNCTION inbox.contact_list(space bigint, agent bigint, view t
 		search text DEFAULT NULL, cursor text DEFAULT NULL, page_size integer DEFAULT 50)
 RETURNS TABLE (contact_id bigint, name text, conversation_open boolean, origin_channel_id bigint,
 			   last_channel_id bigint, unread_count integer, last_message_at timestamptz,
-			   last_message_direction text, assignee_id bigint, snoozed_until timestamptz, cursor text)
+			   last_message_direction text, assignee_id bigint, snoozed_until timestamptz,
+			   channel_kind text, assignee_name text, last_message_preview text, last_message_status text,
+			   tags text[], cursor text)
 	AS 'MODULE_PATHNAME', 'inbox_contact_list' LANGUAGE C STABLE
 	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
@@ -311,6 +387,29 @@ CREATE OR REPLACE FUNCTION inbox.unmerge_contacts(space bigint, keep bigint, mer
 		actor_agent bigint DEFAULT NULL) RETURNS void
 	AS 'MODULE_PATHNAME', 'inbox_unmerge_contacts' LANGUAGE C
 	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.update_contact(space bigint, contact bigint, agent bigint, first_name text DEFAULT NULL,
+		last_name text DEFAULT NULL, email text DEFAULT NULL, phone text DEFAULT NULL, tags text[] DEFAULT NULL,
+		custom jsonb DEFAULT NULL) RETURNS void
+	AS 'MODULE_PATHNAME', 'inbox_update_contact' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.save_view(space bigint, agent bigint, name text, filter jsonb, shared boolean DEFAULT false,
+		view bigint DEFAULT NULL) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_save_view' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.delete_view(space bigint, agent bigint, view bigint) RETURNS void
+	AS 'MODULE_PATHNAME', 'inbox_delete_view' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.add_comment(space bigint, contact bigint, agent bigint, body text,
+		mentions bigint[] DEFAULT NULL) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_add_comment' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.message_preview(body text, content jsonb) RETURNS text
+	AS 'MODULE_PATHNAME', 'inbox_message_preview' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 CREATE OR REPLACE FUNCTION inbox.check_integrity()
 RETURNS TABLE (invariant text, violations bigint, example text)
@@ -351,17 +450,20 @@ AS $$
 	UNION ALL
 		SELECT 'last_message_* describe the newest message', 'contact ' || ct.id
 		FROM inbox.contact ct
-		LEFT JOIN (SELECT DISTINCT ON (space_id, contact_id) space_id, contact_id, id, created_at, direction, channel_id
+		LEFT JOIN (SELECT DISTINCT ON (space_id, contact_id) space_id, contact_id, id, created_at, direction, channel_id,
+						  inbox.message_preview(body, content) AS preview, status
 				   FROM inbox.message ORDER BY space_id, contact_id, created_at DESC, id DESC) n
 			ON n.space_id = ct.space_id AND n.contact_id = ct.id
-		WHERE (ct.last_message_id, ct.last_message_at, ct.last_message_direction, ct.last_channel_id)
-			  IS DISTINCT FROM (n.id, n.created_at, n.direction, n.channel_id)
+		WHERE (ct.last_message_id, ct.last_message_at, ct.last_message_direction, ct.last_channel_id,
+			   ct.last_message_preview, ct.last_message_status)
+			  IS DISTINCT FROM (n.id, n.created_at, n.direction, n.channel_id, n.preview, n.status)
 	UNION ALL
 		SELECT 'rows of a contact share its space', x.example
 		FROM (SELECT space_id, contact_id, 'message ' || id AS example FROM inbox.message
 			  UNION ALL SELECT space_id, contact_id, 'conversation ' || id FROM inbox.conversation
 			  UNION ALL SELECT space_id, contact_id, 'event ' || id FROM inbox.event
-			  UNION ALL SELECT space_id, contact_id, 'identity on channel ' || channel_id FROM inbox.contact_channel) x
+			  UNION ALL SELECT space_id, contact_id, 'identity on channel ' || channel_id FROM inbox.contact_channel
+			  UNION ALL SELECT space_id, contact_id, 'comment ' || id FROM inbox.comment) x
 		LEFT JOIN inbox.contact ct ON ct.space_id = x.space_id AND ct.id = x.contact_id
 		WHERE ct.id IS NULL
 	UNION ALL
@@ -393,6 +495,20 @@ AS $$
 		FROM inbox.message m
 		LEFT JOIN inbox.message q ON q.space_id = m.space_id AND q.id = m.reply_to_id
 		WHERE m.reply_to_id IS NOT NULL AND q.contact_id IS DISTINCT FROM m.contact_id
+	UNION ALL
+		SELECT 'a comment belongs to a conversation of its own contact', 'comment ' || n.id
+		FROM inbox.comment n JOIN inbox.conversation c ON c.space_id = n.space_id AND c.id = n.conversation_id
+		WHERE c.contact_id <> n.contact_id
+	UNION ALL
+		SELECT 'a comment''s author and mentioned agents are of its space', 'comment ' || n.id
+		FROM inbox.comment n
+		WHERE EXISTS (SELECT FROM inbox.agent a
+					  WHERE (a.id = n.author_agent_id OR a.id = ANY (n.mentions)) AND a.space_id <> n.space_id)
+	UNION ALL
+		SELECT 'a merged contact owns no comment', 'contact ' || ct.id
+		FROM inbox.contact ct
+		WHERE ct.merged_into IS NOT NULL
+		  AND EXISTS (SELECT FROM inbox.comment x WHERE x.space_id = ct.space_id AND x.contact_id = ct.id)
 	UNION ALL
 		SELECT 'an event belongs to a conversation of its own contact', 'event ' || e.id
 		FROM inbox.event e JOIN inbox.conversation c ON c.space_id = e.space_id AND c.id = e.conversation_id
@@ -459,7 +575,7 @@ LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT ARRAY['inbox.contact', 'inbox.contact_channel', 'inbox.conversation', 'inbox.message',
-				 'inbox.event', 'inbox.view', 'inbox.view_count', 'inbox.contact_merge']::regclass[]
+				 'inbox.event', 'inbox.comment', 'inbox.view', 'inbox.view_count', 'inbox.contact_merge']::regclass[]
 $$;
 
 CREATE OR REPLACE FUNCTION inbox.use_node_id_range() RETURNS text
@@ -480,7 +596,7 @@ BEGIN
 	hi := (grp + 1) << 48;
 	FOREACH seq IN ARRAY ARRAY['space_id_seq', 'agent_id_seq', 'channel_id_seq', 'contact_id_seq',
 							   'conversation_id_seq', 'message_id_seq', 'event_id_seq', 'view_id_seq',
-							   'contact_merge_id_seq']
+							   'contact_merge_id_seq', 'comment_id_seq']
 	LOOP
 		-- ids already drawn in the range go on from there
 		SELECT coalesce(last_value, start_value - 1) INTO last
@@ -565,25 +681,20 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION inbox.role_spaces(scope text) RETURNS bigint[]
-	AS 'MODULE_PATHNAME', 'inbox_role_spaces' LANGUAGE C STABLE STRICT
-	SET search_path = pg_catalog, pg_temp
-	SET citus.allow_nested_distributed_execution = on;
+	AS 'MODULE_PATHNAME', 'inbox_role_spaces' LANGUAGE C STABLE STRICT;
 
 CREATE OR REPLACE FUNCTION inbox.role_agents() RETURNS bigint[]
-	AS 'MODULE_PATHNAME', 'inbox_role_agents' LANGUAGE C STABLE
-	SET search_path = pg_catalog, pg_temp
-	SET citus.allow_nested_distributed_execution = on;
+	AS 'MODULE_PATHNAME', 'inbox_role_agents' LANGUAGE C STABLE;
 
 CREATE OR REPLACE FUNCTION inbox.role_sees_contact(space bigint, contact bigint) RETURNS boolean
-	AS 'MODULE_PATHNAME', 'inbox_role_sees_contact' LANGUAGE C STABLE STRICT
-	SET search_path = pg_catalog, pg_temp
-	SET citus.allow_nested_distributed_execution = on;
+	AS 'MODULE_PATHNAME', 'inbox_role_sees_contact' LANGUAGE C STABLE STRICT;
 
 
 -- the new functions are for nobody by default, as in a fresh install
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA inbox FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION inbox.role_spaces(text), inbox.role_agents(), inbox.role_sees_contact(bigint, bigint) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION inbox.message_preview(text, jsonb) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION
 	inbox.send_message(bigint, bigint, bigint, text, bigint, text, jsonb),
 	inbox.assign(bigint, bigint, bigint, text, bigint),
@@ -597,7 +708,11 @@ GRANT EXECUTE ON FUNCTION
 	inbox.contact_list(bigint, bigint, text, text, text, integer),
 	inbox.history(bigint, bigint, text, integer),
 	inbox.merge_contacts(bigint, bigint, bigint, text, bigint),
-	inbox.unmerge_contacts(bigint, bigint, bigint, text, bigint)
+	inbox.unmerge_contacts(bigint, bigint, bigint, text, bigint),
+	inbox.update_contact(bigint, bigint, bigint, text, text, text, text, text[], jsonb),
+	inbox.save_view(bigint, bigint, text, jsonb, boolean, bigint),
+	inbox.delete_view(bigint, bigint, bigint),
+	inbox.add_comment(bigint, bigint, bigint, text, bigint[])
 	TO inbox_agent, inbox_admin;
 GRANT EXECUTE ON FUNCTION
 	inbox.create_agent(bigint, text, text),
@@ -631,6 +746,8 @@ CREATE POLICY member_read ON inbox.message FOR SELECT
 	USING (space_id = ANY (inbox.role_spaces('all_contacts')) OR inbox.role_sees_contact(space_id, contact_id));
 CREATE POLICY member_read ON inbox.event FOR SELECT
 	USING (space_id = ANY (inbox.role_spaces('all_contacts')) OR inbox.role_sees_contact(space_id, contact_id));
+CREATE POLICY member_read ON inbox.comment FOR SELECT
+	USING (space_id = ANY (inbox.role_spaces('all_contacts')) OR inbox.role_sees_contact(space_id, contact_id));
 CREATE POLICY member_read ON inbox.view FOR SELECT
 	USING (space_id = ANY (inbox.role_spaces('admin'))
 		   OR (space_id = ANY (inbox.role_spaces('member'))
@@ -644,7 +761,7 @@ DECLARE
 	t text;
 BEGIN
 	FOREACH t IN ARRAY ARRAY['agent', 'channel', 'contact', 'contact_channel', 'conversation',
-							 'message', 'event', 'view', 'view_count', 'contact_merge']
+							 'message', 'event', 'view', 'view_count', 'contact_merge', 'comment']
 	LOOP
 		EXECUTE format('CREATE POLICY admin_insert ON inbox.%I FOR INSERT'
 					   ' WITH CHECK (space_id = ANY (inbox.role_spaces(''admin'')))', t);
@@ -702,6 +819,9 @@ COMMENT ON COLUMN inbox.contact.last_message_at IS 'time of the newest message (
 COMMENT ON COLUMN inbox.contact.last_message_direction IS 'direction of the newest message (maintained)';
 COMMENT ON COLUMN inbox.contact.last_message_id IS 'id of the newest message (maintained)';
 COMMENT ON COLUMN inbox.contact.last_channel_id IS 'channel of the newest message (maintained)';
+COMMENT ON COLUMN inbox.contact.last_message_preview IS
+	'what a list shows of the newest message: the first 100 characters of its body, else its content''s type (maintained: inbox.message_preview())';
+COMMENT ON COLUMN inbox.contact.last_message_status IS 'status of the newest message (maintained; follows its delivery reports)';
 COMMENT ON COLUMN inbox.contact.merged_into IS 'the contact this one was merged into, if any';
 COMMENT ON COLUMN inbox.contact.open_conversation_id IS 'the contact''s open conversation, if any (maintained)';
 COMMENT ON COLUMN inbox.contact.search_text IS 'lower-case name and e-mail, for search (kept by the contact''s trigger)';
@@ -726,6 +846,8 @@ COMMENT ON COLUMN inbox.message.created_at IS 'when the message was sent or rece
 COMMENT ON TABLE inbox.event IS 'A conversation event (assignment, open, close, snooze, ...) shown in history';
 COMMENT ON COLUMN inbox.event.conversation_id IS 'the conversation open when the event happened, if any';
 COMMENT ON COLUMN inbox.event.target_agent_id IS 'the agent an assignment event is about';
+COMMENT ON TABLE inbox.comment IS
+	'An internal note of an agent on a contact (add_comment()): shown in history, never sent to the contact';
 COMMENT ON TABLE inbox.view IS 'A saved custom view of contacts; owner_agent_id NULL = shared with the space';
 COMMENT ON TABLE inbox.view_count IS
 	'Counts of the built-in views, kept as contacts change (maintained; summed over shards by view_counts())';
@@ -776,6 +898,8 @@ COMMENT ON FUNCTION inbox.merge_contacts(bigint, bigint, bigint, text, bigint) I
 	'Merge contact "merge" into "keep" (same person): channels, conversations, messages and events move; one open conversation stays; undo with unmerge_contacts()';
 COMMENT ON FUNCTION inbox.unmerge_contacts(bigint, bigint, bigint, text, bigint) IS
 	'Undo the last merge of "merged" into "keep": both contacts as they were; messages that came since on the merged contact''s channels go with it';
+COMMENT ON FUNCTION inbox.message_preview(text, jsonb) IS
+	'What a list row shows of a message (contact.last_message_preview): the first 100 characters of body when it shows something (not empty or only white space), else the "type" of content (e.g. image), else NULL';
 COMMENT ON FUNCTION inbox.check_integrity() IS
 	'One row per violated invariant of the inbox (with how many rows violate it and one example); no rows when healthy';
 COMMENT ON FUNCTION inbox.space_tables() IS
@@ -882,9 +1006,9 @@ COMMENT ON COLUMN inbox.message.channel_id IS
 COMMENT ON COLUMN inbox.message.direction IS 'incoming (from the contact) or outgoing (to the contact); cannot be changed';
 COMMENT ON COLUMN inbox.message.sender_agent_id IS
 	'the agent who sent it: required for sender_kind user, NULL for incoming messages; cannot be changed';
-COMMENT ON COLUMN inbox.message.body IS 'the text of the message; NULL when it has only content';
+COMMENT ON COLUMN inbox.message.body IS 'the text of the message; NULL when it has only content (without content it must not be empty or only white space: 22023)';
 COMMENT ON COLUMN inbox.message.content IS
-	'the platform''s content as a JSON object (media, buttons, ...); {"template": "<name>"} or {"tag": "<tag>"} lets a user message out of a closed messaging window where the channel kind allows it';
+	'the platform''s content as a JSON object (media, buttons, ...; "type" names its kind, which the contact list shows when there is no body); {"template": "<name>"} or {"tag": "<tag>"} lets an outgoing message out of a closed messaging window where the channel kind allows it';
 COMMENT ON COLUMN inbox.message.sent_at IS
 	'when the platform reported the message sent (the first report''s time; kept when the status is already further)';
 COMMENT ON COLUMN inbox.message.delivered_at IS
@@ -903,7 +1027,7 @@ COMMENT ON COLUMN inbox.event.reference IS
 COMMENT ON COLUMN inbox.event.source_url IS
 	'URL given with the event (conversation_opened, page_change)';
 COMMENT ON COLUMN inbox.event.data IS
-	'details as a JSON object: {"until": time} for snooze events, {"merged": id} for merge events, {"channel": id} for channel_added, anything for record_event()';
+	'details as a JSON object: {"until": time} for snooze events, {"merged": id} for merge events, {"channel": id} for channel_added, {"fields": [names]} for contact_updated, anything for record_event()';
 COMMENT ON COLUMN inbox.event.created_at IS 'when it happened';
 COMMENT ON COLUMN inbox.view.id IS 'view id (inbox.view_id_seq); contact_list() names a custom view by it, as text';
 COMMENT ON COLUMN inbox.view.space_id IS 'the space of the view';
@@ -935,6 +1059,19 @@ COMMENT ON COLUMN inbox.contact_merge.absorbed_events IS
 	'ids of the events of the absorbed conversation; NULL when none was absorbed';
 COMMENT ON COLUMN inbox.contact_merge.merged_at IS 'when the contacts were merged';
 COMMENT ON COLUMN inbox.contact_merge.undone_at IS 'when unmerge_contacts() undid the merge; NULL = in force';
+COMMENT ON COLUMN inbox.contact_merge.comments IS 'ids of the merged contact''s comments before the merge';
+COMMENT ON COLUMN inbox.contact_merge.absorbed_comments IS
+	'ids of the comments of the absorbed conversation; NULL when none was absorbed';
+COMMENT ON COLUMN inbox.comment.id IS 'comment id (inbox.comment_id_seq); add_comment() returns it';
+COMMENT ON COLUMN inbox.comment.space_id IS 'the contact''s space; every INSERT names it (23502 without)';
+COMMENT ON COLUMN inbox.comment.contact_id IS 'the contact the note is about (not merged into another: 55000)';
+COMMENT ON COLUMN inbox.comment.conversation_id IS
+	'the contact''s open conversation when the note was written, if any (maintained)';
+COMMENT ON COLUMN inbox.comment.author_agent_id IS 'the agent who wrote the note; NULL once that agent is deleted';
+COMMENT ON COLUMN inbox.comment.body IS 'the text of the note, not empty or only white space (22023); never sent to the contact';
+COMMENT ON COLUMN inbox.comment.mentions IS
+	'the agents of the space the note mentions, each once; each is notified when the note is written ({"op": "mention"})';
+COMMENT ON COLUMN inbox.comment.created_at IS 'when the note was written; not more than 5 minutes ahead of the clock (22023)';
 COMMENT ON SEQUENCE inbox.space_id_seq IS 'Ids of inbox.space';
 COMMENT ON SEQUENCE inbox.agent_id_seq IS 'Ids of inbox.agent';
 COMMENT ON SEQUENCE inbox.channel_id_seq IS 'Ids of inbox.channel';
@@ -944,6 +1081,7 @@ COMMENT ON SEQUENCE inbox.message_id_seq IS 'Ids of inbox.message';
 COMMENT ON SEQUENCE inbox.event_id_seq IS 'Ids of inbox.event';
 COMMENT ON SEQUENCE inbox.view_id_seq IS 'Ids of inbox.view';
 COMMENT ON SEQUENCE inbox.contact_merge_id_seq IS 'Ids of inbox.contact_merge';
+COMMENT ON SEQUENCE inbox.comment_id_seq IS 'Ids of inbox.comment';
 COMMENT ON FUNCTION inbox.contact_before_write() IS
 	'Trigger BEFORE INSERT OR UPDATE on inbox.contact: a contact is inserted unassigned, id and space_id never change, maintained columns are refused (22023; unread_count may be reset to 0), an assignee and the origin channel must be of the space (P0002), a snooze set by UPDATE must be in the future and any snooze time written finite and before the year 10000 (22023)';
 COMMENT ON FUNCTION inbox.contact_after_update() IS
@@ -953,7 +1091,9 @@ COMMENT ON FUNCTION inbox.conversation_before_write() IS
 COMMENT ON FUNCTION inbox.conversation_after_write() IS
 	'Trigger AFTER INSERT, AFTER UPDATE OF closed_at (a close) and AFTER DELETE of an open conversation: keeps contact.open_conversation_id, writes conversation_opened, or on a close writes conversation_closed and unassigns the contact; deleting an open conversation (only an empty one can be deleted) unassigns its contact as a close does, writing unassigned for the inbox.actor_kind actor in no conversation';
 COMMENT ON FUNCTION inbox.message_before_write() IS
-	'Trigger BEFORE INSERT OR UPDATE on inbox.message: its contact, channel and agent are of its space (P0002; 23502 without space_id), locks the contact, puts the message in the open conversation (opening one for incoming and user messages), resolves reply-to (a reply_to_id given must be a message of the contact: 23503), checks the identity (23503) and the messaging window (55000); its time and the times of its status reports are finite and before the year 10000 (22023); on UPDATE the status moves forward only, the time of the status cannot be cleared (sent_at of a sent message, delivered_at, read_at of an outgoing read one, failed_at) and fixed columns are refused (22023)';
+	'Trigger BEFORE INSERT OR UPDATE on inbox.message: its contact, channel and agent are of its space (P0002; 23502 without space_id), locks the contact, puts the message in the open conversation (opening one for incoming and user messages), resolves reply-to (a reply_to_id given must be a message of the contact: 23503), checks the identity (23503) and the messaging window of every outgoing message but the echoes whatsapp_echo and facebook_inbox (55000), refuses a body empty or only white space without content and a time more than 5 minutes ahead of the clock (22023); its time and the times of its status reports are finite and before the year 10000 (22023); on UPDATE the status moves forward only, the time of the status cannot be cleared (sent_at of a sent message, delivered_at, read_at of an outgoing read one, failed_at) and fixed columns are refused (22023)';
+COMMENT ON FUNCTION inbox.message_after_change() IS
+	'Trigger AFTER UPDATE OF status, body, content on inbox.message: when the message is its contact''s newest, the contact''s last_message_status and last_message_preview follow it';
 COMMENT ON FUNCTION inbox.message_after_write() IS
 	'Trigger AFTER INSERT, DELETE and UPDATE OF read_at on inbox.message: keeps the contact''s unread_count and last_message_*, clears reply_to_id of the messages quoting a deleted one, assigns an unassigned contact to a replying user, ends a snooze on an incoming message, sets conversation.first_response_at';
 COMMENT ON FUNCTION inbox.event_before_insert() IS
@@ -962,6 +1102,8 @@ COMMENT ON FUNCTION inbox.event_after_insert() IS
 	'Trigger AFTER INSERT of a bot_status_on or bot_status_off event: sets the contact''s bot_active';
 COMMENT ON FUNCTION inbox.event_before_change() IS
 	'Trigger BEFORE UPDATE OR DELETE on inbox.event: events are history, so a change or a direct delete is refused (55000); deleting the contact or conversation still takes its events along';
+COMMENT ON FUNCTION inbox.comment_before_write() IS
+	'Trigger BEFORE INSERT OR UPDATE on inbox.comment: its contact (not merged: 55000), author and mentioned agents are of its space (P0002; 23502 without space_id), the body is not empty or only white space and the time not more than 5 minutes ahead (22023), mentions are kept once each, the open conversation is filled in; a comment is not changed afterwards (55000; merges move it, a deleted author is cleared); a DELETE removes it';
 COMMENT ON FUNCTION inbox.contact_channel_before_write() IS
 	'Trigger BEFORE INSERT OR UPDATE on inbox.contact_channel: contact and channel are of its space (P0002), the contact is not merged (55000)';
 COMMENT ON FUNCTION inbox.contact_channel_after_insert() IS
@@ -975,7 +1117,7 @@ COMMENT ON FUNCTION inbox.contact_counts() IS
 COMMENT ON FUNCTION inbox.view_before_write() IS
 	'Trigger BEFORE INSERT OR UPDATE on inbox.view: the owner is an agent of the space (P0002) and the filter is a JSON object that uses only known keys and values (22023)';
 COMMENT ON FUNCTION inbox.notify_change() IS
-	'Trigger AFTER INSERT, UPDATE OR DELETE on contact, conversation, message and event (argument: the table name): records the change, sent at commit with pg_notify on channel inbox_<space_id> (ids only, one per contact and op); nothing when inbox.notify is off';
+	'Trigger AFTER INSERT, UPDATE OR DELETE on contact, conversation, message, event and comment (argument: the table name): records the change, sent at commit with pg_notify on channel inbox_<space_id> (ids only, one per contact and op; one "mention" per agent a new comment mentions); nothing when inbox.notify is off';
 COMMENT ON FUNCTION inbox.create_space(text) IS
 	'Create a space (workspace) named name; returns its id. Only the extension''s owner and superusers may call it; 22023 for a NULL or empty name';
 COMMENT ON FUNCTION inbox.create_agent(bigint, text, text) IS
@@ -983,9 +1125,9 @@ COMMENT ON FUNCTION inbox.create_agent(bigint, text, text) IS
 COMMENT ON FUNCTION inbox.create_channel(bigint, text, text) IS
 	'Connect a channel of a kind in inbox.channel_kind to a space; returns the channel id. 22023 unknown kind or empty name, P0002 unknown space, 42501 caller not an admin of the space';
 COMMENT ON FUNCTION inbox.receive_message(bigint, bigint, text, text, text, text, jsonb, timestamptz, jsonb) IS
-	'Record a message a contact sent on a channel (contact_ref = the sender''s id there; an unknown sender becomes a contact, or an identity of the one contact whose e-mail or phone its profile names); returns the message id, the stored one when external_id was already received on the channel. 22023 bad argument (empty contact_ref, neither body nor content, unknown profile key, id over 1024 bytes, at infinite or from the year 10000), P0002 unknown channel, 42501 caller not an admin of the space';
+	'Record a message a contact sent on a channel (contact_ref = the sender''s id there; an unknown sender becomes a contact, or an identity of the one contact whose e-mail or phone its profile names); returns the message id, the stored one when external_id was already received on the channel. 22023 bad argument (empty contact_ref, neither body nor content, a body empty or only white space without content, unknown profile key, id over 1024 bytes, at infinite, from the year 10000 or more than 5 minutes ahead of the clock), P0002 unknown channel, 42501 caller not an admin of the space';
 COMMENT ON FUNCTION inbox.send_message(bigint, bigint, bigint, text, bigint, text, jsonb) IS
-	'Queue an outgoing message (status pending) to a contact on a channel it has an identity on; a user message opens a conversation if none and assigns an unassigned contact to agent; returns the message id. 22023 bad sender_kind, user without agent, neither body nor content; P0002 unknown contact, channel or agent; 23503 no identity on the channel; 55000 messaging window closed (use a template or allowed tag in content) or contact merged; 42501 agent not the caller''s own';
+	'Queue an outgoing message (status pending) to a contact on a channel it has an identity on; a user message opens a conversation if none and assigns an unassigned contact to agent; returns the message id. 22023 bad sender_kind, user without agent, neither body nor content, a body empty or only white space without content; P0002 unknown contact, channel or agent; 23503 no identity on the channel; 55000 messaging window closed for any sender kind but the echoes whatsapp_echo and facebook_inbox (use a template or allowed tag in content) or contact merged; 42501 agent not the caller''s own';
 COMMENT ON FUNCTION inbox.set_message_status(bigint, bigint, text, timestamptz, text) IS
 	'Record a delivery report (sent, delivered, read, or failed with error) of an outgoing message; returns the resulting status, which never moves back. 22023 unknown status, error without failed, a status the channel kind does not report, or at infinite or from the year 10000; P0002 unknown message; 55000 an incoming message; 42501 caller not an admin of the space';
 COMMENT ON FUNCTION inbox.assign(bigint, bigint, bigint, text, bigint) IS
@@ -1007,11 +1149,19 @@ COMMENT ON FUNCTION inbox.record_event(bigint, bigint, text, text, bigint, text,
 COMMENT ON FUNCTION inbox.view_counts(bigint, bigint) IS
 	'One row per view: all, mine (when agent is given), unassigned, then each custom view the agent sees (view = its id), with its contacts and those with unread messages. 22023 NULL space; P0002 unknown space or agent; 42501 agent not the caller''s own';
 COMMENT ON FUNCTION inbox.contact_list(bigint, bigint, text, text, text, integer) IS
-	'A page of the contacts of a view (all, mine, unassigned or a custom view''s id), newest message first; search matches name, e-mail or phone; pass the last row''s cursor for the next page. 22023 unknown view, mine without agent, bad cursor, page_size not 1 to 1000; P0002 unknown space, agent or view; 42501 agent not the caller''s own';
+	'A page of the contacts of a view (all, mine, unassigned or a custom view''s id), newest message first, each row with what a list draws (the last channel''s kind, the assignee''s name, the newest message''s preview and status, the tags); search matches name, e-mail or phone; pass the last row''s cursor for the next page. 22023 unknown view, mine without agent, bad cursor, page_size not 1 to 1000; P0002 unknown space, agent or view; 42501 agent not the caller''s own';
 COMMENT ON FUNCTION inbox.history(bigint, bigint, text, integer) IS
-	'A page of a contact''s messages and events, oldest first within the page: the newest page_size items, or those before the cursor of an earlier page''s first row. 22023 bad cursor or page_size not 1 to 1000; P0002 unknown contact';
+	'A page of a contact''s messages, events and comments (item comment: the author''s name as sender_label, {"mentions": [...]} as data), oldest first within the page: the newest page_size items, or those before the cursor of an earlier page''s first row. 22023 bad cursor or page_size not 1 to 1000; P0002 unknown contact';
 COMMENT ON FUNCTION inbox.merge_contacts(bigint, bigint, bigint, text, bigint) IS
 	'Merge contact merge into keep (one person): identities, conversations, messages and events move to keep, the newer of two open conversations absorbs the older, contact_merged is written; returns nothing. 22023 a contact with itself or unknown actor_kind; P0002 unknown contact or contacts of two spaces; 55000 either contact already merged; 42501 actor_agent not the caller''s own';
 COMMENT ON FUNCTION inbox.unmerge_contacts(bigint, bigint, bigint, text, bigint) IS
 	'Undo the last merge of merged into keep: both contacts as they were, and messages that came since on a channel only merged had go back with it; writes contact_unmerged; returns nothing. 22023 a contact with itself or unknown actor_kind; P0002 unknown contact; 55000 merged is not merged into keep; 42501 actor_agent not the caller''s own';
+COMMENT ON FUNCTION inbox.update_contact(bigint, bigint, bigint, text, text, text, text, text[], jsonb) IS
+	'Change a contact''s details for agent: only the fields given change ('''' clears a text field, tags replace the list, each tag once, custom merges key by key and a key given as JSON null is removed); when something changed, writes contact_updated (actor user, data {"fields": [the changed fields]}); returns nothing. 22023 NULL space, contact or agent, a text field over 1024 bytes, tags not a list of non-empty texts up to 1024 bytes, custom not an object; P0002 unknown contact or agent; 55000 contact merged; 42501 agent not the caller''s own';
+COMMENT ON FUNCTION inbox.save_view(bigint, bigint, text, jsonb, boolean, bigint) IS
+	'Save a custom view: a new one (view NULL) or a change of view, private to agent or, with shared, for the whole space; returns the view id. 22023 NULL or empty name, filter not an object or with an unknown key or value, NULL shared; P0002 unknown space, agent or view, or a private view of another agent; 42501 agent not the caller''s own, or a shared view saved or changed by a caller who is not an admin of the space';
+COMMENT ON FUNCTION inbox.delete_view(bigint, bigint, bigint) IS
+	'Delete a custom view: agent''s own private view, or a shared one (admins only); returns nothing. 22023 NULL space, agent or view; P0002 unknown space, agent or view, or a private view of another agent; 42501 agent not the caller''s own, or a shared view by a caller who is not an admin of the space';
+COMMENT ON FUNCTION inbox.add_comment(bigint, bigint, bigint, text, bigint[]) IS
+	'Add an internal note by agent on a contact, in its open conversation if any: never sent to the contact, shown in history() as item comment with the author''s name; each agent in mentions is notified ({"op": "mention", "contact": .., "comment": .., "agent": ..}); returns the comment id. 22023 NULL space, contact or agent, a body NULL, empty or only white space, a NULL in mentions; P0002 unknown contact or agent, a mentioned agent that is not of the space; 55000 contact merged; 42501 agent not the caller''s own';
 

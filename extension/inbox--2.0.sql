@@ -145,7 +145,8 @@ INSERT INTO inbox.event_kind (kind, actor_kind, label) VALUES
 	('channel_added', 'user', 'New Channel Added'),
 	('channel_added', 'system', 'New Channel Added'),
 	('channel_added', 'automation', 'New Channel Added'),
-	('channel_added', 'api', 'New Channel Added');
+	('channel_added', 'api', 'New Channel Added'),
+	('contact_updated', 'user', 'Contact Updated');
 
 CREATE TABLE inbox.sender_kind (
 	kind		text PRIMARY KEY CHECK (kind ~ '^[a-z][a-z0-9_]*$'),
@@ -253,6 +254,8 @@ CREATE TABLE inbox.contact (
 	last_message_direction	text,
 	last_message_id			bigint,
 	last_channel_id			bigint,
+	last_message_preview	text,
+	last_message_status		text,
 	merged_into				bigint,
 	open_conversation_id	bigint,
 	created_at				timestamptz NOT NULL DEFAULT now(),
@@ -297,6 +300,9 @@ COMMENT ON COLUMN inbox.contact.last_message_at IS 'time of the newest message (
 COMMENT ON COLUMN inbox.contact.last_message_direction IS 'direction of the newest message (maintained)';
 COMMENT ON COLUMN inbox.contact.last_message_id IS 'id of the newest message (maintained)';
 COMMENT ON COLUMN inbox.contact.last_channel_id IS 'channel of the newest message (maintained)';
+COMMENT ON COLUMN inbox.contact.last_message_preview IS
+	'what a list shows of the newest message: the first 100 characters of its body, else its content''s type (maintained: inbox.message_preview())';
+COMMENT ON COLUMN inbox.contact.last_message_status IS 'status of the newest message (maintained; follows its delivery reports)';
 COMMENT ON COLUMN inbox.contact.merged_into IS 'the contact this one was merged into, if any';
 COMMENT ON COLUMN inbox.contact.open_conversation_id IS 'the contact''s open conversation, if any (maintained)';
 COMMENT ON COLUMN inbox.contact.search_text IS 'lower-case name and e-mail, for search (kept by the contact''s trigger)';
@@ -425,6 +431,28 @@ COMMENT ON TABLE inbox.event IS 'A conversation event (assignment, open, close, 
 COMMENT ON COLUMN inbox.event.conversation_id IS 'the conversation open when the event happened, if any';
 COMMENT ON COLUMN inbox.event.target_agent_id IS 'the agent an assignment event is about';
 
+-- internal notes of the team on a contact: a table of their own, so that
+-- nothing that reads messages (the delivery of pending messages, the unread
+-- count, the last message, the messaging window, exports) ever sees one
+CREATE TABLE inbox.comment (
+	id				bigserial,
+	space_id		bigint NOT NULL,		/* its contact's space (rules); goes with the contact */
+	contact_id		bigint NOT NULL,
+	conversation_id	bigint,
+	author_agent_id	bigint,
+	body			text NOT NULL,
+	mentions		bigint[] NOT NULL DEFAULT '{}',
+	created_at		timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (space_id, id),
+	FOREIGN KEY (space_id, contact_id) REFERENCES inbox.contact (space_id, id) ON DELETE CASCADE,
+	FOREIGN KEY (space_id, conversation_id) REFERENCES inbox.conversation (space_id, id) ON DELETE CASCADE,
+	FOREIGN KEY (author_agent_id) REFERENCES inbox.agent (id) ON DELETE SET NULL
+);
+CREATE INDEX comment_contact_time_idx ON inbox.comment (space_id, contact_id, created_at, id);
+CREATE INDEX comment_conversation_idx ON inbox.comment (space_id, conversation_id);
+COMMENT ON TABLE inbox.comment IS
+	'An internal note of an agent on a contact (add_comment()): shown in history, never sent to the contact';
+
 CREATE TABLE inbox.view (
 	id				bigserial,
 	space_id		bigint NOT NULL REFERENCES inbox.space ON DELETE CASCADE,
@@ -467,6 +495,8 @@ CREATE TABLE inbox.contact_merge (
 	absorbed_events			bigint[],
 	merged_at				timestamptz NOT NULL DEFAULT now(),
 	undone_at				timestamptz,
+	comments				bigint[] NOT NULL DEFAULT '{}',
+	absorbed_comments		bigint[],
 	PRIMARY KEY (space_id, id),
 	FOREIGN KEY (space_id, keep_id) REFERENCES inbox.contact (space_id, id) ON DELETE CASCADE,
 	FOREIGN KEY (space_id, merged_id) REFERENCES inbox.contact (space_id, id) ON DELETE CASCADE,
@@ -507,6 +537,10 @@ CREATE FUNCTION inbox.event_after_insert() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'inbox_event_after_insert' LANGUAGE C;
 CREATE FUNCTION inbox.contact_channel_after_insert() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'inbox_contact_channel_after_insert' LANGUAGE C;
+CREATE FUNCTION inbox.comment_before_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_comment_before_write' LANGUAGE C;
+CREATE FUNCTION inbox.message_after_change() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_message_after_change' LANGUAGE C;
 CREATE FUNCTION inbox.contact_channel_before_write() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'inbox_contact_channel_before_write' LANGUAGE C;
 
@@ -528,6 +562,8 @@ CREATE TRIGGER message_before_write BEFORE INSERT OR UPDATE ON inbox.message
 	FOR EACH ROW EXECUTE FUNCTION inbox.message_before_write();
 CREATE TRIGGER message_after_write AFTER INSERT OR DELETE ON inbox.message
 	FOR EACH ROW EXECUTE FUNCTION inbox.message_after_write();
+CREATE TRIGGER message_after_change AFTER UPDATE OF status, body, content ON inbox.message
+	FOR EACH ROW EXECUTE FUNCTION inbox.message_after_change();
 CREATE TRIGGER message_after_read AFTER UPDATE OF read_at ON inbox.message
 	FOR EACH ROW
 	WHEN (OLD.direction = 'incoming' AND (OLD.read_at IS NULL) <> (NEW.read_at IS NULL))
@@ -543,6 +579,8 @@ CREATE TRIGGER contact_channel_before_write BEFORE INSERT OR UPDATE ON inbox.con
 	FOR EACH ROW EXECUTE FUNCTION inbox.contact_channel_before_write();
 CREATE TRIGGER contact_channel_after_insert AFTER INSERT ON inbox.contact_channel
 	FOR EACH ROW EXECUTE FUNCTION inbox.contact_channel_after_insert();
+CREATE TRIGGER comment_before_write BEFORE INSERT OR UPDATE ON inbox.comment
+	FOR EACH ROW EXECUTE FUNCTION inbox.comment_before_write();
 
 CREATE FUNCTION inbox.contact_counts() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'inbox_contact_counts' LANGUAGE C;
@@ -571,6 +609,8 @@ CREATE TRIGGER notify_change AFTER INSERT OR UPDATE OR DELETE ON inbox.message
 	FOR EACH ROW EXECUTE FUNCTION inbox.notify_change('message');
 CREATE TRIGGER notify_change AFTER INSERT OR UPDATE OR DELETE ON inbox.event
 	FOR EACH ROW EXECUTE FUNCTION inbox.notify_change('event');
+CREATE TRIGGER notify_change AFTER INSERT OR UPDATE OR DELETE ON inbox.comment
+	FOR EACH ROW EXECUTE FUNCTION inbox.notify_change('comment');
 
 -- every backend keeps the channels it has read (channel_cache.c); a change
 -- of a channel or channel kind empties the caches, even during a restore or
@@ -718,7 +758,9 @@ CREATE FUNCTION inbox.contact_list(space bigint, agent bigint, view text DEFAULT
 		search text DEFAULT NULL, cursor text DEFAULT NULL, page_size integer DEFAULT 50)
 RETURNS TABLE (contact_id bigint, name text, conversation_open boolean, origin_channel_id bigint,
 			   last_channel_id bigint, unread_count integer, last_message_at timestamptz,
-			   last_message_direction text, assignee_id bigint, snoozed_until timestamptz, cursor text)
+			   last_message_direction text, assignee_id bigint, snoozed_until timestamptz,
+			   channel_kind text, assignee_name text, last_message_preview text, last_message_status text,
+			   tags text[], cursor text)
 	AS 'MODULE_PATHNAME', 'inbox_contact_list' LANGUAGE C STABLE
 	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION inbox.contact_list(bigint, bigint, text, text, text, integer) IS
@@ -750,11 +792,39 @@ CREATE FUNCTION inbox.unmerge_contacts(space bigint, keep bigint, merged bigint,
 COMMENT ON FUNCTION inbox.unmerge_contacts(bigint, bigint, bigint, text, bigint) IS
 	'Undo the last merge of "merged" into "keep": both contacts as they were; messages that came since on the merged contact''s channels go with it';
 
+-- an agent's day: the contact's details, its own views, notes for the team
+CREATE FUNCTION inbox.update_contact(space bigint, contact bigint, agent bigint, first_name text DEFAULT NULL,
+		last_name text DEFAULT NULL, email text DEFAULT NULL, phone text DEFAULT NULL, tags text[] DEFAULT NULL,
+		custom jsonb DEFAULT NULL) RETURNS void
+	AS 'MODULE_PATHNAME', 'inbox_update_contact' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION inbox.save_view(space bigint, agent bigint, name text, filter jsonb, shared boolean DEFAULT false,
+		view bigint DEFAULT NULL) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_save_view' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION inbox.delete_view(space bigint, agent bigint, view bigint) RETURNS void
+	AS 'MODULE_PATHNAME', 'inbox_delete_view' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION inbox.add_comment(space bigint, contact bigint, agent bigint, body text,
+		mentions bigint[] DEFAULT NULL) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'inbox_add_comment' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
 /*
  * ------------------------------------------------------------------
  * Integrity check
  * ------------------------------------------------------------------
  */
+
+-- what a list shows of a message; the rules keep it in the contact row
+CREATE FUNCTION inbox.message_preview(body text, content jsonb) RETURNS text
+	AS 'MODULE_PATHNAME', 'inbox_message_preview' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION inbox.message_preview(text, jsonb) IS
+	'What a list row shows of a message (contact.last_message_preview): the first 100 characters of body when it shows something (not empty or only white space), else the "type" of content (e.g. image), else NULL';
+
 
 CREATE FUNCTION inbox.check_integrity()
 RETURNS TABLE (invariant text, violations bigint, example text)
@@ -795,17 +865,20 @@ AS $$
 	UNION ALL
 		SELECT 'last_message_* describe the newest message', 'contact ' || ct.id
 		FROM inbox.contact ct
-		LEFT JOIN (SELECT DISTINCT ON (space_id, contact_id) space_id, contact_id, id, created_at, direction, channel_id
+		LEFT JOIN (SELECT DISTINCT ON (space_id, contact_id) space_id, contact_id, id, created_at, direction, channel_id,
+						  inbox.message_preview(body, content) AS preview, status
 				   FROM inbox.message ORDER BY space_id, contact_id, created_at DESC, id DESC) n
 			ON n.space_id = ct.space_id AND n.contact_id = ct.id
-		WHERE (ct.last_message_id, ct.last_message_at, ct.last_message_direction, ct.last_channel_id)
-			  IS DISTINCT FROM (n.id, n.created_at, n.direction, n.channel_id)
+		WHERE (ct.last_message_id, ct.last_message_at, ct.last_message_direction, ct.last_channel_id,
+			   ct.last_message_preview, ct.last_message_status)
+			  IS DISTINCT FROM (n.id, n.created_at, n.direction, n.channel_id, n.preview, n.status)
 	UNION ALL
 		SELECT 'rows of a contact share its space', x.example
 		FROM (SELECT space_id, contact_id, 'message ' || id AS example FROM inbox.message
 			  UNION ALL SELECT space_id, contact_id, 'conversation ' || id FROM inbox.conversation
 			  UNION ALL SELECT space_id, contact_id, 'event ' || id FROM inbox.event
-			  UNION ALL SELECT space_id, contact_id, 'identity on channel ' || channel_id FROM inbox.contact_channel) x
+			  UNION ALL SELECT space_id, contact_id, 'identity on channel ' || channel_id FROM inbox.contact_channel
+			  UNION ALL SELECT space_id, contact_id, 'comment ' || id FROM inbox.comment) x
 		LEFT JOIN inbox.contact ct ON ct.space_id = x.space_id AND ct.id = x.contact_id
 		WHERE ct.id IS NULL
 	UNION ALL
@@ -837,6 +910,20 @@ AS $$
 		FROM inbox.message m
 		LEFT JOIN inbox.message q ON q.space_id = m.space_id AND q.id = m.reply_to_id
 		WHERE m.reply_to_id IS NOT NULL AND q.contact_id IS DISTINCT FROM m.contact_id
+	UNION ALL
+		SELECT 'a comment belongs to a conversation of its own contact', 'comment ' || n.id
+		FROM inbox.comment n JOIN inbox.conversation c ON c.space_id = n.space_id AND c.id = n.conversation_id
+		WHERE c.contact_id <> n.contact_id
+	UNION ALL
+		SELECT 'a comment''s author and mentioned agents are of its space', 'comment ' || n.id
+		FROM inbox.comment n
+		WHERE EXISTS (SELECT FROM inbox.agent a
+					  WHERE (a.id = n.author_agent_id OR a.id = ANY (n.mentions)) AND a.space_id <> n.space_id)
+	UNION ALL
+		SELECT 'a merged contact owns no comment', 'contact ' || ct.id
+		FROM inbox.contact ct
+		WHERE ct.merged_into IS NOT NULL
+		  AND EXISTS (SELECT FROM inbox.comment x WHERE x.space_id = ct.space_id AND x.contact_id = ct.id)
 	UNION ALL
 		SELECT 'an event belongs to a conversation of its own contact', 'event ' || e.id
 		FROM inbox.event e JOIN inbox.conversation c ON c.space_id = e.space_id AND c.id = e.conversation_id
@@ -920,7 +1007,7 @@ LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT ARRAY['inbox.contact', 'inbox.contact_channel', 'inbox.conversation', 'inbox.message',
-				 'inbox.event', 'inbox.view', 'inbox.view_count', 'inbox.contact_merge']::regclass[]
+				 'inbox.event', 'inbox.comment', 'inbox.view', 'inbox.view_count', 'inbox.contact_merge']::regclass[]
 $$;
 COMMENT ON FUNCTION inbox.space_tables() IS
 	'The tables whose rows belong to a space, distributed by space_id on a Citus cluster (inbox.distribute())';
@@ -943,7 +1030,7 @@ BEGIN
 	hi := (grp + 1) << 48;
 	FOREACH seq IN ARRAY ARRAY['space_id_seq', 'agent_id_seq', 'channel_id_seq', 'contact_id_seq',
 							   'conversation_id_seq', 'message_id_seq', 'event_id_seq', 'view_id_seq',
-							   'contact_merge_id_seq']
+							   'contact_merge_id_seq', 'comment_id_seq']
 	LOOP
 		-- ids already drawn in the range go on from there
 		SELECT coalesce(last_value, start_value - 1) INTO last
@@ -1060,6 +1147,8 @@ SELECT pg_catalog.pg_extension_config_dump('inbox.view_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('inbox.view_count', '');
 SELECT pg_catalog.pg_extension_config_dump('inbox.contact_merge', '');
 SELECT pg_catalog.pg_extension_config_dump('inbox.contact_merge_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.comment', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.comment_id_seq', '');
 
 /*
  * The catalogues too, as the user edited them.  A dump is restored with
@@ -1128,6 +1217,8 @@ COMMENT ON FUNCTION inbox.role_sees_contact(bigint, bigint) IS
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA inbox FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION inbox.role_spaces(text), inbox.role_agents(), inbox.role_sees_contact(bigint, bigint) TO PUBLIC;
+-- the rules call it as whoever writes a message (an admin's DELETE recounts its contact)
+GRANT EXECUTE ON FUNCTION inbox.message_preview(text, jsonb) TO PUBLIC;
 GRANT USAGE ON SCHEMA inbox TO inbox_admin, inbox_agent;
 
 -- catalogues: readable by every role that may use the schema, edited by the owner
@@ -1139,6 +1230,8 @@ GRANT SELECT ON inbox.space, inbox.agent, inbox.channel, inbox.contact, inbox.co
 GRANT INSERT, UPDATE, DELETE ON inbox.agent, inbox.channel, inbox.contact, inbox.contact_channel,
 	inbox.conversation, inbox.message, inbox.event, inbox.view, inbox.view_count, inbox.contact_merge
 	TO inbox_admin;
+GRANT SELECT ON inbox.comment TO inbox_agent, inbox_admin;
+GRANT INSERT, UPDATE, DELETE ON inbox.comment TO inbox_admin;
 GRANT UPDATE, DELETE ON inbox.space TO inbox_admin;
 GRANT SELECT ON inbox.space_admin TO inbox_admin;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA inbox TO inbox_admin;
@@ -1157,7 +1250,11 @@ GRANT EXECUTE ON FUNCTION
 	inbox.contact_list(bigint, bigint, text, text, text, integer),
 	inbox.history(bigint, bigint, text, integer),
 	inbox.merge_contacts(bigint, bigint, bigint, text, bigint),
-	inbox.unmerge_contacts(bigint, bigint, bigint, text, bigint)
+	inbox.unmerge_contacts(bigint, bigint, bigint, text, bigint),
+	inbox.update_contact(bigint, bigint, bigint, text, text, text, text, text[], jsonb),
+	inbox.save_view(bigint, bigint, text, jsonb, boolean, bigint),
+	inbox.delete_view(bigint, bigint, bigint),
+	inbox.add_comment(bigint, bigint, bigint, text, bigint[])
 	TO inbox_agent, inbox_admin;
 GRANT EXECUTE ON FUNCTION
 	inbox.create_agent(bigint, text, text),
@@ -1184,6 +1281,7 @@ ALTER TABLE inbox.event ENABLE ROW LEVEL SECURITY;
 ALTER TABLE inbox.view ENABLE ROW LEVEL SECURITY;
 ALTER TABLE inbox.view_count ENABLE ROW LEVEL SECURITY;
 ALTER TABLE inbox.contact_merge ENABLE ROW LEVEL SECURITY;
+ALTER TABLE inbox.comment ENABLE ROW LEVEL SECURITY;
 
 -- reading: the role's spaces; a contact's rows follow the contact, so that an
 -- agent limited to assigned contacts sees their rows only
@@ -1207,6 +1305,8 @@ CREATE POLICY member_read ON inbox.message FOR SELECT
 	USING (space_id = ANY (inbox.role_spaces('all_contacts')) OR inbox.role_sees_contact(space_id, contact_id));
 CREATE POLICY member_read ON inbox.event FOR SELECT
 	USING (space_id = ANY (inbox.role_spaces('all_contacts')) OR inbox.role_sees_contact(space_id, contact_id));
+CREATE POLICY member_read ON inbox.comment FOR SELECT
+	USING (space_id = ANY (inbox.role_spaces('all_contacts')) OR inbox.role_sees_contact(space_id, contact_id));
 CREATE POLICY member_read ON inbox.view FOR SELECT
 	USING (space_id = ANY (inbox.role_spaces('admin'))
 		   OR (space_id = ANY (inbox.role_spaces('member'))
@@ -1223,7 +1323,7 @@ DECLARE
 	t text;
 BEGIN
 	FOREACH t IN ARRAY ARRAY['agent', 'channel', 'contact', 'contact_channel', 'conversation',
-							 'message', 'event', 'view', 'view_count', 'contact_merge']
+							 'message', 'event', 'view', 'view_count', 'contact_merge', 'comment']
 	LOOP
 		EXECUTE format('CREATE POLICY admin_insert ON inbox.%I FOR INSERT'
 					   ' WITH CHECK (space_id = ANY (inbox.role_spaces(''admin'')))', t);
@@ -1371,9 +1471,9 @@ COMMENT ON COLUMN inbox.message.channel_id IS
 COMMENT ON COLUMN inbox.message.direction IS 'incoming (from the contact) or outgoing (to the contact); cannot be changed';
 COMMENT ON COLUMN inbox.message.sender_agent_id IS
 	'the agent who sent it: required for sender_kind user, NULL for incoming messages; cannot be changed';
-COMMENT ON COLUMN inbox.message.body IS 'the text of the message; NULL when it has only content';
+COMMENT ON COLUMN inbox.message.body IS 'the text of the message; NULL when it has only content (without content it must not be empty or only white space: 22023)';
 COMMENT ON COLUMN inbox.message.content IS
-	'the platform''s content as a JSON object (media, buttons, ...); {"template": "<name>"} or {"tag": "<tag>"} lets a user message out of a closed messaging window where the channel kind allows it';
+	'the platform''s content as a JSON object (media, buttons, ...; "type" names its kind, which the contact list shows when there is no body); {"template": "<name>"} or {"tag": "<tag>"} lets an outgoing message out of a closed messaging window where the channel kind allows it';
 COMMENT ON COLUMN inbox.message.sent_at IS
 	'when the platform reported the message sent (the first report''s time; kept when the status is already further)';
 COMMENT ON COLUMN inbox.message.delivered_at IS
@@ -1393,7 +1493,7 @@ COMMENT ON COLUMN inbox.event.reference IS
 COMMENT ON COLUMN inbox.event.source_url IS
 	'URL given with the event (conversation_opened, page_change)';
 COMMENT ON COLUMN inbox.event.data IS
-	'details as a JSON object: {"until": time} for snooze events, {"merged": id} for merge events, {"channel": id} for channel_added, anything for record_event()';
+	'details as a JSON object: {"until": time} for snooze events, {"merged": id} for merge events, {"channel": id} for channel_added, {"fields": [names]} for contact_updated, anything for record_event()';
 COMMENT ON COLUMN inbox.event.created_at IS 'when it happened';
 
 /*
@@ -1434,6 +1534,20 @@ COMMENT ON COLUMN inbox.contact_merge.absorbed_events IS
 	'ids of the events of the absorbed conversation; NULL when none was absorbed';
 COMMENT ON COLUMN inbox.contact_merge.merged_at IS 'when the contacts were merged';
 COMMENT ON COLUMN inbox.contact_merge.undone_at IS 'when unmerge_contacts() undid the merge; NULL = in force';
+COMMENT ON COLUMN inbox.contact_merge.comments IS 'ids of the merged contact''s comments before the merge';
+COMMENT ON COLUMN inbox.contact_merge.absorbed_comments IS
+	'ids of the comments of the absorbed conversation; NULL when none was absorbed';
+
+COMMENT ON COLUMN inbox.comment.id IS 'comment id (inbox.comment_id_seq); add_comment() returns it';
+COMMENT ON COLUMN inbox.comment.space_id IS 'the contact''s space; every INSERT names it (23502 without)';
+COMMENT ON COLUMN inbox.comment.contact_id IS 'the contact the note is about (not merged into another: 55000)';
+COMMENT ON COLUMN inbox.comment.conversation_id IS
+	'the contact''s open conversation when the note was written, if any (maintained)';
+COMMENT ON COLUMN inbox.comment.author_agent_id IS 'the agent who wrote the note; NULL once that agent is deleted';
+COMMENT ON COLUMN inbox.comment.body IS 'the text of the note, not empty or only white space (22023); never sent to the contact';
+COMMENT ON COLUMN inbox.comment.mentions IS
+	'the agents of the space the note mentions, each once; each is notified when the note is written ({"op": "mention"})';
+COMMENT ON COLUMN inbox.comment.created_at IS 'when the note was written; not more than 5 minutes ahead of the clock (22023)';
 
 /*
  * ------------------------------------------------------------------
@@ -1450,6 +1564,7 @@ COMMENT ON SEQUENCE inbox.message_id_seq IS 'Ids of inbox.message';
 COMMENT ON SEQUENCE inbox.event_id_seq IS 'Ids of inbox.event';
 COMMENT ON SEQUENCE inbox.view_id_seq IS 'Ids of inbox.view';
 COMMENT ON SEQUENCE inbox.contact_merge_id_seq IS 'Ids of inbox.contact_merge';
+COMMENT ON SEQUENCE inbox.comment_id_seq IS 'Ids of inbox.comment';
 
 /*
  * ------------------------------------------------------------------
@@ -1466,7 +1581,9 @@ COMMENT ON FUNCTION inbox.conversation_before_write() IS
 COMMENT ON FUNCTION inbox.conversation_after_write() IS
 	'Trigger AFTER INSERT, AFTER UPDATE OF closed_at (a close) and AFTER DELETE of an open conversation: keeps contact.open_conversation_id, writes conversation_opened, or on a close writes conversation_closed and unassigns the contact; deleting an open conversation (only an empty one can be deleted) unassigns its contact as a close does, writing unassigned for the inbox.actor_kind actor in no conversation';
 COMMENT ON FUNCTION inbox.message_before_write() IS
-	'Trigger BEFORE INSERT OR UPDATE on inbox.message: its contact, channel and agent are of its space (P0002; 23502 without space_id), locks the contact, puts the message in the open conversation (opening one for incoming and user messages), resolves reply-to (a reply_to_id given must be a message of the contact: 23503), checks the identity (23503) and the messaging window (55000); its time and the times of its status reports are finite and before the year 10000 (22023); on UPDATE the status moves forward only, the time of the status cannot be cleared (sent_at of a sent message, delivered_at, read_at of an outgoing read one, failed_at) and fixed columns are refused (22023)';
+	'Trigger BEFORE INSERT OR UPDATE on inbox.message: its contact, channel and agent are of its space (P0002; 23502 without space_id), locks the contact, puts the message in the open conversation (opening one for incoming and user messages), resolves reply-to (a reply_to_id given must be a message of the contact: 23503), checks the identity (23503) and the messaging window of every outgoing message but the echoes whatsapp_echo and facebook_inbox (55000), refuses a body empty or only white space without content and a time more than 5 minutes ahead of the clock (22023); its time and the times of its status reports are finite and before the year 10000 (22023); on UPDATE the status moves forward only, the time of the status cannot be cleared (sent_at of a sent message, delivered_at, read_at of an outgoing read one, failed_at) and fixed columns are refused (22023)';
+COMMENT ON FUNCTION inbox.message_after_change() IS
+	'Trigger AFTER UPDATE OF status, body, content on inbox.message: when the message is its contact''s newest, the contact''s last_message_status and last_message_preview follow it';
 COMMENT ON FUNCTION inbox.message_after_write() IS
 	'Trigger AFTER INSERT, DELETE and UPDATE OF read_at on inbox.message: keeps the contact''s unread_count and last_message_*, clears reply_to_id of the messages quoting a deleted one, assigns an unassigned contact to a replying user, ends a snooze on an incoming message, sets conversation.first_response_at';
 COMMENT ON FUNCTION inbox.event_before_insert() IS
@@ -1475,6 +1592,8 @@ COMMENT ON FUNCTION inbox.event_after_insert() IS
 	'Trigger AFTER INSERT of a bot_status_on or bot_status_off event: sets the contact''s bot_active';
 COMMENT ON FUNCTION inbox.event_before_change() IS
 	'Trigger BEFORE UPDATE OR DELETE on inbox.event: events are history, so a change or a direct delete is refused (55000); deleting the contact or conversation still takes its events along';
+COMMENT ON FUNCTION inbox.comment_before_write() IS
+	'Trigger BEFORE INSERT OR UPDATE on inbox.comment: its contact (not merged: 55000), author and mentioned agents are of its space (P0002; 23502 without space_id), the body is not empty or only white space and the time not more than 5 minutes ahead (22023), mentions are kept once each, the open conversation is filled in; a comment is not changed afterwards (55000; merges move it, a deleted author is cleared); a DELETE removes it';
 COMMENT ON FUNCTION inbox.contact_channel_before_write() IS
 	'Trigger BEFORE INSERT OR UPDATE on inbox.contact_channel: contact and channel are of its space (P0002), the contact is not merged (55000)';
 COMMENT ON FUNCTION inbox.contact_channel_after_insert() IS
@@ -1488,7 +1607,7 @@ COMMENT ON FUNCTION inbox.contact_counts() IS
 COMMENT ON FUNCTION inbox.view_before_write() IS
 	'Trigger BEFORE INSERT OR UPDATE on inbox.view: the owner is an agent of the space (P0002) and the filter is a JSON object that uses only known keys and values (22023)';
 COMMENT ON FUNCTION inbox.notify_change() IS
-	'Trigger AFTER INSERT, UPDATE OR DELETE on contact, conversation, message and event (argument: the table name): records the change, sent at commit with pg_notify on channel inbox_<space_id> (ids only, one per contact and op); nothing when inbox.notify is off';
+	'Trigger AFTER INSERT, UPDATE OR DELETE on contact, conversation, message, event and comment (argument: the table name): records the change, sent at commit with pg_notify on channel inbox_<space_id> (ids only, one per contact and op; one "mention" per agent a new comment mentions); nothing when inbox.notify is off';
 
 /*
  * ------------------------------------------------------------------
@@ -1505,9 +1624,9 @@ COMMENT ON FUNCTION inbox.create_agent(bigint, text, text) IS
 COMMENT ON FUNCTION inbox.create_channel(bigint, text, text) IS
 	'Connect a channel of a kind in inbox.channel_kind to a space; returns the channel id. 22023 unknown kind or empty name, P0002 unknown space, 42501 caller not an admin of the space';
 COMMENT ON FUNCTION inbox.receive_message(bigint, bigint, text, text, text, text, jsonb, timestamptz, jsonb) IS
-	'Record a message a contact sent on a channel (contact_ref = the sender''s id there; an unknown sender becomes a contact, or an identity of the one contact whose e-mail or phone its profile names); returns the message id, the stored one when external_id was already received on the channel. 22023 bad argument (empty contact_ref, neither body nor content, unknown profile key, id over 1024 bytes, at infinite or from the year 10000), P0002 unknown channel, 42501 caller not an admin of the space';
+	'Record a message a contact sent on a channel (contact_ref = the sender''s id there; an unknown sender becomes a contact, or an identity of the one contact whose e-mail or phone its profile names); returns the message id, the stored one when external_id was already received on the channel. 22023 bad argument (empty contact_ref, neither body nor content, a body empty or only white space without content, unknown profile key, id over 1024 bytes, at infinite, from the year 10000 or more than 5 minutes ahead of the clock), P0002 unknown channel, 42501 caller not an admin of the space';
 COMMENT ON FUNCTION inbox.send_message(bigint, bigint, bigint, text, bigint, text, jsonb) IS
-	'Queue an outgoing message (status pending) to a contact on a channel it has an identity on; a user message opens a conversation if none and assigns an unassigned contact to agent; returns the message id. 22023 bad sender_kind, user without agent, neither body nor content; P0002 unknown contact, channel or agent; 23503 no identity on the channel; 55000 messaging window closed (use a template or allowed tag in content) or contact merged; 42501 agent not the caller''s own';
+	'Queue an outgoing message (status pending) to a contact on a channel it has an identity on; a user message opens a conversation if none and assigns an unassigned contact to agent; returns the message id. 22023 bad sender_kind, user without agent, neither body nor content, a body empty or only white space without content; P0002 unknown contact, channel or agent; 23503 no identity on the channel; 55000 messaging window closed for any sender kind but the echoes whatsapp_echo and facebook_inbox (use a template or allowed tag in content) or contact merged; 42501 agent not the caller''s own';
 COMMENT ON FUNCTION inbox.set_message_status(bigint, bigint, text, timestamptz, text) IS
 	'Record a delivery report (sent, delivered, read, or failed with error) of an outgoing message; returns the resulting status, which never moves back. 22023 unknown status, error without failed, a status the channel kind does not report, or at infinite or from the year 10000; P0002 unknown message; 55000 an incoming message; 42501 caller not an admin of the space';
 COMMENT ON FUNCTION inbox.assign(bigint, bigint, bigint, text, bigint) IS
@@ -1529,10 +1648,18 @@ COMMENT ON FUNCTION inbox.record_event(bigint, bigint, text, text, bigint, text,
 COMMENT ON FUNCTION inbox.view_counts(bigint, bigint) IS
 	'One row per view: all, mine (when agent is given), unassigned, then each custom view the agent sees (view = its id), with its contacts and those with unread messages. 22023 NULL space; P0002 unknown space or agent; 42501 agent not the caller''s own';
 COMMENT ON FUNCTION inbox.contact_list(bigint, bigint, text, text, text, integer) IS
-	'A page of the contacts of a view (all, mine, unassigned or a custom view''s id), newest message first; search matches name, e-mail or phone; pass the last row''s cursor for the next page. 22023 unknown view, mine without agent, bad cursor, page_size not 1 to 1000; P0002 unknown space, agent or view; 42501 agent not the caller''s own';
+	'A page of the contacts of a view (all, mine, unassigned or a custom view''s id), newest message first, each row with what a list draws (the last channel''s kind, the assignee''s name, the newest message''s preview and status, the tags); search matches name, e-mail or phone; pass the last row''s cursor for the next page. 22023 unknown view, mine without agent, bad cursor, page_size not 1 to 1000; P0002 unknown space, agent or view; 42501 agent not the caller''s own';
 COMMENT ON FUNCTION inbox.history(bigint, bigint, text, integer) IS
-	'A page of a contact''s messages and events, oldest first within the page: the newest page_size items, or those before the cursor of an earlier page''s first row. 22023 bad cursor or page_size not 1 to 1000; P0002 unknown contact';
+	'A page of a contact''s messages, events and comments (item comment: the author''s name as sender_label, {"mentions": [...]} as data), oldest first within the page: the newest page_size items, or those before the cursor of an earlier page''s first row. 22023 bad cursor or page_size not 1 to 1000; P0002 unknown contact';
 COMMENT ON FUNCTION inbox.merge_contacts(bigint, bigint, bigint, text, bigint) IS
 	'Merge contact merge into keep (one person): identities, conversations, messages and events move to keep, the newer of two open conversations absorbs the older, contact_merged is written; returns nothing. 22023 a contact with itself or unknown actor_kind; P0002 unknown contact or contacts of two spaces; 55000 either contact already merged; 42501 actor_agent not the caller''s own';
 COMMENT ON FUNCTION inbox.unmerge_contacts(bigint, bigint, bigint, text, bigint) IS
 	'Undo the last merge of merged into keep: both contacts as they were, and messages that came since on a channel only merged had go back with it; writes contact_unmerged; returns nothing. 22023 a contact with itself or unknown actor_kind; P0002 unknown contact; 55000 merged is not merged into keep; 42501 actor_agent not the caller''s own';
+COMMENT ON FUNCTION inbox.update_contact(bigint, bigint, bigint, text, text, text, text, text[], jsonb) IS
+	'Change a contact''s details for agent: only the fields given change ('''' clears a text field, tags replace the list, each tag once, custom merges key by key and a key given as JSON null is removed); when something changed, writes contact_updated (actor user, data {"fields": [the changed fields]}); returns nothing. 22023 NULL space, contact or agent, a text field over 1024 bytes, tags not a list of non-empty texts up to 1024 bytes, custom not an object; P0002 unknown contact or agent; 55000 contact merged; 42501 agent not the caller''s own';
+COMMENT ON FUNCTION inbox.save_view(bigint, bigint, text, jsonb, boolean, bigint) IS
+	'Save a custom view: a new one (view NULL) or a change of view, private to agent or, with shared, for the whole space; returns the view id. 22023 NULL or empty name, filter not an object or with an unknown key or value, NULL shared; P0002 unknown space, agent or view, or a private view of another agent; 42501 agent not the caller''s own, or a shared view saved or changed by a caller who is not an admin of the space';
+COMMENT ON FUNCTION inbox.delete_view(bigint, bigint, bigint) IS
+	'Delete a custom view: agent''s own private view, or a shared one (admins only); returns nothing. 22023 NULL space, agent or view; P0002 unknown space, agent or view, or a private view of another agent; 42501 agent not the caller''s own, or a shared view by a caller who is not an admin of the space';
+COMMENT ON FUNCTION inbox.add_comment(bigint, bigint, bigint, text, bigint[]) IS
+	'Add an internal note by agent on a contact, in its open conversation if any: never sent to the contact, shown in history() as item comment with the author''s name; each agent in mentions is notified ({"op": "mention", "contact": .., "comment": .., "agent": ..}); returns the comment id. 22023 NULL space, contact or agent, a body NULL, empty or only white space, a NULL in mentions; P0002 unknown contact or agent, a mentioned agent that is not of the space; 55000 contact merged; 42501 agent not the caller''s own';

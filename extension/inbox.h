@@ -6,8 +6,9 @@
  *
  * The rules of the inbox live in trigger functions (rules_*.c, events.c,
  * counts.c, snooze.c, notify.c); the API functions (api.c, views.c,
- * history.c, merge.c) only check their arguments and write rows, so that
- * every rule holds for plain INSERT/UPDATE as well.  What happens when a
+ * history.c, contact_details.c, comments.c, merge.c) only check their
+ * arguments and write rows, so that every rule holds for plain
+ * INSERT/UPDATE as well.  What happens when a
  * contact writes in is told in rules_message.c.
  *
  * Layers.  A file calls only into files of its own layer or below, never
@@ -26,8 +27,9 @@
  *            notifications over), notify_relay.c (the ring of notifications),
  *            worker_pause.c (commands that need a database alone)
  *   rules    events.c, counts.c, rules_conversation.c, rules_contact.c,
- *            rules_message.c, snooze.c, notify.c
- *   API      api.c, views.c, history.c, merge.c
+ *            rules_message.c, rules_comment.c, snooze.c, notify.c
+ *   API      api.c, views.c, history.c, contact_details.c, comments.c,
+ *            merge.c
  *   top      worker_loop.c (the per-database loop and its two tasks, the
  *            snooze timer and the notification relay), worker_launcher.c,
  *            inbox.c (module entry: settings, transaction callbacks)
@@ -108,6 +110,7 @@ typedef enum InboxTable
 	TABLE_MESSAGE,
 	TABLE_EVENT,
 	TABLE_VIEW,
+	TABLE_COMMENT,
 	TABLE_COUNT
 } InboxTable;
 
@@ -131,6 +134,8 @@ typedef enum ContactColumn
 	CONTACT_OPEN_CONVERSATION_ID,
 	CONTACT_SEARCH_TEXT,
 	CONTACT_PHONE_DIGITS,
+	CONTACT_LAST_MESSAGE_PREVIEW,
+	CONTACT_LAST_MESSAGE_STATUS,
 	CONTACT_NCOLUMNS
 } ContactColumn;
 
@@ -210,8 +215,22 @@ typedef enum ViewColumn
 	VIEW_NCOLUMNS
 } ViewColumn;
 
+typedef enum CommentColumn
+{
+	COMMENT_ID,
+	COMMENT_SPACE_ID,
+	COMMENT_CONTACT_ID,
+	COMMENT_CONVERSATION_ID,
+	COMMENT_AUTHOR_AGENT_ID,
+	COMMENT_BODY,
+	COMMENT_MENTIONS,
+	COMMENT_CREATED_AT,
+	COMMENT_NCOLUMNS
+} CommentColumn;
+
 extern const AttrNumber *inbox_columns(Relation rel, InboxTable table);
 extern bool inbox_table_named(const char *name, InboxTable *table);
+extern bool inbox_schema_has_column(const char *table, const char *column);
 
 extern Datum inbox_get_datum(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, bool *isnull);
 extern int64 inbox_get_int8(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, bool *isnull);
@@ -293,6 +312,23 @@ extern void inbox_check_page_size(int32 page_size);
 extern bool inbox_parse_cursor(const char *cursor, int nparts, int64 *parts);
 
 /*
+ * What a person wrote (a message's body, a note): not empty, not only
+ * white space (ASCII and Unicode spaces, and the invisible characters of
+ * zero width), unless a message carries content instead.
+ */
+extern bool inbox_is_blank(const char *text);
+extern bool inbox_is_blank_prefix(const char *text, int len);
+extern void inbox_check_text_written(const char *text, bool has_content, const char *what);
+
+/*
+ * How far ahead of the server's clock the time of a message (or a note)
+ * may be: a sender's clock runs a little fast, but a time days ahead would
+ * sit at the top of every list until then.
+ */
+#define INBOX_MAX_TIME_AHEAD (5 * USECS_PER_MINUTE)
+extern void inbox_check_time_not_ahead(TimestampTz at, const char *what);
+
+/*
  * ==================================================================
  * lookups: actor.c, lookups.c, channel_cache.c, security.c
  * ==================================================================
@@ -320,6 +356,7 @@ extern int	inbox_exec_as(const InboxActor *actor, InboxQuery *query,
 extern bool inbox_is_actor_kind(const char *kind);
 extern void inbox_check_actor_kind(const char *kind);
 extern bool inbox_is_outgoing_sender_kind(const char *kind);
+extern bool inbox_is_echo_sender_kind(const char *kind);
 
 /* merge.c: conversations and messages may change contact, no side events */
 #define INBOX_MERGING() (inbox_current_actor().merging)
@@ -440,6 +477,7 @@ extern int64 inbox_write_event(const InboxEvent *event);
 extern void inbox_write_events(int n, Datum *contacts, Datum *spaces, Datum *data,
 							   const char *kind, const InboxActor *actor);
 extern Datum inbox_event_data(const char *key, Datum value, Oid type);
+extern void inbox_check_conversation_of(int64 space, int64 conversation, int64 contact);
 
 /* counts.c */
 extern void inbox_count_contact_change(Relation rel, HeapTuple oldtuple, HeapTuple newtuple);

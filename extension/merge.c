@@ -4,22 +4,23 @@
  *	  Merging two contacts that are one person, and undoing it.
  *
  * merge_contacts(space, keep, merge) moves the merged contact's channel
- * identities, conversations, messages and events to the kept contact and
- * marks it merged_into = keep.  A contact keeps one open conversation: when
- * both had one, the newer absorbs the older one's messages and events, and
- * the older is removed.  The kept contact keeps its assignee; the merged
+ * identities, conversations, messages, events and comments to the kept
+ * contact and marks it merged_into = keep.  A contact keeps one open
+ * conversation: when both had one, the newer absorbs the older one's
+ * messages, events and comments, and the older is removed.  The kept contact keeps its assignee; the merged
  * one is unassigned and unsnoozed silently (it is in no view any more).
  * The event contact_merged is written on the kept contact.
  *
  * Everything the merge changed is recorded in inbox.contact_merge, so that
  * unmerge_contacts(space, keep, merged) restores both contacts as they were: the
  * merged contact's fields, identities, conversations (the absorbed one
- * re-created with its id), messages and events go back, and
+ * re-created with its id), messages, events and comments go back, and
  * contact_unmerged is written on the kept contact.  Messages that arrived
  * after the merge on a channel identity of the merged contact go back with
- * it (they stay with the channel they came from); a message or event left
- * in a conversation of the other contact moves to its own contact's open
- * conversation, opened if needed.
+ * it (they stay with the channel they came from); events and comments
+ * follow their conversation; a message left in a conversation of the
+ * other contact moves to its own contact's open conversation, opened if
+ * needed.
  *
  * Both run with the actor flag `merging`, under which the rules let
  * conversations and messages change contact and write no side events (no
@@ -196,7 +197,7 @@ inbox_merge_contacts(PG_FUNCTION_ARGS)
 	static InboxQuery q_record = {
 		"INSERT INTO inbox.contact_merge (space_id, keep_id, merged_id, actor_kind, actor_agent_id,"
 		"  merged_contact, channels, conversations, messages, events,"
-		"  absorbed_conversation, absorbed_messages, absorbed_events)"
+		"  absorbed_conversation, absorbed_messages, absorbed_events, comments, absorbed_comments)"
 		" SELECT c.space_id, $2, $3, $4, $5, to_jsonb(c),"
 		"  (SELECT coalesce(jsonb_agg(jsonb_build_array(cc.channel_id, cc.external_id)), '[]')"
 		"     FROM inbox.contact_channel cc WHERE cc.space_id = $1 AND cc.contact_id = $3),"
@@ -205,7 +206,9 @@ inbox_merge_contacts(PG_FUNCTION_ARGS)
 		"  ARRAY(SELECT id FROM inbox.event WHERE space_id = $1 AND contact_id = $3 ORDER BY id),"
 		"  to_jsonb(o),"
 		"  ARRAY(SELECT id FROM inbox.message WHERE space_id = $1 AND conversation_id = o.id ORDER BY id),"
-		"  ARRAY(SELECT id FROM inbox.event WHERE space_id = $1 AND conversation_id = o.id ORDER BY id)"
+		"  ARRAY(SELECT id FROM inbox.event WHERE space_id = $1 AND conversation_id = o.id ORDER BY id),"
+		"  ARRAY(SELECT id FROM inbox.comment WHERE space_id = $1 AND contact_id = $3 ORDER BY id),"
+		"  ARRAY(SELECT id FROM inbox.comment WHERE space_id = $1 AND conversation_id = o.id ORDER BY id)"
 		" FROM inbox.contact c"
 		" LEFT JOIN LATERAL ("
 		"   SELECT v.* FROM inbox.conversation v"
@@ -234,6 +237,13 @@ inbox_merge_contacts(PG_FUNCTION_ARGS)
 		" WHERE space_id = $1 AND conversation_id = $4",
 		4, {INT8OID, INT8OID, INT8OID, INT8OID}
 	};
+	static InboxQuery q_absorb_comments = {
+		"UPDATE inbox.comment SET conversation_id ="
+		"  (SELECT id FROM inbox.conversation"
+		"   WHERE space_id = $1 AND contact_id IN ($2, $3) AND closed_at IS NULL AND id <> $4)"
+		" WHERE space_id = $1 AND conversation_id = $4",
+		4, {INT8OID, INT8OID, INT8OID, INT8OID}
+	};
 	static InboxQuery q_drop_absorbed = {
 		"DELETE FROM inbox.conversation WHERE space_id = $1 AND id = $4 AND $2 <> $3",
 		4, {INT8OID, INT8OID, INT8OID, INT8OID}
@@ -254,10 +264,15 @@ inbox_merge_contacts(PG_FUNCTION_ARGS)
 		"UPDATE inbox.event SET contact_id = $2 WHERE space_id = $1 AND contact_id = $3",
 		3, {INT8OID, INT8OID, INT8OID}
 	};
+	static InboxQuery q_move_comments = {
+		"UPDATE inbox.comment SET contact_id = $2 WHERE space_id = $1 AND contact_id = $3",
+		3, {INT8OID, INT8OID, INT8OID}
+	};
 	static InboxQuery q_merged = {
 		"UPDATE inbox.contact SET merged_into = $2, assignee_id = NULL, snoozed_until = NULL,"
 		"  unread_count = 0, last_message_id = NULL, last_message_at = NULL,"
-		"  last_message_direction = NULL, last_channel_id = NULL, open_conversation_id = NULL"
+		"  last_message_direction = NULL, last_channel_id = NULL, open_conversation_id = NULL,"
+		"  last_message_preview = NULL, last_message_status = NULL"
 		" WHERE space_id = $1 AND id = $3",
 		3, {INT8OID, INT8OID, INT8OID}
 	};
@@ -294,12 +309,14 @@ inbox_merge_contacts(PG_FUNCTION_ARGS)
 		values[3] = Int64GetDatum(absorbed);
 		merge_exec(&actor, &q_absorb_messages, values, NULL);
 		merge_exec(&actor, &q_absorb_events, values, NULL);
+		merge_exec(&actor, &q_absorb_comments, values, NULL);
 		merge_exec(&actor, &q_drop_absorbed, values, NULL);
 	}
 	merge_exec(&actor, &q_move_identities, values, NULL);
 	merge_exec(&actor, &q_move_conversations, values, NULL);
 	merge_exec(&actor, &q_move_messages, values, NULL);
 	merge_exec(&actor, &q_move_events, values, NULL);
+	merge_exec(&actor, &q_move_comments, values, NULL);
 	merge_exec(&actor, &q_merged, values, NULL);
 	recount(&actor, pair.space, pair.keep);
 	write_merge_event(&actor, &pair, "contact_merged");
@@ -310,8 +327,8 @@ inbox_merge_contacts(PG_FUNCTION_ARGS)
 
 /*
  * After an unmerge, rows of one contact may sit in a conversation that went
- * to the other.  Events follow their conversation (an event tells what
- * happened in it), except the merge events, which stay with the kept
+ * to the other.  Events and comments follow their conversation (they tell
+ * what happened in it), except the merge events, which stay with the kept
  * contact, in its open conversation if any; messages follow their channel
  * identity, into their contact's open conversation, opened if needed.
  */
@@ -324,6 +341,12 @@ rehome_strays(const InboxActor *actor, const MergePair *pair)
 		" WHERE v.space_id = e.space_id AND v.id = e.conversation_id"
 		"   AND e.space_id = $1 AND e.contact_id IN ($2, $3) AND v.contact_id <> e.contact_id"
 		"   AND e.kind NOT IN ('contact_merged', 'contact_unmerged')",
+		3, {INT8OID, INT8OID, INT8OID}
+	};
+	static InboxQuery q_comments = {
+		"UPDATE inbox.comment n SET contact_id = v.contact_id FROM inbox.conversation v"
+		" WHERE v.space_id = n.space_id AND v.id = n.conversation_id"
+		"   AND n.space_id = $1 AND n.contact_id IN ($2, $3) AND v.contact_id <> n.contact_id",
 		3, {INT8OID, INT8OID, INT8OID}
 	};
 	static InboxQuery q_merge_events = {
@@ -358,6 +381,7 @@ rehome_strays(const InboxActor *actor, const MergePair *pair)
 	int			n;
 
 	merge_exec(actor, &q_events, values, NULL);
+	merge_exec(actor, &q_comments, values, NULL);
 	merge_exec(actor, &q_merge_events, values, NULL);
 
 	n = inbox_exec(&q_strays, values, NULL, 0);
@@ -440,6 +464,15 @@ inbox_unmerge_contacts(PG_FUNCTION_ARGS)
 		"     WHERE v.space_id = r.space_id AND v.id = (r.absorbed_conversation ->> 'id')::bigint)",
 		4, {INT8OID, INT8OID, INT8OID, INT8OID}
 	};
+	static InboxQuery q_absorbed_comments = {
+		"UPDATE inbox.comment n SET conversation_id = (r.absorbed_conversation ->> 'id')::bigint"
+		" FROM inbox.contact_merge r"
+		" WHERE r.space_id = n.space_id AND n.space_id = $1 AND r.id = $4 AND n.id = ANY (r.absorbed_comments)"
+		"   AND $2 <> $3"
+		"   AND EXISTS (SELECT FROM inbox.conversation v"
+		"     WHERE v.space_id = r.space_id AND v.id = (r.absorbed_conversation ->> 'id')::bigint)",
+		4, {INT8OID, INT8OID, INT8OID, INT8OID}
+	};
 	/*
 	 * The merged contact's messages go back, and so do the messages that
 	 * came since on a channel only it had an identity on.
@@ -459,6 +492,12 @@ inbox_unmerge_contacts(PG_FUNCTION_ARGS)
 		"UPDATE inbox.event SET contact_id = $3"
 		" WHERE space_id = $1 AND contact_id = $2"
 		"   AND id = ANY ((SELECT events FROM inbox.contact_merge WHERE space_id = $1 AND id = $4)::bigint[])",
+		4, {INT8OID, INT8OID, INT8OID, INT8OID}
+	};
+	static InboxQuery q_comments = {
+		"UPDATE inbox.comment SET contact_id = $3"
+		" WHERE space_id = $1 AND contact_id = $2"
+		"   AND id = ANY ((SELECT comments FROM inbox.contact_merge WHERE space_id = $1 AND id = $4)::bigint[])",
 		4, {INT8OID, INT8OID, INT8OID, INT8OID}
 	};
 	/*
@@ -512,8 +551,10 @@ inbox_unmerge_contacts(PG_FUNCTION_ARGS)
 	merge_exec(&actor, &q_restore_absorbed, values, NULL);
 	merge_exec(&actor, &q_absorbed_messages, values, NULL);
 	merge_exec(&actor, &q_absorbed_events, values, NULL);
+	merge_exec(&actor, &q_absorbed_comments, values, NULL);
 	merge_exec(&actor, &q_messages, values, NULL);
 	merge_exec(&actor, &q_events, values, NULL);
+	merge_exec(&actor, &q_comments, values, NULL);
 	merge_exec(&actor, &q_contact, values, NULL);	/* no longer merged: may get a conversation */
 	rehome_strays(&actor, &pair);
 	recount(&actor, pair.space, pair.keep);

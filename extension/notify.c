@@ -3,8 +3,8 @@
  * notify.c
  *	  LISTEN/NOTIFY for every committed change (rule 13).
  *
- * A trigger on contact, conversation, message and event records each
- * changed row as (space, contact, op, id).  Records are coalesced per
+ * A trigger on contact, conversation, message, event and comment records
+ * each changed row as (space, contact, op, id).  Records are coalesced per
  * transaction: one notification per contact and op, listing the ids
  * involved, so that a bulk import of 100,000 messages sends one
  * notification per contact rather than one per row.  They are sent on
@@ -18,7 +18,10 @@
  * since any role may LISTEN on any channel:
  *   {"op": "message", "contact": 12, "message": [345, 346]}
  *   {"op": "assignment", "contact": 12}
- * At most INBOX_NOTIFY_IDS ids are listed; "more" counts the rest.
+ * At most INBOX_NOTIFY_IDS ids are listed; "more" counts the rest.  A
+ * comment that mentions agents tells each of them on its own, naming the
+ * comment and the agent (a client shows it to that agent only):
+ *   {"op": "mention", "contact": 12, "comment": 7, "agent": 3}
  *
  *-------------------------------------------------------------------------
  */
@@ -27,6 +30,7 @@
 #include "access/xact.h"
 #include "commands/async.h"
 #include "lib/stringinfo.h"
+#include "utils/array.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
@@ -50,6 +54,8 @@ typedef struct NotifyKey
 	int64		space;
 	int64		contact;
 	const char *op;				/* a string constant of this file */
+	int64		comment;		/* a mention: the comment and the agent; else 0 */
+	int64		agent;
 } NotifyKey;
 
 typedef struct SpaceCount
@@ -92,9 +98,8 @@ inbox_define_notify_gucs(void)
 }
 
 static void
-record(int64 space, int64 contact, const char *op, const char *id_name, int64 id)
+record_key(const NotifyKey *key, const char *id_name, int64 id)
 {
-	NotifyKey	key;
 	NotifyEntry *entry;
 	bool		found;
 
@@ -111,11 +116,7 @@ record(int64 space, int64 contact, const char *op, const char *id_name, int64 id
 		pending_count = 0;
 	}
 
-	memset(&key, 0, sizeof(key));
-	key.space = space;
-	key.contact = contact;
-	key.op = op;
-	entry = hash_search(pending, &key, HASH_ENTER, &found);
+	entry = hash_search(pending, key, HASH_ENTER, &found);
 	if (!found)
 	{
 		entry->id_name = id_name;
@@ -133,6 +134,43 @@ record(int64 space, int64 contact, const char *op, const char *id_name, int64 id
 	entry->records[entry->count].subxact = GetCurrentSubTransactionId();
 	entry->records[entry->count].id = id;
 	entry->count++;
+}
+
+static void
+record(int64 space, int64 contact, const char *op, const char *id_name, int64 id)
+{
+	NotifyKey	key;
+
+	memset(&key, 0, sizeof(key));
+	key.space = space;
+	key.contact = contact;
+	key.op = op;
+	record_key(&key, id_name, id);
+}
+
+/* a new comment tells each agent it mentions (ids only: never its text) */
+static void
+record_mentions(int64 space, int64 contact, int64 comment, Datum mentions)
+{
+	ArrayType  *array = DatumGetArrayTypeP(mentions);
+	Datum	   *agents;
+	bool	   *nulls;
+	int			n;
+	NotifyKey	key;
+
+	deconstruct_array(array, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &agents, &nulls, &n);
+	memset(&key, 0, sizeof(key));
+	key.space = space;
+	key.contact = contact;
+	key.op = "mention";
+	key.comment = comment;
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			continue;			/* the comment's rules refuse them */
+		key.agent = DatumGetInt64(agents[i]);
+		record_key(&key, NULL, comment);
+	}
 }
 
 static int
@@ -216,6 +254,9 @@ send_pending(TransactionId prepared)
 		resetStringInfo(&payload);
 		appendStringInfo(&payload, "{\"op\": \"%s\", \"contact\": " INT64_FORMAT,
 						 entry->key.op, entry->key.contact);
+		if (entry->key.agent != 0)
+			appendStringInfo(&payload, ", \"comment\": " INT64_FORMAT ", \"agent\": " INT64_FORMAT,
+							 entry->key.comment, entry->key.agent);
 		if (entry->id_name != NULL)
 		{
 			appendStringInfo(&payload, ", \"%s\": [", entry->id_name);
@@ -368,7 +409,7 @@ record_contact_update(TriggerData *trigdata, const AttrNumber *col, int64 space,
 		col[CONTACT_ASSIGNEE_ID], col[CONTACT_SNOOZED_UNTIL], col[CONTACT_UNREAD_COUNT],
 		col[CONTACT_LAST_MESSAGE_AT], col[CONTACT_LAST_MESSAGE_DIRECTION], col[CONTACT_LAST_MESSAGE_ID],
 		col[CONTACT_LAST_CHANNEL_ID], col[CONTACT_ORIGIN_CHANNEL_ID], col[CONTACT_OPEN_CONVERSATION_ID],
-		col[CONTACT_LAST_NAME]
+		col[CONTACT_LAST_NAME], col[CONTACT_LAST_MESSAGE_PREVIEW], col[CONTACT_LAST_MESSAGE_STATUS]
 	};
 	TupleDesc	desc = trigdata->tg_relation->rd_att;
 	bool		other = false;
@@ -396,6 +437,37 @@ record_contact_update(TriggerData *trigdata, const AttrNumber *col, int64 space,
 		record(space, contact, "contact", NULL, contact);
 }
 
+/*
+ * The ops of an item of a contact's history (an event, a comment): new,
+ * deleted, or changed, which for these is a move to another contact (a
+ * merge or an unmerge), told to both contacts.
+ */
+typedef struct HistoryOps
+{
+	const char *inserted;
+	const char *deleted;
+	const char *updated;
+	const char *id_name;
+} HistoryOps;
+
+static const HistoryOps event_ops = {"event", "event_deleted", "event_updated", "event"};
+static const HistoryOps comment_ops = {"comment", "comment_deleted", "comment_updated", "comment"};
+
+static void
+record_history_item(TriggerData *trigdata, const HistoryOps *ops, AttrNumber contact_column, int64 space,
+					int64 contact, int64 id)
+{
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		record(space, contact, ops->inserted, ops->id_name, id);
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		record(space, contact, ops->deleted, ops->id_name, id);
+	else
+	{
+		record(space, contact, ops->updated, ops->id_name, id);
+		record_left_contact(trigdata, contact_column, space, ops->updated, ops->id_name, id);
+	}
+}
+
 /* where each table keeps the space, contact and id a notification names */
 typedef struct NotifiedColumns
 {
@@ -409,11 +481,12 @@ static const NotifiedColumns notified_columns[] = {
 	[TABLE_CONVERSATION] = {CONVERSATION_SPACE_ID, CONVERSATION_CONTACT_ID, CONVERSATION_ID},
 	[TABLE_MESSAGE] = {MESSAGE_SPACE_ID, MESSAGE_CONTACT_ID, MESSAGE_ID},
 	[TABLE_EVENT] = {EVENT_SPACE_ID, EVENT_CONTACT_ID, EVENT_ID},
+	[TABLE_COMMENT] = {COMMENT_SPACE_ID, COMMENT_CONTACT_ID, COMMENT_ID},
 };
 
 /*
- * AFTER INSERT OR UPDATE OR DELETE on contact, conversation, message and
- * event.  The trigger's argument names the table.
+ * AFTER INSERT OR UPDATE OR DELETE on contact, conversation, message,
+ * event and comment.  The trigger's argument names the table.
  */
 Datum
 inbox_notify_change(PG_FUNCTION_ARGS)
@@ -437,7 +510,7 @@ inbox_notify_change(PG_FUNCTION_ARGS)
 		elog(ERROR, "inbox: notify_change needs the table name as its argument");
 	if (!inbox_table_named(trigdata->tg_trigger->tgargs[0], &table) ||
 		(table != TABLE_CONTACT && table != TABLE_CONVERSATION && table != TABLE_MESSAGE &&
-		 table != TABLE_EVENT))
+		 table != TABLE_EVENT && table != TABLE_COMMENT))
 		elog(ERROR, "inbox: notify_change does not know table \"%s\"", trigdata->tg_trigger->tgargs[0]);
 
 	desc = trigdata->tg_relation->rd_att;
@@ -504,15 +577,16 @@ inbox_notify_change(PG_FUNCTION_ARGS)
 			}
 			break;
 		case TABLE_EVENT:
+			record_history_item(trigdata, &event_ops, col[EVENT_CONTACT_ID], space, contact, id);
+			break;
+		case TABLE_COMMENT:
+			record_history_item(trigdata, &comment_ops, col[COMMENT_CONTACT_ID], space, contact, id);
 			if (inserted)
-				record(space, contact, "event", "event", id);
-			else if (deleted)
-				record(space, contact, "event_deleted", "event", id);
-			else
 			{
-				record(space, contact, "event_updated", "event", id);
-				record_left_contact(trigdata, col[EVENT_CONTACT_ID], space,
-									"event_updated", "event", id);
+				Datum		mentions = inbox_get_datum(tuple, desc, col[COMMENT_MENTIONS], &isnull);
+
+				if (!isnull)
+					record_mentions(space, contact, id, mentions);
 			}
 			break;
 		default:

@@ -47,7 +47,7 @@ PG_FUNCTION_INFO_V1(inbox_contact_channel_after_insert);
 static const ContactColumn maintained_columns[] = {
 	CONTACT_UNREAD_COUNT, CONTACT_LAST_MESSAGE_AT, CONTACT_LAST_MESSAGE_DIRECTION,
 	CONTACT_LAST_MESSAGE_ID, CONTACT_LAST_CHANNEL_ID, CONTACT_OPEN_CONVERSATION_ID,
-	CONTACT_MERGED_INTO
+	CONTACT_MERGED_INTO, CONTACT_LAST_MESSAGE_PREVIEW, CONTACT_LAST_MESSAGE_STATUS
 };
 
 static const char *
@@ -69,6 +69,8 @@ check_insert_defaults(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 	{
 		AttrNumber	attnum = col[maintained_columns[i]];
 
+		if (attnum == InvalidAttrNumber)
+			continue;			/* a column of 2.0 on a schema of 1.x */
 		if (maintained_columns[i] == CONTACT_UNREAD_COUNT
 			? inbox_get_int4(tuple, desc, attnum) != 0
 			: !inbox_is_null(tuple, desc, attnum))
@@ -119,7 +121,7 @@ check_update(Relation rel, HeapTuple oldtuple, HeapTuple newtuple)
 		{
 			AttrNumber	attnum = col[maintained_columns[i]];
 
-			if (!inbox_column_changed(oldtuple, newtuple, desc, attnum))
+			if (attnum == InvalidAttrNumber || !inbox_column_changed(oldtuple, newtuple, desc, attnum))
 				continue;
 			if (maintained_columns[i] == CONTACT_UNREAD_COUNT &&
 				inbox_get_int4(newtuple, desc, attnum) == 0)

@@ -24,11 +24,20 @@
  *   channel and sending agent are of that space;
  * - an incoming message quoting a platform id on a channel kind with
  *   reply-to gets reply_to_id (rule 10); an outgoing one cannot quote;
- * - a user message outside the channel kind's messaging window is refused
- *   unless its content names a template or an allowed tag (rule 11).
+ * - an outgoing message outside the channel kind's messaging window is
+ *   refused unless its content names a template or an allowed tag (rule
+ *   11): the platforms refuse any free-form business message then, whoever
+ *   sends it (a user, an automation, a bot, a broadcast, the API); only
+ *   the echoes of messages already sent elsewhere (whatsapp_echo,
+ *   facebook_inbox) are recorded without the check;
+ * - a message says something: a body that is not empty or only white
+ *   space, or content; and its time is not more than 5 minutes ahead of
+ *   the clock (a time days ahead would keep it at the top of every list).
  * After it is inserted, one UPDATE of the contact counts it as unread or
  * resets the count (rule 5), makes it the last message if it is the newest
- * (rule 6), for a user reply to an unassigned contact, assigns the
+ * (rule 6: with the message's preview and status, which a list row
+ * shows; a status report or an edit of the newest message moves them
+ * on), for a user reply to an unassigned contact, assigns the
  * contact to the agent (rule 3), and for an incoming message ends the
  * contact's snooze (rule 8, event for actor "contact").  That UPDATE fires
  * the contact's own rules (rules_contact.c: the assignment's event, the
@@ -51,13 +60,20 @@
  */
 #include "postgres.h"
 
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
 #include "inbox.h"
 
 PG_FUNCTION_INFO_V1(inbox_message_before_write);
 PG_FUNCTION_INFO_V1(inbox_message_after_write);
+PG_FUNCTION_INFO_V1(inbox_message_after_change);
+PG_FUNCTION_INFO_V1(inbox_message_preview);
+
+/* how much of a message a list row shows */
+#define PREVIEW_CHARACTERS 100
 
 /* columns of a message that no UPDATE may change */
 static const MessageColumn fixed_columns[] = {
@@ -163,7 +179,8 @@ note_incoming(int64 space, int64 contact, int64 channel, TimestampTz at)
  * Rule 11.  The window and the tags allowed outside it are data of the
  * channel kind: "window" after the last incoming message, window_tags
  * {"tag": "7 days"} up to that age or {"tag": null} at any time, and a
- * template when the kind accepts templates.
+ * template when the kind accepts templates.  The identity is checked for
+ * every outgoing message, the window for those that obey it.
  */
 static void
 check_window(int64 space, int64 contact, int64 channel, TimestampTz at, Datum content, bool content_null,
@@ -231,7 +248,7 @@ check_window(int64 space, int64 contact, int64 channel, TimestampTz at, Datum co
 					  (long long) channel, (long long) contact)
 			 : errmsg("messaging window of channel %lld closed at %s",
 					  (long long) channel, timestamptz_to_str(closes_at)),
-			 errdetail("Channel kind \"%s\" lets a user write only within %s of the contact's last incoming message.",
+			 errdetail("Channel kind \"%s\" lets the business write freely only within %s of the contact's last incoming message.",
 					   kind, window),
 			 templates
 			 ? errhint("Send an approved template: content {\"template\": \"<name>\"}.")
@@ -326,6 +343,8 @@ before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTuple
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a message's time must be a finite time before the year 10000")));
 	check_status_times(NULL, tuple, desc, col, inbox_get_int8(tuple, desc, col[MESSAGE_ID], &isnull));
+	inbox_check_time_not_ahead(at, "message");
+	inbox_check_text_written(inbox_get_text(tuple, desc, col[MESSAGE_BODY]), !content_null, "message");
 
 	/* what kind of message this is */
 	if (!inbox_parse_direction(direction_name, &direction))
@@ -405,7 +424,8 @@ before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTuple
 							inbox_status_name(status))));
 		if (column >= 0 && inbox_is_null(tuple, desc, col[column]))
 			inbox_edit_set(edit, desc, col[column], TimestampTzGetDatum(at), false);
-		check_window(space, contact, channel, at, content, content_null, user);
+		check_window(space, contact, channel, at, content, content_null,
+					 !inbox_is_echo_sender_kind(sender_kind));
 	}
 
 	/*
@@ -471,6 +491,12 @@ before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, const Attr
 							NameStr(TupleDescAttr(desc, col[fixed_columns[i]] - 1)->attname), (long long) id)));
 
 	check_status_times(oldtuple, newtuple, desc, col, id);
+	/* an edit of what it says: it still says something */
+	if (inbox_column_changed(oldtuple, newtuple, desc, col[MESSAGE_BODY]) ||
+		inbox_column_changed(oldtuple, newtuple, desc, col[MESSAGE_CONTENT]))
+		inbox_check_text_written(inbox_get_text(newtuple, desc, col[MESSAGE_BODY]),
+								 !inbox_is_null(newtuple, desc, col[MESSAGE_CONTENT]), "message");
+
 	if (new_name == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -552,6 +578,79 @@ inbox_message_before_write(PG_FUNCTION_ARGS)
 }
 
 /*
+ * What a list row shows of a message: the first PREVIEW_CHARACTERS
+ * characters of its body when the body shows something, else the "type"
+ * of its content (an image, a sticker, a location), else nothing.  Only
+ * the start of a long body is read (a slice of a toasted value), unless
+ * that start is all white space.
+ */
+static Datum
+message_preview(Datum body, bool body_null, Datum content, bool content_null, bool *isnull)
+{
+	*isnull = false;
+	if (!body_null)
+	{
+		int			max_bytes = PREVIEW_CHARACTERS * pg_database_encoding_max_length();
+		text	   *start = DatumGetTextPSlice(body, 0, max_bytes);
+		int			len = VARSIZE_ANY_EXHDR(start);
+		bool		shows = !inbox_is_blank_prefix(VARDATA_ANY(start), len);
+
+		if (!shows && len >= max_bytes)
+			shows = !inbox_is_blank(TextDatumGetCString(body));
+		/* 100 characters take at most max_bytes: the clip ends inside the slice */
+		if (shows)
+			return PointerGetDatum(cstring_to_text_with_len(VARDATA_ANY(start),
+															pg_mbcharcliplen(VARDATA_ANY(start), len,
+																			 PREVIEW_CHARACTERS)));
+	}
+	if (!content_null)
+	{
+		Jsonb	   *json = DatumGetJsonbP(content);
+		JsonbValue	key;
+		JsonbValue *type;
+
+		key.type = jbvString;
+		key.val.string.val = "type";
+		key.val.string.len = 4;
+		type = JB_ROOT_IS_OBJECT(json) ? findJsonbValueFromContainer(&json->root, JB_FOBJECT, &key) : NULL;
+		if (type != NULL && type->type == jbvString)
+			return PointerGetDatum(cstring_to_text_with_len(type->val.string.val,
+															pg_mbcharcliplen(type->val.string.val,
+																			 type->val.string.len,
+																			 PREVIEW_CHARACTERS)));
+	}
+	*isnull = true;
+	return (Datum) 0;
+}
+
+/*
+ * inbox.message_preview(body, content): the same, for the SQL of the rules
+ * (a recount, check_integrity) and for anyone who wants it
+ */
+Datum
+inbox_message_preview(PG_FUNCTION_ARGS)
+{
+	bool		isnull;
+	Datum		preview = message_preview(PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0), PG_ARGISNULL(0),
+										  PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1), PG_ARGISNULL(1),
+										  &isnull);
+
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(preview);
+}
+
+/*
+ * The message's preview and status, columns of its contact since 2.0 (a
+ * schema of 1.x, not yet updated, has neither)
+ */
+static bool
+contact_has_list_columns(void)
+{
+	return inbox_schema_has_column("contact", "last_message_status");
+}
+
+/*
  * Rules 3, 5 and 6 in one UPDATE of the contact, which the message rules
  * locked before the insert.  The assignment it may make writes its event
  * through the contact's trigger, for the replying user.
@@ -559,24 +658,35 @@ inbox_message_before_write(PG_FUNCTION_ARGS)
 static void
 after_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 {
+#define NEWEST " last_message_at IS NULL OR ($8, $6) > (last_message_at, last_message_id)"
+#define CONTACT_OF_NEW_MESSAGE \
+		"UPDATE inbox.contact SET" \
+		"  unread_count = CASE WHEN $2 = 'incoming' THEN unread_count + $7" \
+		"                      WHEN $3 = 'user' THEN 0 ELSE unread_count END," \
+		"  assignee_id = CASE WHEN $3 = 'user' AND assignee_id IS NULL THEN $4 ELSE assignee_id END," \
+		"  origin_channel_id = coalesce(origin_channel_id, $5)," \
+		"  snoozed_until = CASE WHEN $2 = 'incoming' THEN NULL ELSE snoozed_until END," \
+		"  last_message_id = CASE WHEN" NEWEST " THEN $6 ELSE last_message_id END," \
+		"  last_message_direction = CASE WHEN" NEWEST " THEN $2 ELSE last_message_direction END," \
+		"  last_channel_id = CASE WHEN" NEWEST " THEN $5 ELSE last_channel_id END,"
 	static InboxQuery q_contact = {
-		"UPDATE inbox.contact SET"
-		"  unread_count = CASE WHEN $2 = 'incoming' THEN unread_count + $7"
-		"                      WHEN $3 = 'user' THEN 0 ELSE unread_count END,"
-		"  assignee_id = CASE WHEN $3 = 'user' AND assignee_id IS NULL THEN $4 ELSE assignee_id END,"
-		"  origin_channel_id = coalesce(origin_channel_id, $5),"
-		"  snoozed_until = CASE WHEN $2 = 'incoming' THEN NULL ELSE snoozed_until END,"
-		"  last_message_id = CASE WHEN last_message_at IS NULL OR ($8, $6) > (last_message_at, last_message_id)"
-		"                    THEN $6 ELSE last_message_id END,"
-		"  last_message_direction = CASE WHEN last_message_at IS NULL OR ($8, $6) > (last_message_at, last_message_id)"
-		"                    THEN $2 ELSE last_message_direction END,"
-		"  last_channel_id = CASE WHEN last_message_at IS NULL OR ($8, $6) > (last_message_at, last_message_id)"
-		"                    THEN $5 ELSE last_channel_id END,"
-		"  last_message_at = CASE WHEN last_message_at IS NULL OR ($8, $6) > (last_message_at, last_message_id)"
-		"                    THEN $8 ELSE last_message_at END"
+		CONTACT_OF_NEW_MESSAGE
+		"  last_message_preview = CASE WHEN" NEWEST " THEN $10 ELSE last_message_preview END,"
+		"  last_message_status = CASE WHEN" NEWEST " THEN $11 ELSE last_message_status END,"
+		"  last_message_at = CASE WHEN" NEWEST " THEN $8 ELSE last_message_at END"
+		" WHERE space_id = $9 AND id = $1",
+		11, {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID, INT8OID, TEXTOID,
+		TEXTOID}
+	};
+	/* a schema of 1.x: no preview and status in the contact */
+	static InboxQuery q_contact_1x = {
+		CONTACT_OF_NEW_MESSAGE
+		"  last_message_at = CASE WHEN" NEWEST " THEN $8 ELSE last_message_at END"
 		" WHERE space_id = $9 AND id = $1",
 		9, {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID, INT8OID}
 	};
+#undef CONTACT_OF_NEW_MESSAGE
+#undef NEWEST
 	static InboxQuery q_first_response = {
 		"UPDATE inbox.conversation SET first_response_at = $2"
 		" WHERE space_id = $3 AND id = $1 AND first_response_at IS NULL",
@@ -591,9 +701,10 @@ after_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 	bool		read = !inbox_is_null(tuple, desc, col[MESSAGE_READ_AT]);
 	int64		space = inbox_get_int8(tuple, desc, col[MESSAGE_SPACE_ID], &isnull);
 	InboxDirection direction;
-	Datum		values[9];
-	char		nulls[9];
+	Datum		values[11];
+	char		nulls[11];
 	InboxActor	actor;
+	bool		list_columns = contact_has_list_columns();
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(inbox_get_int8(tuple, desc, col[MESSAGE_CONTACT_ID], &isnull));
@@ -606,6 +717,18 @@ after_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 	values[6] = Int32GetDatum(read ? 0 : 1);
 	values[7] = at;
 	values[8] = Int64GetDatum(space);
+	if (list_columns)
+	{
+		bool		body_null,
+					content_null,
+					preview_null;
+		Datum		body = inbox_get_datum(tuple, desc, col[MESSAGE_BODY], &body_null);
+		Datum		content = inbox_get_datum(tuple, desc, col[MESSAGE_CONTENT], &content_null);
+
+		values[9] = message_preview(body, body_null, content, content_null, &preview_null);
+		nulls[9] = preview_null ? 'n' : ' ';
+		values[10] = inbox_get_datum(tuple, desc, col[MESSAGE_STATUS], &isnull);
+	}
 
 	/* the contact ends a snooze by writing; a user reply assigns */
 	memset(&actor, 0, sizeof(actor));
@@ -613,7 +736,7 @@ after_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 		direction == INBOX_INCOMING ? "contact" : "user";
 	actor.agent = agent;
 	actor.maintaining = true;
-	inbox_exec_as(&actor, &q_contact, values, nulls, 0);
+	inbox_exec_as(&actor, list_columns ? &q_contact : &q_contact_1x, values, nulls, 0);
 
 	conversation = inbox_get_int8(tuple, desc, col[MESSAGE_CONVERSATION_ID], &isnull);
 	if (strcmp(sender_kind, "user") == 0 && !isnull)
@@ -639,18 +762,22 @@ after_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 void
 inbox_recount_contact(const InboxActor *actor, int64 space, int64 contact)
 {
+#define RECOUNT(columns, values) \
+		"UPDATE inbox.contact c SET" \
+		"  (last_message_id, last_message_at, last_message_direction, last_channel_id" columns ") =" \
+		"    (SELECT m.id, m.created_at, m.direction, m.channel_id" values " FROM inbox.message m" \
+		"     WHERE m.space_id = $1 AND m.contact_id = $2 ORDER BY m.created_at DESC, m.id DESC LIMIT 1)," \
+		"  unread_count = (SELECT count(*) FROM inbox.message m" \
+		"     WHERE m.space_id = $1 AND m.contact_id = $2 AND m.direction = 'incoming' AND m.read_at IS NULL)," \
+		"  open_conversation_id = (SELECT v.id FROM inbox.conversation v" \
+		"     WHERE v.space_id = $1 AND v.contact_id = $2 AND v.closed_at IS NULL)" \
+		" WHERE c.space_id = $1 AND c.id = $2"
 	static InboxQuery q = {
-		"UPDATE inbox.contact c SET"
-		"  (last_message_id, last_message_at, last_message_direction, last_channel_id) ="
-		"    (SELECT m.id, m.created_at, m.direction, m.channel_id FROM inbox.message m"
-		"     WHERE m.space_id = $1 AND m.contact_id = $2 ORDER BY m.created_at DESC, m.id DESC LIMIT 1),"
-		"  unread_count = (SELECT count(*) FROM inbox.message m"
-		"     WHERE m.space_id = $1 AND m.contact_id = $2 AND m.direction = 'incoming' AND m.read_at IS NULL),"
-		"  open_conversation_id = (SELECT v.id FROM inbox.conversation v"
-		"     WHERE v.space_id = $1 AND v.contact_id = $2 AND v.closed_at IS NULL)"
-		" WHERE c.space_id = $1 AND c.id = $2",
+		RECOUNT(", last_message_preview, last_message_status", ", inbox.message_preview(m.body, m.content), m.status"),
 		2, {INT8OID, INT8OID}
 	};
+	static InboxQuery q_1x = {RECOUNT("", ""), 2, {INT8OID, INT8OID}};	/* a schema of 1.x */
+#undef RECOUNT
 	Datum		values[2] = {Int64GetDatum(space), Int64GetDatum(contact)};
 	InboxActor	maintaining = *actor;
 
@@ -658,7 +785,7 @@ inbox_recount_contact(const InboxActor *actor, int64 space, int64 contact)
 	(void) inbox_open_conversation_of(space, contact, true);
 	inbox_lock_contact_row(space, contact);
 	maintaining.maintaining = true;
-	inbox_exec_as(&maintaining, &q, values, NULL, 0);
+	inbox_exec_as(&maintaining, contact_has_list_columns() ? &q : &q_1x, values, NULL, 0);
 }
 
 /*
@@ -730,5 +857,72 @@ inbox_message_after_write(PG_FUNCTION_ARGS)
 		after_delete(trigdata->tg_trigtuple, desc, col);
 	SPI_finish();
 
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * AFTER UPDATE OF status, body, content on inbox.message: when the message
+ * is its contact's newest, the contact's preview and status follow (a
+ * delivery report, an edit).  A status report of an older message leaves
+ * the contact alone: the look-up by the contact's key finds it is not the
+ * newest.  A merge moves messages and recounts the contacts itself.
+ */
+Datum
+inbox_message_after_change(PG_FUNCTION_ARGS)
+{
+	static InboxQuery q_status = {
+		"UPDATE inbox.contact SET last_message_status = $4"
+		" WHERE space_id = $1 AND id = $2 AND last_message_id = $3 AND last_message_status IS DISTINCT FROM $4",
+		4, {INT8OID, INT8OID, INT8OID, TEXTOID}
+	};
+	static InboxQuery q_both = {
+		"UPDATE inbox.contact SET last_message_status = $4, last_message_preview = $5"
+		" WHERE space_id = $1 AND id = $2 AND last_message_id = $3"
+		"   AND (last_message_status, last_message_preview) IS DISTINCT FROM ($4, $5)",
+		5, {INT8OID, INT8OID, INT8OID, TEXTOID, TEXTOID}
+	};
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	const AttrNumber *col;
+	HeapTuple	oldtuple,
+				newtuple;
+	InboxActor	actor = inbox_current_actor();
+	bool		edited,
+				isnull;
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+
+	inbox_check_trigger(fcinfo, "message_after_change");
+	if (actor.merging)
+		return PointerGetDatum(NULL);
+	desc = trigdata->tg_relation->rd_att;
+	col = inbox_columns(trigdata->tg_relation, TABLE_MESSAGE);
+	oldtuple = trigdata->tg_trigtuple;
+	newtuple = trigdata->tg_newtuple;
+	edited = inbox_column_changed(oldtuple, newtuple, desc, col[MESSAGE_BODY]) ||
+		inbox_column_changed(oldtuple, newtuple, desc, col[MESSAGE_CONTENT]);
+	if (!edited && !inbox_column_changed(oldtuple, newtuple, desc, col[MESSAGE_STATUS]))
+		return PointerGetDatum(NULL);
+
+	values[0] = Int64GetDatum(inbox_get_int8(newtuple, desc, col[MESSAGE_SPACE_ID], &isnull));
+	values[1] = Int64GetDatum(inbox_get_int8(newtuple, desc, col[MESSAGE_CONTACT_ID], &isnull));
+	values[2] = Int64GetDatum(inbox_get_int8(newtuple, desc, col[MESSAGE_ID], &isnull));
+	values[3] = inbox_get_datum(newtuple, desc, col[MESSAGE_STATUS], &isnull);
+	if (edited)
+	{
+		bool		body_null,
+					content_null,
+					preview_null;
+		Datum		body = inbox_get_datum(newtuple, desc, col[MESSAGE_BODY], &body_null);
+		Datum		content = inbox_get_datum(newtuple, desc, col[MESSAGE_CONTENT], &content_null);
+
+		values[4] = message_preview(body, body_null, content, content_null, &preview_null);
+		nulls[4] = preview_null ? 'n' : ' ';
+	}
+
+	actor.maintaining = true;
+	inbox_spi_connect();
+	inbox_exec_as(&actor, edited ? &q_both : &q_status, values, nulls, 0);
+	SPI_finish();
 	return PointerGetDatum(NULL);
 }

@@ -13,17 +13,22 @@
  * the rules read a few dozen columns of every message written.
  *
  * Every column inbox names exists in every version of its schema, so a
- * missing one is an internal error (a table that is not inbox's).
+ * missing one is an internal error (a table that is not inbox's), but for
+ * the columns a later version added, which a schema not yet updated (ALTER
+ * EXTENSION inbox UPDATE) lacks: their number is 0 there, and the rules
+ * leave them alone (inbox_schema_has_column).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
@@ -48,6 +53,8 @@ static const char *const contact_names[] = {
 	[CONTACT_OPEN_CONVERSATION_ID] = "open_conversation_id",
 	[CONTACT_SEARCH_TEXT] = "search_text",
 	[CONTACT_PHONE_DIGITS] = "phone_digits",
+	[CONTACT_LAST_MESSAGE_PREVIEW] = "last_message_preview",
+	[CONTACT_LAST_MESSAGE_STATUS] = "last_message_status",
 };
 
 static const char *const contact_channel_names[] = {
@@ -116,12 +123,24 @@ static const char *const view_names[] = {
 	[VIEW_FILTER] = "filter",
 };
 
+static const char *const comment_names[] = {
+	[COMMENT_ID] = "id",
+	[COMMENT_SPACE_ID] = "space_id",
+	[COMMENT_CONTACT_ID] = "contact_id",
+	[COMMENT_CONVERSATION_ID] = "conversation_id",
+	[COMMENT_AUTHOR_AGENT_ID] = "author_agent_id",
+	[COMMENT_BODY] = "body",
+	[COMMENT_MENTIONS] = "mentions",
+	[COMMENT_CREATED_AT] = "created_at",
+};
+
 StaticAssertDecl(lengthof(contact_names) == CONTACT_NCOLUMNS, "a name per contact column");
 StaticAssertDecl(lengthof(contact_channel_names) == CONTACT_CHANNEL_NCOLUMNS, "a name per contact_channel column");
 StaticAssertDecl(lengthof(conversation_names) == CONVERSATION_NCOLUMNS, "a name per conversation column");
 StaticAssertDecl(lengthof(message_names) == MESSAGE_NCOLUMNS, "a name per message column");
 StaticAssertDecl(lengthof(event_names) == EVENT_NCOLUMNS, "a name per event column");
 StaticAssertDecl(lengthof(view_names) == VIEW_NCOLUMNS, "a name per view column");
+StaticAssertDecl(lengthof(comment_names) == COMMENT_NCOLUMNS, "a name per comment column");
 
 #define MAX_COLUMNS 24
 
@@ -131,18 +150,21 @@ typedef struct TableColumns
 	const char *table;
 	const char *const *names;
 	int			ncolumns;
+	int			nrequired;		/* the columns from this one on came with 2.0's list rows */
 	Oid			relid;			/* whose numbers attnums holds; InvalidOid = none */
 	int			natts;			/* of that relation when they were looked up */
 	AttrNumber	attnums[MAX_COLUMNS];
 } TableColumns;
 
 static TableColumns tables[TABLE_COUNT] = {
-	[TABLE_CONTACT] = {"contact", contact_names, CONTACT_NCOLUMNS},
-	[TABLE_CONTACT_CHANNEL] = {"contact_channel", contact_channel_names, CONTACT_CHANNEL_NCOLUMNS},
-	[TABLE_CONVERSATION] = {"conversation", conversation_names, CONVERSATION_NCOLUMNS},
-	[TABLE_MESSAGE] = {"message", message_names, MESSAGE_NCOLUMNS},
-	[TABLE_EVENT] = {"event", event_names, EVENT_NCOLUMNS},
-	[TABLE_VIEW] = {"view", view_names, VIEW_NCOLUMNS},
+	[TABLE_CONTACT] = {"contact", contact_names, CONTACT_NCOLUMNS, CONTACT_LAST_MESSAGE_PREVIEW},
+	[TABLE_CONTACT_CHANNEL] = {"contact_channel", contact_channel_names, CONTACT_CHANNEL_NCOLUMNS,
+	CONTACT_CHANNEL_NCOLUMNS},
+	[TABLE_CONVERSATION] = {"conversation", conversation_names, CONVERSATION_NCOLUMNS, CONVERSATION_NCOLUMNS},
+	[TABLE_MESSAGE] = {"message", message_names, MESSAGE_NCOLUMNS, MESSAGE_NCOLUMNS},
+	[TABLE_EVENT] = {"event", event_names, EVENT_NCOLUMNS, EVENT_NCOLUMNS},
+	[TABLE_VIEW] = {"view", view_names, VIEW_NCOLUMNS, VIEW_NCOLUMNS},
+	[TABLE_COMMENT] = {"comment", comment_names, COMMENT_NCOLUMNS, COMMENT_NCOLUMNS},
 };
 
 StaticAssertDecl(MESSAGE_NCOLUMNS <= MAX_COLUMNS && CONTACT_NCOLUMNS <= MAX_COLUMNS,
@@ -181,13 +203,28 @@ inbox_columns(Relation rel, InboxTable table)
 	{
 		int			attnum = SPI_fnumber(desc, t->names[i]);
 
-		if (attnum <= 0)
+		if (attnum <= 0 && i >= t->nrequired)
+			attnum = InvalidAttrNumber; /* a schema of 1.x */
+		else if (attnum <= 0)
 			elog(ERROR, "inbox: column \"%s\" of table \"%s\" not found", t->names[i], t->table);
 		t->attnums[i] = (AttrNumber) attnum;
 	}
 	t->relid = RelationGetRelid(rel);
 	t->natts = desc->natts;
 	return t->attnums;
+}
+
+/*
+ * Whether table inbox.<table> has a column: false for a column of 2.0
+ * while the SQL objects are of 1.x (the library is updated first, the
+ * schema by ALTER EXTENSION inbox UPDATE).  Two catalogue cache look-ups.
+ */
+bool
+inbox_schema_has_column(const char *table, const char *column)
+{
+	Oid			relid = get_relname_relid(table, get_namespace_oid("inbox", false));
+
+	return OidIsValid(relid) && get_attnum(relid, column) != InvalidAttrNumber;
 }
 
 /* the table of a name a trigger is given as its argument (notify.c) */

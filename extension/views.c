@@ -9,7 +9,10 @@
  *   mine        contacts assigned to the asking agent
  *   unassigned  contacts with an open conversation and no assignee
  * A custom view (inbox.view) narrows "all" with a filter over a closed set
- * of keys, checked when the view is saved; it is named by its id.
+ * of keys, checked when the view is saved; it is named by its id.  An
+ * agent keeps views of its own (save_view, delete_view: private to it);
+ * a view shared with the whole space is an admin's to save, change or
+ * delete.
  *
  * Lists are sorted by newest message first and paginated by keyset: the
  * cursor of a row encodes its (last_message_at, id), and the next page
@@ -41,6 +44,8 @@
 PG_FUNCTION_INFO_V1(inbox_contact_list);
 PG_FUNCTION_INFO_V1(inbox_view_counts);
 PG_FUNCTION_INFO_V1(inbox_view_before_write);
+PG_FUNCTION_INFO_V1(inbox_save_view);
+PG_FUNCTION_INFO_V1(inbox_delete_view);
 
 /* which contacts a list or count reads */
 typedef enum ViewKind
@@ -89,12 +94,28 @@ static const char *const view_conditions[N_VIEW_KINDS] = {
 	" AND (NOT $8 ? 'custom' OR c.custom @> ($8->'custom'))" ASSIGNED_ONLY
 };
 
+/*
+ * What a row of the list draws: the contact's own columns, with its
+ * newest message's preview and status (kept in the contact row by the
+ * message rules, as last_message_at is, so that the page stays one scan
+ * of the view's index), then its last channel's kind and its assignee's
+ * name, joined to the page's rows only, after the index has chosen them
+ * (channels and agents are few; README, "An agent's day", has the plan).
+ */
 #define LIST_COLUMNS \
 	"SELECT c.id," \
 	" coalesce(nullif(btrim(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '')), '')," \
 	"          c.email, c.phone, 'Contact ' || c.id)," \
 	" c.open_conversation_id IS NOT NULL, c.origin_channel_id, c.last_channel_id," \
-	" c.unread_count, c.last_message_at, c.last_message_direction, c.assignee_id, c.snoozed_until"
+	" c.unread_count, c.last_message_at, c.last_message_direction, c.assignee_id, c.snoozed_until," \
+	" ch.kind, a.name, c.last_message_preview, c.last_message_status, c.tags"
+
+#define LIST_JOINS \
+	" LEFT JOIN inbox.channel ch ON ch.space_id = c.space_id AND ch.id = c.last_channel_id" \
+	" LEFT JOIN inbox.agent a ON a.space_id = c.space_id AND a.id = c.assignee_id"
+
+/* the columns of a result row (and of the list query, which has no cursor) */
+#define LIST_RESULT_COLUMNS 16
 
 #define CURSOR_CONDITION " AND (c.last_message_at, c.id) < ($3, $4)"
 #define LIST_ORDER " ORDER BY c.last_message_at DESC, c.id DESC"
@@ -152,27 +173,29 @@ list_query(ViewKind kind, bool with_cursor, ListStrategy strategy)
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 		const char *cursor = with_cursor ? CURSOR_CONDITION : "";
+		const char *with = "";
+		char	   *page = NULL;	/* the page's contacts, in list order */
 
 		switch (strategy)
 		{
 			case LIST_PLAIN:
-				q->sql = psprintf("%s FROM inbox.contact c WHERE %s%s%s LIMIT $5",
-								  LIST_COLUMNS, view_conditions[kind], cursor, LIST_ORDER);
+				page = psprintf("SELECT c.* FROM inbox.contact c WHERE %s%s%s LIMIT $5",
+								view_conditions[kind], cursor, LIST_ORDER);
 				break;
 			case SEARCH_RECENT:
-				q->sql = psprintf("%s FROM (SELECT * FROM inbox.contact c WHERE %s%s%s LIMIT %s) c"
-								  " WHERE true%s%s LIMIT $5",
-								  LIST_COLUMNS, view_conditions[kind], cursor, LIST_ORDER,
-								  SEARCH_RECENT_ROWS, SEARCH_CONDITION, LIST_ORDER);
+				page = psprintf("SELECT c.* FROM (SELECT * FROM inbox.contact c WHERE %s%s%s LIMIT %s) c"
+								" WHERE true%s%s LIMIT $5",
+								view_conditions[kind], cursor, LIST_ORDER,
+								SEARCH_RECENT_ROWS, SEARCH_CONDITION, LIST_ORDER);
 				break;
 			case SEARCH_MATCHES:
-				q->sql = psprintf("WITH matches AS MATERIALIZED (SELECT * FROM inbox.contact c"
-								  " WHERE c.space_id = $1%s)"
-								  " %s FROM matches c WHERE %s%s%s LIMIT $5",
-								  SEARCH_CONDITION, LIST_COLUMNS, view_conditions[kind], cursor,
-								  LIST_ORDER);
+				with = psprintf("WITH matches AS MATERIALIZED (SELECT * FROM inbox.contact c"
+								" WHERE c.space_id = $1%s) ", SEARCH_CONDITION);
+				page = psprintf("SELECT c.* FROM matches c WHERE %s%s%s LIMIT $5",
+								view_conditions[kind], cursor, LIST_ORDER);
 				break;
 		}
+		q->sql = psprintf("%s%s FROM (%s) c%s%s", with, LIST_COLUMNS, page, LIST_JOINS, LIST_ORDER);
 		MemoryContextSwitchTo(old);
 		q->nargs = LIST_NARGS;
 		memcpy(q->argtypes, list_argtypes, sizeof(list_argtypes));
@@ -435,15 +458,16 @@ inbox_contact_list(PG_FUNCTION_ARGS)
 	{
 		HeapTuple	row = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
-		Datum		out[11];
-		bool		outnulls[11];
+		Datum		out[LIST_RESULT_COLUMNS];
+		bool		outnulls[LIST_RESULT_COLUMNS];
 		bool		isnull;
 
-		for (int col = 0; col < 10; col++)
+		for (int col = 0; col < LIST_RESULT_COLUMNS - 1; col++)
 			out[col] = SPI_getbinval(row, desc, col + 1, &outnulls[col]);
-		out[10] = CStringGetTextDatum(encode_cursor(DatumGetTimestampTz(SPI_getbinval(row, desc, 7, &isnull)),
-													DatumGetInt64(out[0])));
-		outnulls[10] = false;
+		out[LIST_RESULT_COLUMNS - 1] =
+			CStringGetTextDatum(encode_cursor(DatumGetTimestampTz(SPI_getbinval(row, desc, 7, &isnull)),
+											  DatumGetInt64(out[0])));
+		outnulls[LIST_RESULT_COLUMNS - 1] = false;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, outnulls);
 	}
 
@@ -589,6 +613,137 @@ require_filter_object(Datum filter, const char *view)
 			 errmsg("invalid filter of view \"%s\": a filter is a JSON object, not a JSON %s",
 					view ? view : "(null)", JsonbTypeName(&root)),
 			 errhint("A filter is an object of the keys conversation, assignee, channels, tags, unread and custom, e.g. {\"conversation\": \"open\"}; {} shows every contact.")));
+}
+
+/*
+ * ------------------------------------------------------------------
+ * Saving and deleting custom views
+ * ------------------------------------------------------------------
+ */
+
+/*
+ * The caller acts for the agent in the space, and the agent is one of it
+ * (an agent id is required here: a view is saved or deleted by someone).
+ * Connects to SPI.
+ */
+static InboxAccess
+acting_agent_of_space(FunctionCallInfo fcinfo, int64 *space, int64 *agent)
+{
+	InboxAccess access;
+
+	INBOX_NOT_NULL(fcinfo, 0, "space");
+	INBOX_NOT_NULL(fcinfo, 1, "agent");
+	*space = PG_GETARG_INT64(0);
+	*agent = PG_GETARG_INT64(1);
+
+	inbox_spi_connect();
+	access = open_space_for_agent(*space, *agent);
+	inbox_check_agent_in_space(*space, *agent);
+	return access;
+}
+
+/*
+ * A view the agent may change or delete, locked: its own private view, or
+ * a shared one when the caller is an admin of the space.  Another agent's
+ * private view is not found, as an unknown one.
+ */
+static void
+lock_view_of_agent(const InboxAccess *access, int64 space, int64 agent, int64 view, const char *action)
+{
+	static InboxQuery q = {
+		"SELECT owner_agent_id FROM inbox.view WHERE space_id = $1 AND id = $2 FOR UPDATE",
+		2, {INT8OID, INT8OID}
+	};
+	Datum		values[2] = {Int64GetDatum(space), Int64GetDatum(view)};
+	int64		owner = 0;
+
+	if (inbox_exec(&q, values, NULL, 1) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("view %lld does not exist", (long long) view)));
+	if (!inbox_int8(1, &owner))
+		inbox_require_admin(access, action);	/* a shared view */
+	else if (owner != agent)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("agent %lld has no view %lld", (long long) agent, (long long) view),
+				 errhint("An agent changes its own views; a shared view is changed by an admin of the space.")));
+}
+
+/*
+ * save_view(space, agent, name, filter, shared, view): a new view (view
+ * NULL) or a change of one, private to the agent or shared with the
+ * space; returns its id.  The filter is checked by view_before_write.
+ */
+Datum
+inbox_save_view(PG_FUNCTION_ARGS)
+{
+	static InboxQuery q_insert = {
+		"INSERT INTO inbox.view (space_id, owner_agent_id, name, filter) VALUES ($1, $2, $3, $4) RETURNING id",
+		4, {INT8OID, INT8OID, TEXTOID, JSONBOID}
+	};
+	static InboxQuery q_update = {
+		"UPDATE inbox.view SET owner_agent_id = $2, name = $3, filter = $4"
+		" WHERE space_id = $1 AND id = $5 RETURNING id",
+		5, {INT8OID, INT8OID, TEXTOID, JSONBOID, INT8OID}
+	};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	int64		space,
+				agent,
+				id = 0;
+	bool		shared;
+	InboxAccess access;
+
+	inbox_check_nargs(fcinfo, 6);
+	(void) inbox_required_text(fcinfo, 2, "name");
+	INBOX_NOT_NULL(fcinfo, 3, "filter");
+	inbox_require_object(fcinfo, 3, "filter");
+	INBOX_NOT_NULL(fcinfo, 4, "shared");
+	shared = PG_GETARG_BOOL(4);
+
+	access = acting_agent_of_space(fcinfo, &space, &agent);
+	if (shared)
+		inbox_require_admin(&access, "save shared views");
+	values[0] = Int64GetDatum(space);
+	values[1] = Int64GetDatum(agent);
+	nulls[1] = shared ? 'n' : ' ';
+	values[2] = PG_GETARG_DATUM(2);
+	values[3] = PG_GETARG_DATUM(3);
+	if (PG_ARGISNULL(5))
+		inbox_exec(&q_insert, values, nulls, 1);
+	else
+	{
+		lock_view_of_agent(&access, space, agent, PG_GETARG_INT64(5), "change shared views");
+		values[4] = PG_GETARG_DATUM(5);
+		inbox_exec(&q_update, values, nulls, 1);
+	}
+	(void) inbox_int8(1, &id);
+	SPI_finish();
+	PG_RETURN_INT64(id);
+}
+
+/* delete_view(space, agent, view) */
+Datum
+inbox_delete_view(PG_FUNCTION_ARGS)
+{
+	static InboxQuery q = {
+		"DELETE FROM inbox.view WHERE space_id = $1 AND id = $2", 2, {INT8OID, INT8OID}
+	};
+	Datum		values[2];
+	int64		space,
+				agent;
+	InboxAccess access;
+
+	inbox_check_nargs(fcinfo, 3);
+	INBOX_NOT_NULL(fcinfo, 2, "view");
+	access = acting_agent_of_space(fcinfo, &space, &agent);
+	lock_view_of_agent(&access, space, agent, PG_GETARG_INT64(2), "delete shared views");
+	values[0] = Int64GetDatum(space);
+	values[1] = PG_GETARG_DATUM(2);
+	inbox_exec(&q, values, NULL, 0);
+	SPI_finish();
+	PG_RETURN_VOID();
 }
 
 /*

@@ -48,6 +48,8 @@ BEGIN
 	END LOOP;
 END $$;
 SELECT snoozed_until FROM inbox.contact WHERE id = :c;
+-- the contact's details, changed by an agent
+SELECT inbox.update_contact(:space, :c, :ana, first_name => 'Vic');
 -- merges by each actor
 SELECT inbox.receive_message(:space, :tg, 'someone', 'hi') AS m \gset
 SELECT contact_id AS other FROM inbox.message WHERE id = :m \gset

@@ -26,8 +26,9 @@ SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname IN ('inbox_admin', 'inbo
 -- the API runs as the owner with a pinned search_path; only the policy helpers
 -- (called for every row a policy filters, they pin their settings in C around
 -- their few look-ups), check_integrity (which runs as its caller, under
--- row-level security), notify_relay_queue and the Citus helpers (the owner's,
--- or reading catalogues only) do not
+-- row-level security), notify_relay_queue, message_preview (which reads
+-- nothing: a list row's preview of a message) and the Citus helpers (the
+-- owner's, or reading catalogues only) do not
 SELECT p.proname, p.prosecdef, p.proconfig
 FROM pg_proc p
 WHERE p.pronamespace = 'inbox'::regnamespace AND p.prorettype <> 'trigger'::regtype

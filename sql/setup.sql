@@ -51,6 +51,7 @@ CREATE FUNCTION regress.fingerprint() RETURNS text LANGUAGE sql AS $$
 		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.view t), ''),
 		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.space_id, t.view, t.agent_id, t.shard) FROM inbox.view_count t), ''),
 		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.contact_merge t), ''),
+		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.comment t), ''),
 		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.space_id, t.db_role) FROM inbox.space_admin t), '')))
 $$;
 
@@ -121,5 +122,21 @@ LANGUAGE sql AS $$
 	LEFT JOIN inbox.channel ch ON ch.id = ct.last_channel_id
 	WHERE ct.id = $1
 $$;
+
+-- what a statement says when it is refused: its SQLSTATE and hint (the files
+-- show errors by SQLSTATE alone; a hint that tells a user what to do is shown
+-- this way), or "accepted"; callable by the roles the files SET ROLE to
+CREATE FUNCTION regress.refusal(statement text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	hint text;
+BEGIN
+	EXECUTE statement;
+	RETURN 'accepted';
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
+	RETURN SQLSTATE || ': ' || hint;
+END
+$$;
+GRANT USAGE ON SCHEMA regress TO PUBLIC;
 
 SELECT * FROM inbox.check_integrity();

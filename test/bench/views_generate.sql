@@ -86,11 +86,13 @@ FROM gen_conv v WHERE v.contact_id = ct.id AND v.closed_at IS NULL;
 
 -- the maintained columns, from the messages
 UPDATE inbox.contact ct SET
-	(last_message_id, last_message_at, last_message_direction, last_channel_id) =
-		(SELECT m.id, m.created_at, m.direction, m.channel_id FROM inbox.message m
-		 WHERE m.contact_id = ct.id ORDER BY m.created_at DESC, m.id DESC LIMIT 1),
+	(last_message_id, last_message_at, last_message_direction, last_channel_id, last_message_preview,
+	 last_message_status) =
+		(SELECT m.id, m.created_at, m.direction, m.channel_id, inbox.message_preview(m.body, m.content), m.status
+		 FROM inbox.message m
+		 WHERE m.space_id = ct.space_id AND m.contact_id = ct.id ORDER BY m.created_at DESC, m.id DESC LIMIT 1),
 	unread_count = (SELECT count(*) FROM inbox.message m
-					WHERE m.contact_id = ct.id AND m.direction = 'incoming' AND m.read_at IS NULL)
+					WHERE m.space_id = ct.space_id AND m.contact_id = ct.id AND m.direction = 'incoming' AND m.read_at IS NULL)
 WHERE ct.space_id = :space;
 
 -- the counts of the built-in views

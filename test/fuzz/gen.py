@@ -278,6 +278,7 @@ def api_call():
         (5, "close_conversation"), (4, "snooze"), (3, "unsnooze"), (4, "mark_read"), (6, "record_event"),
         (2, "merge_contacts"), (2, "unmerge_contacts"), (3, "view_counts"), (5, "contact_list"),
         (4, "history"), (0.3, "check_integrity"), (1, "wake_due_snoozes"), (1, "next_snooze_due"),
+        (4, "update_contact"), (2, "save_view"), (1, "delete_view"), (4, "add_comment"),
     ])
     A = lambda n, g: (n, g, True)            # noqa: E731  required
     O = lambda n, g: (n, g, False)           # noqa: E731  optional
@@ -333,6 +334,22 @@ def api_call():
     elif f == "history":
         s = "SELECT count(*), sum(length(body)), max(length(cursor)) FROM inbox.history(%s)" % args(
             S("contact", contact), C(), O("before", cursor), O("page_size", int4))
+    elif f == "update_contact":
+        s = "SELECT inbox.update_contact(%s)" % args(
+            S("contact", contact), C(), A("agent", agent_id), O("first_name", text),
+            O("last_name", text), O("email", text), O("phone", text), O("tags", tags), O("custom", jsonb))
+    elif f == "save_view":
+        s = "SELECT inbox.save_view(%s)" % args(
+            A("space", space_id), A("agent", agent_id), A("name", text),
+            A("filter", lambda: weighted([(60, view_filter), (40, jsonb)])), O("shared", bool_),
+            O("view", lambda: weighted([(70, lambda: str(R.randint(1, 12))), (30, bigint)])))
+    elif f == "delete_view":
+        s = "SELECT inbox.delete_view(%s)" % args(
+            A("space", space_id), A("agent", agent_id), A("view", lambda: weighted([(70, lambda: str(R.randint(1, 12))), (30, bigint)])))
+    elif f == "add_comment":
+        s = "SELECT inbox.add_comment(%s)" % args(
+            S("contact", contact), C(), A("agent", agent_id), A("body", text),
+            O("mentions", mentions))
     elif f == "check_integrity":
         s = "SELECT count(*) FROM inbox.check_integrity()"
     elif f == "wake_due_snoozes":
@@ -384,6 +401,11 @@ def bool_():
     return pick("true", "false", "NULL")
 
 
+def mentions():
+    return weighted([(30, "NULL"), (20, "'{}'"), (30, lambda: "ARRAY[%s]::bigint[]" % ", ".join(agent_id() for _ in range(R.randint(1, 4)))),
+                     (5, "'{{1,2},{3,4}}'::bigint[]"), (5, "ARRAY[NULL]::bigint[]"), (5, "array_fill(1::bigint, ARRAY[10000])")])
+
+
 COLS = {
     "contact": [("first_name", text), ("last_name", text), ("email", text), ("phone", text), ("custom", jsonb),
                 ("tags", tags), ("assignee_id", agent_id), ("origin_channel_id", channel_id), ("bot_active", bool_),
@@ -408,6 +430,8 @@ COLS = {
                         ("last_incoming_at", ts), ("space_id", space_id)],
     "view": [("owner_agent_id", agent_id), ("name", text), ("filter", lambda: weighted([(60, view_filter), (40, jsonb)])),
              ("space_id", space_id)],
+    "comment": [("contact_id", contact_id), ("conversation_id", bigint), ("author_agent_id", agent_id), ("body", text),
+                ("mentions", mentions), ("created_at", ts), ("space_id", space_id)],
 }
 REQUIRED = {
     "contact": ["space_id"],
@@ -416,9 +440,10 @@ REQUIRED = {
     "event": ["space_id", "contact_id", "kind", "actor_kind"],
     "contact_channel": ["space_id", "contact_id", "channel_id", "external_id"],
     "view": ["space_id", "name"],
+    "comment": ["space_id", "contact_id", "author_agent_id", "body"],
 }
 KEYCOL = {"contact": "id", "conversation": "id", "message": "id", "event": "id", "view": "id",
-          "contact_channel": "contact_id"}
+          "contact_channel": "contact_id", "comment": "id"}
 
 
 def view_filter():
@@ -474,7 +499,7 @@ def message_insert():
 
 def write_call1():
     t = weighted([(20, "contact"), (15, "conversation"), (25, "message"), (15, "event"), (10, "contact_channel"),
-                  (10, "view")])
+                  (10, "view"), (5, "comment")])
     op = weighted([(45, "INSERT"), (45, "UPDATE"), (10, "DELETE")])
     if t == "message" and op == "INSERT" and R.random() < 0.5:
         return "write", "insert message", message_insert()
