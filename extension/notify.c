@@ -18,6 +18,7 @@
  * since any role may LISTEN on any channel:
  *   {"op": "message", "contact": 12, "message": [345, 346]}
  *   {"op": "assignment", "contact": 12}
+ *   {"op": "agent", "agent": 3}          (an agent's status changed)
  * At most INBOX_NOTIFY_IDS ids are listed; "more" counts the rest.
  *
  *-------------------------------------------------------------------------
@@ -48,7 +49,7 @@ PG_FUNCTION_INFO_V1(inbox_notify_change);
 typedef struct NotifyKey
 {
 	int64		space;
-	int64		contact;
+	int64		contact;		/* or the agent, for op_agent */
 	const char *op;				/* a string constant of this file */
 } NotifyKey;
 
@@ -74,6 +75,9 @@ typedef struct NotifyEntry
 	NotifyRecord *records;
 	int			order;			/* first-recorded order, for sending */
 } NotifyEntry;
+
+/* the op of an agent's status change, whose entries name the agent instead of a contact */
+static const char op_agent[] = "agent";
 
 static bool notify_enabled = true;
 static HTAB *pending = NULL;	/* in TopTransactionContext */
@@ -214,8 +218,8 @@ send_pending(TransactionId prepared)
 			continue;
 		}
 		resetStringInfo(&payload);
-		appendStringInfo(&payload, "{\"op\": \"%s\", \"contact\": " INT64_FORMAT,
-						 entry->key.op, entry->key.contact);
+		appendStringInfo(&payload, "{\"op\": \"%s\", \"%s\": " INT64_FORMAT,
+						 entry->key.op, entry->key.op == op_agent ? "agent" : "contact", entry->key.contact);
 		if (entry->id_name != NULL)
 		{
 			appendStringInfo(&payload, ", \"%s\": [", entry->id_name);
@@ -520,4 +524,15 @@ inbox_notify_change(PG_FUNCTION_ARGS)
 	}
 
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * An agent's status changed (rules_agent.c): told on the space's channel
+ * at commit, once per agent and transaction.
+ */
+void
+inbox_notify_agent(int64 space, int64 agent)
+{
+	if (notify_enabled)
+		record(space, agent, op_agent, NULL, agent);
 }

@@ -71,6 +71,8 @@ static const char *const conversation_names[] = {
 	[CONVERSATION_CLOSED_BY_AGENT] = "closed_by_agent",
 	[CONVERSATION_CATEGORY] = "category",
 	[CONVERSATION_SUMMARY] = "summary",
+	[CONVERSATION_AUTO_CLOSE_FROM] = "auto_close_from",
+	[CONVERSATION_AUTO_CLOSE_AT] = "auto_close_at",
 };
 
 static const char *const message_names[] = {
