@@ -50,7 +50,7 @@ PGFILEDESC = "inbox - team messaging inbox rules in C"
 REGRESS = setup comments api_basics auto_open user_reply assignment close_conversation \
 	unread last_message message_status events reply_to messaging_window errors \
 	views history merge channels security event_kinds \
-	channel_kinds space_first
+	channel_kinds space_first configure_space assignment_policy availability auto_close
 REGRESS_OPTS = --inputdir=. --load-extension=pg_trgm --load-extension=inbox
 
 # isolation specs, named after the race they stage (test/isolation/specs)

@@ -67,7 +67,11 @@ inbox_define_availability_gucs(void)
 							NULL, NULL, NULL);
 }
 
-/* at the end of a transaction (inbox.c): an aborted one's records are not there */
+/*
+ * At the end of a transaction or subtransaction (inbox.c): an aborted
+ * one's records are not there (all are forgotten; the next calls record
+ * again)
+ */
 void
 inbox_availability_xact_event(XactEvent event)
 {

@@ -66,13 +66,19 @@ xact_callback(XactEvent event, void *arg)
 	inbox_actor_xact_event(event);
 }
 
-/* a rolled-back subtransaction takes its notifications with it (notify.c) */
+/*
+ * A rolled-back subtransaction takes its notifications with it (notify.c),
+ * and the activity it recorded (availability.c)
+ */
 static void
 subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 				 SubTransactionId parentSubid, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
 		inbox_notify_subxact_abort(mySubid);
+		inbox_availability_xact_event(XACT_EVENT_ABORT);
+	}
 }
 
 static ProcessUtility_hook_type prev_process_utility = NULL;

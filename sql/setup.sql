@@ -51,7 +51,9 @@ CREATE FUNCTION regress.fingerprint() RETURNS text LANGUAGE sql AS $$
 		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.view t), ''),
 		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.space_id, t.view, t.agent_id, t.shard) FROM inbox.view_count t), ''),
 		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.contact_merge t), ''),
-		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.space_id, t.db_role) FROM inbox.space_admin t), '')))
+		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.space_id, t.db_role) FROM inbox.space_admin t), ''),
+		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.space_id, t.agent_id) FROM inbox.agent_state t), ''),
+		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.space_id, t.agent_id) FROM inbox.agent_activity t), '')))
 $$;
 
 -- the n-th conversation of its contact (1 = the first), NULL for none
@@ -121,5 +123,14 @@ LANGUAGE sql AS $$
 	LEFT JOIN inbox.channel ch ON ch.id = ct.last_channel_id
 	WHERE ct.id = $1
 $$;
+
+-- the SQLSTATE and message of a statement, where a test shows what an error names
+CREATE FUNCTION regress.error_of(statement text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE statement;
+	RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
 
 SELECT * FROM inbox.check_integrity();
