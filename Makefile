@@ -16,25 +16,33 @@ OBJS = \
 	extension/actor.o \
 	extension/lookups.o \
 	extension/cluster.o \
+	extension/space_settings.o \
+	extension/availability.o \
 	extension/channel_cache.o \
 	extension/security.o \
 	extension/notify_relay.o \
 	extension/worker_shmem.o \
 	extension/worker_pause.o \
 	extension/events.o \
+	extension/agent_state.o \
 	extension/counts.o \
+	extension/assignment_policy.o \
+	extension/auto_close.o \
 	extension/rules_conversation.o \
 	extension/snooze.o \
 	extension/rules_contact.o \
 	extension/rules_message.o \
 	extension/rules_comment.o \
 	extension/notify.o \
+	extension/rules_space.o \
+	extension/rules_agent.o \
 	extension/api.o \
 	extension/views.o \
 	extension/history.o \
 	extension/contact_details.o \
 	extension/comments.o \
 	extension/merge.o \
+	extension/automation.o \
 	extension/worker_loop.o \
 	extension/worker_launcher.o \
 	extension/inbox.o
@@ -61,6 +69,11 @@ PG_CFLAGS = -Wall -Wmissing-prototypes -Wpointer-arith -Wendif-labels $(if $(WER
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# every object includes the headers (PGXS tracks no header dependencies: an
+# object built against an older worker.h would read the shared memory with
+# another layout)
+$(OBJS): $(srcdir)/extension/inbox.h $(srcdir)/extension/worker.h
 
 # inbox-worker, the client daemon (worker/).  PGXS builds a PROGRAM or a
 # MODULE_big, not both, so it has its own rule; "all", "install",

@@ -23,7 +23,9 @@
 #include "postgres.h"
 
 #include "nodes/pg_list.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 
 #include "inbox.h"
 
@@ -133,4 +135,155 @@ inbox_is_subscriber(void)
 
 	inbox_exec(&q, NULL, NULL, 1);
 	return DatumGetBool(inbox_value(1, &isnull));
+}
+
+/*
+ * Whether this node is the coordinator of a Citus cluster (group 0): it
+ * holds the reference tables a background worker may write once for the
+ * whole cluster (agents set away: availability.c).  False without Citus.
+ */
+bool
+inbox_is_coordinator(void)
+{
+	static InboxQuery q_citus = {
+		"SELECT to_regclass('pg_catalog.pg_dist_local_group') IS NOT NULL", 0, {InvalidOid}
+	};
+	static InboxQuery q_group = {
+		"SELECT groupid = 0 FROM pg_catalog.pg_dist_local_group", 0, {InvalidOid}
+	};
+	bool		isnull;
+	bool		coordinator = false;
+
+	inbox_exec(&q_citus, NULL, NULL, 1);
+	if (!DatumGetBool(inbox_value(1, &isnull)))
+		return false;
+	PG_TRY();
+	{
+		if (inbox_exec(&q_group, NULL, NULL, 1) > 0)
+			coordinator = DatumGetBool(inbox_value(1, &isnull)) && !isnull;
+	}
+	PG_FINALLY();
+	{
+		inbox_forget_plan(&q_group);
+	}
+	PG_END_TRY();
+	return coordinator;
+}
+
+/*
+ * Whether the rows of a space are on this node: always on one server; on a
+ * Citus cluster, when this node holds the space's shard of inbox.contact.
+ * A rule on a reference table (inbox.space, inbox.agent), which Citus fires
+ * on every node, acts on the space's rows only where they are, as a rule
+ * may write only the shards of its own node.
+ */
+bool
+inbox_space_is_local(int64 space)
+{
+	static InboxQuery q_placed = {
+		"SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_placement p"
+		"   WHERE p.shardid = pg_catalog.get_shard_id_for_distribution_column('inbox.contact', $1)"
+		"     AND p.groupid = (SELECT groupid FROM pg_catalog.pg_dist_local_group))",
+		1, {INT8OID}
+	};
+	Datum		values[1] = {Int64GetDatum(space)};
+	bool		isnull;
+	bool		local;
+
+	if (!inbox_is_distributed())
+		return true;
+	PG_TRY();
+	{
+		inbox_exec(&q_placed, values, NULL, 1);
+		local = DatumGetBool(inbox_value(1, &isnull)) && !isnull;
+	}
+	PG_FINALLY();
+	{
+		inbox_forget_plan(&q_placed);
+	}
+	PG_END_TRY();
+	return local;
+}
+
+/*
+ * The background worker of a Citus node acts on the rows of its own
+ * shards: candidates are read from each shard table (sql: a format with
+ * one %s for the shard table, returning space_id and id ordered by
+ * space_id first, and a LIMIT $1), and handed over space by space (the ids
+ * as a bigint[]) to act, which acts through the distributed table naming
+ * the space, so that Citus routes it to the shard that holds the space
+ * then (a shard being moved blocks the write until it has moved).  Rows
+ * read from a shard table are candidates only: act reads them again,
+ * locked.  At most max in all; returns the sum of what act returned.
+ */
+int
+inbox_act_on_shards(List *shards, const char *sql, int max, InboxSpaceAction act, void *arg)
+{
+	ListCell   *lc;
+	int			done = 0;
+
+	foreach(lc, shards)
+	{
+		char	   *query = psprintf(sql, (const char *) lfirst(lc));
+		Oid			argtypes[1] = {INT4OID};
+		Datum		args[1];
+		SPITupleTable *candidates;
+		uint64		n;
+		uint64		from = 0;
+
+		if (done >= max)
+			break;
+		args[0] = Int32GetDatum(max - done);
+		if (SPI_execute_with_args(query, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "inbox: could not read the candidates of shard %s", (const char *) lfirst(lc));
+		candidates = SPI_tuptable;
+		n = SPI_processed;
+		while (from < n)
+		{
+			bool		isnull;
+			int64		space = DatumGetInt64(SPI_getbinval(candidates->vals[from], candidates->tupdesc, 1, &isnull));
+			uint64		to = from;
+			Datum	   *ids = palloc((n - from) * sizeof(Datum));
+
+			while (to < n && DatumGetInt64(SPI_getbinval(candidates->vals[to], candidates->tupdesc, 1, &isnull)) == space)
+			{
+				ids[to - from] = SPI_getbinval(candidates->vals[to], candidates->tupdesc, 2, &isnull);
+				to++;
+			}
+			done += act(space, PointerGetDatum(construct_array(ids, to - from, INT8OID, sizeof(int64),
+															   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+						arg);
+			from = to;
+		}
+	}
+	return done;
+}
+
+/*
+ * The earliest time of a column over the shard tables this node holds
+ * (sql: a format with one %s for the shard table, returning one
+ * timestamptz, NULL for none); false when every shard has none.
+ */
+bool
+inbox_min_on_shards(List *shards, const char *sql, TimestampTz *earliest)
+{
+	ListCell   *lc;
+	bool		found = false;
+
+	foreach(lc, shards)
+	{
+		char	   *query = psprintf(sql, (const char *) lfirst(lc));
+		bool		isnull;
+		Datum		value;
+
+		if (SPI_execute(query, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "inbox: could not read the next due time of shard %s", (const char *) lfirst(lc));
+		value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (!isnull && (!found || DatumGetTimestampTz(value) < *earliest))
+		{
+			*earliest = DatumGetTimestampTz(value);
+			found = true;
+		}
+	}
+	return found;
 }

@@ -156,7 +156,13 @@ inbox_contact_counts(PG_FUNCTION_ARGS)
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 		inbox_count_contact_change(trigdata->tg_relation, NULL, trigdata->tg_trigtuple);
 	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+	{
 		inbox_count_contact_change(trigdata->tg_relation, trigdata->tg_trigtuple, NULL);
+		/* and the open count of its agent, where the space assigns (agent_state.c) */
+		inbox_spi_connect();
+		inbox_agent_state_contact_change(trigdata->tg_relation, trigdata->tg_trigtuple, NULL);
+		SPI_finish();
+	}
 	else
 		inbox_count_contact_change(trigdata->tg_relation, trigdata->tg_trigtuple,
 								   trigdata->tg_newtuple);

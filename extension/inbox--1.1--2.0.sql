@@ -272,6 +272,15 @@ CREATE OR REPLACE FUNCTION inbox.contact_counts() RETURNS trigger
 CREATE OR REPLACE FUNCTION inbox.view_before_write() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'inbox_view_before_write' LANGUAGE C;
 
+CREATE OR REPLACE FUNCTION inbox.space_after_update() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_space_after_update' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.agent_after_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_agent_after_write' LANGUAGE C;
+
+CREATE OR REPLACE FUNCTION inbox.agent_state_after_update() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_agent_state_after_update' LANGUAGE C;
+
 CREATE OR REPLACE FUNCTION inbox.notify_change() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'inbox_notify_change' LANGUAGE C;
 
@@ -334,6 +343,16 @@ CREATE OR REPLACE FUNCTION inbox.snooze(space bigint, contact bigint, until time
 
 CREATE OR REPLACE FUNCTION inbox.unsnooze(space bigint, contact bigint, agent bigint) RETURNS void
 	AS 'MODULE_PATHNAME', 'inbox_unsnooze' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.configure_space(space bigint, auto_close_after interval DEFAULT NULL,
+		unassign_on_close boolean DEFAULT NULL, assignment text DEFAULT NULL, assignment_cap integer DEFAULT NULL,
+		auto_away_after interval DEFAULT NULL) RETURNS void
+	AS 'MODULE_PATHNAME', 'inbox_configure_space' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION inbox.set_agent_status(space bigint, agent bigint, status text) RETURNS void
+	AS 'MODULE_PATHNAME', 'inbox_set_agent_status' LANGUAGE C
 	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 CREATE OR REPLACE FUNCTION inbox.wake_due_snoozes(max integer DEFAULT 1000) RETURNS integer
@@ -435,11 +454,32 @@ AS $$
 		FROM inbox.message
 		WHERE conversation_id IS NULL AND (direction = 'incoming' OR sender_kind = 'user')
 	UNION ALL
-		SELECT 'an assigned contact has an open conversation', 'contact ' || ct.id
-		FROM inbox.contact ct
-		WHERE ct.assignee_id IS NOT NULL
+		SELECT 'an assigned contact has an open conversation (unless its space keeps assignees on close)', 'contact ' || ct.id
+		FROM inbox.contact ct JOIN inbox.space s ON s.id = ct.space_id
+		WHERE ct.assignee_id IS NOT NULL AND s.unassign_on_close
 		  AND NOT EXISTS (SELECT 1 FROM inbox.conversation c
 						  WHERE c.space_id = ct.space_id AND c.contact_id = ct.id AND c.closed_at IS NULL)
+	UNION ALL
+		SELECT 'an auto-close wait runs while a user has the last word', 'conversation ' || c.id
+		FROM inbox.conversation c
+		LEFT JOIN LATERAL (SELECT m.sender_kind, m.created_at FROM inbox.message m
+						   WHERE m.space_id = c.space_id AND m.conversation_id = c.id
+							 AND (m.direction = 'incoming' OR m.sender_kind = 'user')
+						   ORDER BY m.created_at DESC, m.id DESC LIMIT 1) n ON true
+		WHERE (c.closed_at IS NOT NULL AND (c.auto_close_from IS NOT NULL OR c.auto_close_at IS NOT NULL))
+		   OR (c.closed_at IS NULL AND ((c.auto_close_from IS NOT NULL) <> coalesce(n.sender_kind = 'user', false)
+										OR c.auto_close_from < n.created_at))
+	UNION ALL
+		SELECT 'auto_close_at is auto_close_from plus the space''s auto_close_after', 'conversation ' || c.id
+		FROM inbox.conversation c JOIN inbox.space s ON s.id = c.space_id
+		WHERE c.auto_close_at IS DISTINCT FROM c.auto_close_from + s.auto_close_after
+	UNION ALL
+		SELECT 'an agent''s open_count is its open assigned contacts (spaces that assign)', 'agent ' || a.id
+		FROM inbox.agent a JOIN inbox.space s ON s.id = a.space_id AND s.assignment <> 'manual'
+		LEFT JOIN inbox.agent_state st ON st.space_id = a.space_id AND st.agent_id = a.id
+		WHERE coalesce(st.open_count, 0) <> (SELECT count(*) FROM inbox.contact ct
+											 WHERE ct.space_id = a.space_id AND ct.assignee_id = a.id
+											   AND ct.open_conversation_id IS NOT NULL)
 	UNION ALL
 		SELECT 'unread_count equals the unread incoming messages', 'contact ' || ct.id
 		FROM inbox.contact ct
@@ -575,7 +615,8 @@ LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT ARRAY['inbox.contact', 'inbox.contact_channel', 'inbox.conversation', 'inbox.message',
-				 'inbox.event', 'inbox.comment', 'inbox.view', 'inbox.view_count', 'inbox.contact_merge']::regclass[]
+				 'inbox.event', 'inbox.comment', 'inbox.view', 'inbox.view_count', 'inbox.contact_merge',
+				 'inbox.agent_state', 'inbox.agent_activity']::regclass[]
 $$;
 
 CREATE OR REPLACE FUNCTION inbox.use_node_id_range() RETURNS text
@@ -650,11 +691,13 @@ BEGIN
 	-- every API function that takes a space runs on the space's node when it
 	-- is called on its own (in a transaction block the coordinator runs it,
 	-- each statement on the space's node: forced delegation would refuse the
-	-- rules' joins of a space's rows with reference tables)
+	-- rules' joins of a space's rows with reference tables); those that
+	-- write a reference table (agent, channel, space) stay on the coordinator
 	FOR f IN
 		SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
 		WHERE p.pronamespace = 'inbox'::regnamespace AND p.proargnames[1] = 'space' AND p.prokind = 'f'
-		  AND p.proname NOT IN ('space_node', 'role_sees_contact', 'create_agent', 'create_channel')
+		  AND p.proname NOT IN ('space_node', 'role_sees_contact', 'create_agent', 'create_channel',
+								'configure_space', 'set_agent_status')
 	LOOP
 		PERFORM pg_catalog.create_distributed_function(f, 'space', colocate_with => 'inbox.contact');
 	END LOOP;
@@ -712,7 +755,8 @@ GRANT EXECUTE ON FUNCTION
 	inbox.update_contact(bigint, bigint, bigint, text, text, text, text, text[], jsonb),
 	inbox.save_view(bigint, bigint, text, jsonb, boolean, bigint),
 	inbox.delete_view(bigint, bigint, bigint),
-	inbox.add_comment(bigint, bigint, bigint, text, bigint[])
+	inbox.add_comment(bigint, bigint, bigint, text, bigint[]),
+	inbox.set_agent_status(bigint, bigint, text)
 	TO inbox_agent, inbox_admin;
 GRANT EXECUTE ON FUNCTION
 	inbox.create_agent(bigint, text, text),
@@ -720,7 +764,8 @@ GRANT EXECUTE ON FUNCTION
 	inbox.receive_message(bigint, bigint, text, text, text, text, jsonb, timestamptz, jsonb),
 	inbox.set_message_status(bigint, bigint, text, timestamptz, text),
 	inbox.check_integrity(),
-	inbox.notify_relay_queue()
+	inbox.notify_relay_queue(),
+	inbox.configure_space(bigint, interval, boolean, text, integer, interval)
 	TO inbox_admin;
 GRANT EXECUTE ON FUNCTION inbox.space_node(bigint), inbox.space_tables() TO inbox_agent, inbox_admin;
 
@@ -756,12 +801,17 @@ CREATE POLICY member_read ON inbox.view_count FOR SELECT
 	USING (space_id = ANY (inbox.role_spaces('all_contacts')));
 CREATE POLICY member_read ON inbox.contact_merge FOR SELECT
 	USING (space_id = ANY (inbox.role_spaces('all_contacts')));
+CREATE POLICY member_read ON inbox.agent_state FOR SELECT
+	USING (space_id = ANY (inbox.role_spaces('member')));
+CREATE POLICY member_read ON inbox.agent_activity FOR SELECT
+	USING (space_id = ANY (inbox.role_spaces('member')));
 DO $$
 DECLARE
 	t text;
 BEGIN
 	FOREACH t IN ARRAY ARRAY['agent', 'channel', 'contact', 'contact_channel', 'conversation',
-							 'message', 'event', 'view', 'view_count', 'contact_merge', 'comment']
+							 'message', 'event', 'view', 'view_count', 'contact_merge', 'comment',
+							 'agent_state', 'agent_activity']
 	LOOP
 		EXECUTE format('CREATE POLICY admin_insert ON inbox.%I FOR INSERT'
 					   ' WITH CHECK (space_id = ANY (inbox.role_spaces(''admin'')))', t);
@@ -803,10 +853,22 @@ COMMENT ON TABLE inbox.sender_kind IS
 COMMENT ON TABLE inbox.space IS 'A workspace (tenant); every other row belongs to one';
 COMMENT ON COLUMN inbox.space.agents_see_only_assigned IS
 	'agents (roles bound by agent.db_role, not admins) see only the contacts assigned to them or to nobody, with their messages, conversations and events';
+COMMENT ON COLUMN inbox.space.auto_close_after IS
+	'auto-close: a conversation whose newest message is a user''s, with no incoming message since, is closed by the background worker this long after that message (actor system; a snooze ending later restarts the wait); NULL = off';
+COMMENT ON COLUMN inbox.space.unassign_on_close IS
+	'whether closing a conversation unassigns the contact (rule 4; default true); false keeps the assignee for the contact''s next conversation';
+COMMENT ON COLUMN inbox.space.assignment IS
+	'who gets a conversation that opens for an unassigned contact: manual (nobody, the default), round_robin (the online agent assigned least recently) or least_open (the online agent with the fewest open assigned contacts); actor system';
+COMMENT ON COLUMN inbox.space.assignment_cap IS
+	'the most open assigned contacts the automatic assignment gives an agent; beyond it contacts wait, oldest first, for a seat; NULL = no cap';
+COMMENT ON COLUMN inbox.space.auto_away_after IS
+	'availability: an online agent who has not acted (called the API as that agent) for this long is set offline by the background worker; NULL = off';
 COMMENT ON TABLE inbox.space_admin IS
 	'Database roles that administer a space: they read and write every row of it and act for any of its agents (written by the extension''s owner)';
 COMMENT ON COLUMN inbox.space_admin.db_role IS 'the database role (current_user) that is an admin of the space';
 COMMENT ON TABLE inbox.agent IS 'A team member who answers contacts';
+COMMENT ON COLUMN inbox.agent.status IS
+	'availability: online (takes automatic assignments), busy or offline (does not); set with set_agent_status(), or offline by the background worker after the space''s auto_away_after without acting';
 COMMENT ON COLUMN inbox.agent.db_role IS
 	'the database role (current_user) that acts as this agent: it sees the agent''s space and acts only as this agent; NULL = none';
 COMMENT ON TABLE inbox.channel IS 'A connected messaging channel of a space (a WhatsApp number, a Facebook page, ...)';
@@ -832,6 +894,10 @@ COMMENT ON COLUMN inbox.contact_channel.last_incoming_at IS 'time of the contact
 COMMENT ON TABLE inbox.conversation IS 'One open-to-closed episode of a contact; at most one is open per contact';
 COMMENT ON COLUMN inbox.conversation.reference IS 'reference code given when the conversation was opened (e.g. an ad or QR code)';
 COMMENT ON COLUMN inbox.conversation.first_response_at IS 'time of the first message a user sent in this conversation (maintained)';
+COMMENT ON COLUMN inbox.conversation.auto_close_from IS
+	'the auto-close wait runs from here: the time of the newest user message with no incoming message since, or the end of a snooze after it; NULL = the contact had the last word (maintained, also where auto-close is off)';
+COMMENT ON COLUMN inbox.conversation.auto_close_at IS
+	'when the background worker closes the conversation: auto_close_from + the space''s auto_close_after; NULL = not to be closed (maintained)';
 COMMENT ON TABLE inbox.message IS 'A message from a contact (incoming) or to a contact (outgoing)';
 COMMENT ON COLUMN inbox.message.sender_kind IS
 	'who sent it: contact (incoming); user, automation, ai, away_message, greeting_message, dialogflow, facebook_inbox, whatsapp_echo, message_tag, broadcast, api (outgoing)';
@@ -858,6 +924,10 @@ COMMENT ON COLUMN inbox.contact_merge.merged_contact IS 'the merged contact''s r
 COMMENT ON COLUMN inbox.contact_merge.channels IS 'the merged contact''s channel identities, [[channel_id, external_id], ...]';
 COMMENT ON COLUMN inbox.contact_merge.absorbed_conversation IS
 	'the older of two open conversations, whose messages and events went to the newer one';
+COMMENT ON TABLE inbox.agent_state IS
+	'An agent''s automatic-assignment state in a space whose assignment is not manual (maintained)';
+COMMENT ON TABLE inbox.agent_activity IS
+	'When an agent last called the API as itself, to the minute (maintained; auto_away_after reads it)';
 COMMENT ON FUNCTION inbox.create_space(text) IS 'Create a workspace; returns its id';
 COMMENT ON FUNCTION inbox.create_agent(bigint, text, text) IS 'Add a team member to a space; returns the agent id';
 COMMENT ON FUNCTION inbox.create_channel(bigint, text, text) IS
@@ -880,6 +950,10 @@ COMMENT ON FUNCTION inbox.snooze(bigint, bigint, timestamptz, bigint) IS
 	'Snooze a contact until a time in the future: it leaves every list until then, or until it writes or is unsnoozed';
 COMMENT ON FUNCTION inbox.unsnooze(bigint, bigint, bigint) IS
 	'End a contact''s snooze early; does nothing (and records no event) when the contact is not snoozed';
+COMMENT ON FUNCTION inbox.configure_space(bigint, interval, boolean, text, integer, interval) IS
+	'Set a space''s automation: auto-close, unassign on close, automatic assignment and its cap, auto-away; only the settings given change';
+COMMENT ON FUNCTION inbox.set_agent_status(bigint, bigint, text) IS
+	'Set an agent''s availability: online, busy or offline';
 COMMENT ON FUNCTION inbox.wake_due_snoozes(integer) IS
 	'Unsnooze up to max contacts whose snooze time has come (event contact_unsnoozed, actor system); safe with concurrent callers; returns how many';
 COMMENT ON FUNCTION inbox.next_snooze_due() IS
@@ -1072,6 +1146,16 @@ COMMENT ON COLUMN inbox.comment.body IS 'the text of the note, not empty or only
 COMMENT ON COLUMN inbox.comment.mentions IS
 	'the agents of the space the note mentions, each once; each is notified when the note is written ({"op": "mention"})';
 COMMENT ON COLUMN inbox.comment.created_at IS 'when the note was written; not more than 5 minutes ahead of the clock (22023)';
+COMMENT ON COLUMN inbox.agent_state.space_id IS 'the agent''s space';
+COMMENT ON COLUMN inbox.agent_state.agent_id IS 'the agent';
+COMMENT ON COLUMN inbox.agent_state.open_count IS
+	'the agent''s assigned contacts with an open conversation, what assignment_cap limits (maintained while the space''s assignment is not manual; counted again when it is turned on)';
+COMMENT ON COLUMN inbox.agent_state.last_assigned_at IS
+	'when a contact was last assigned to the agent (round_robin takes the agent assigned least recently; NULL = not since assignment was turned on)';
+COMMENT ON COLUMN inbox.agent_activity.space_id IS 'the agent''s space';
+COMMENT ON COLUMN inbox.agent_activity.agent_id IS 'the agent';
+COMMENT ON COLUMN inbox.agent_activity.active_at IS
+	'when the agent last called the API as itself (an agent argument, or a role bound to it); each session records it at most once per inbox.activity_interval';
 COMMENT ON SEQUENCE inbox.space_id_seq IS 'Ids of inbox.space';
 COMMENT ON SEQUENCE inbox.agent_id_seq IS 'Ids of inbox.agent';
 COMMENT ON SEQUENCE inbox.channel_id_seq IS 'Ids of inbox.channel';
@@ -1116,6 +1200,12 @@ COMMENT ON FUNCTION inbox.contact_counts() IS
 	'Trigger AFTER INSERT OR DELETE on inbox.contact: adds the change of the contact''s view membership to inbox.view_count (contact_after_update does it for an UPDATE)';
 COMMENT ON FUNCTION inbox.view_before_write() IS
 	'Trigger BEFORE INSERT OR UPDATE on inbox.view: the owner is an agent of the space (P0002) and the filter is a JSON object that uses only known keys and values (22023)';
+COMMENT ON FUNCTION inbox.space_after_update() IS
+	'Trigger AFTER UPDATE of a space''s automation settings: a changed auto_close_after moves the conversations'' auto_close_at, assignment turned on counts the agents'' open contacts again, a raised cap or assignment turned on assigns the waiting contacts, a changed auto_away_after wakes the background worker';
+COMMENT ON FUNCTION inbox.agent_after_write() IS
+	'Trigger AFTER INSERT and UPDATE OF status on inbox.agent: a status change notifies ({"op": "agent", "agent": id}); an agent that is online now takes the waiting contacts of a space that assigns';
+COMMENT ON FUNCTION inbox.agent_state_after_update() IS
+	'Trigger AFTER UPDATE OF open_count on inbox.agent_state: a count that went down (a close, an unassignment, a deleted contact) lets the waiting contacts take the seats there are';
 COMMENT ON FUNCTION inbox.notify_change() IS
 	'Trigger AFTER INSERT, UPDATE OR DELETE on contact, conversation, message, event and comment (argument: the table name): records the change, sent at commit with pg_notify on channel inbox_<space_id> (ids only, one per contact and op; one "mention" per agent a new comment mentions); nothing when inbox.notify is off';
 COMMENT ON FUNCTION inbox.create_space(text) IS
@@ -1144,6 +1234,10 @@ COMMENT ON FUNCTION inbox.unsnooze(bigint, bigint, bigint) IS
 	'End a contact''s snooze early, writing contact_unsnoozed (actor user); a contact that is not snoozed is left alone, without event or error; returns nothing. P0002 unknown contact or agent; 55000 contact merged; 42501 agent not the caller''s own';
 COMMENT ON FUNCTION inbox.wake_due_snoozes(integer) IS
 	'Unsnooze up to max contacts whose snooze time has come (contact_unsnoozed, actor system); safe with concurrent callers; returns how many. For an external inbox-worker snooze, granted to nobody by default; 22023 when max is not positive';
+COMMENT ON FUNCTION inbox.configure_space(bigint, interval, boolean, text, integer, interval) IS
+	'Set the automation of a space; only the settings given (not NULL) change (turn one off with UPDATE inbox.space SET ... = NULL); returns nothing. 22023 an interval not positive or over 100 years, an unknown assignment (manual, round_robin, least_open), a negative cap; P0002 unknown space; 42501 caller not an admin of the space';
+COMMENT ON FUNCTION inbox.set_agent_status(bigint, bigint, text) IS
+	'Set an agent''s status (online, busy, offline), notifying {"op": "agent"} when it changes; an agent coming online takes waiting contacts, and counts as acting; returns nothing. 22023 unknown status; P0002 unknown agent; 42501 agent not the caller''s own';
 COMMENT ON FUNCTION inbox.record_event(bigint, bigint, text, text, bigint, text, text, jsonb) IS
 	'Record an event from outside (survey, bot status, channel event, page change, ...) in the contact''s open conversation, if any; returns the event id. 22023 (kind, actor_kind) not in inbox.event_kind, a kind inbox writes itself (use its function), or data not an object; P0002 unknown contact or agent; 55000 contact merged; 42501 actor_agent not the caller''s own';
 COMMENT ON FUNCTION inbox.view_counts(bigint, bigint) IS

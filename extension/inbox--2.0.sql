@@ -96,6 +96,7 @@ INSERT INTO inbox.event_kind (kind, actor_kind, label) VALUES
 	('assigned', 'automation', 'User Assigned by Automation'),
 	('assigned', 'bot', 'User Assigned by Bot'),
 	('assigned', 'api', 'User Assigned by API'),
+	('assigned', 'system', 'User Assigned by System'),
 	('unassigned', 'user', 'User Unassigned'),
 	('unassigned', 'automation', 'User Unassigned by Automation'),
 	('unassigned', 'bot', 'User Unassigned by Bot'),
@@ -110,6 +111,7 @@ INSERT INTO inbox.event_kind (kind, actor_kind, label) VALUES
 	('conversation_closed', 'automation', 'Marked Done by Automation'),
 	('conversation_closed', 'bot', 'Marked Done by Bot'),
 	('conversation_closed', 'api', 'Marked Done by API'),
+	('conversation_closed', 'system', 'Marked Done by System'),
 	('contact_snoozed', 'user', 'Contact Snoozed'),
 	('contact_unsnoozed', 'user', 'Contact Unsnooze'),
 	('contact_unsnoozed', 'system', 'Contact Unsnoozed (Snooze Ended)'),
@@ -189,11 +191,27 @@ CREATE TABLE inbox.space (
 	id			bigserial PRIMARY KEY,
 	name		text NOT NULL CHECK (name <> ''),
 	agents_see_only_assigned boolean NOT NULL DEFAULT false,
-	created_at	timestamptz NOT NULL DEFAULT now()
+	created_at	timestamptz NOT NULL DEFAULT now(),
+	-- automation: configure_space() refuses a bad value with 22023, a plain write meets the checks (23514)
+	auto_close_after	interval CHECK (auto_close_after > interval '0' AND auto_close_after <= interval '100 years'),
+	unassign_on_close	boolean NOT NULL DEFAULT true,
+	assignment			text NOT NULL DEFAULT 'manual' CHECK (assignment IN ('manual', 'round_robin', 'least_open')),
+	assignment_cap		integer CHECK (assignment_cap >= 0),
+	auto_away_after		interval CHECK (auto_away_after > interval '0' AND auto_away_after <= interval '100 years')
 );
 COMMENT ON TABLE inbox.space IS 'A workspace (tenant); every other row belongs to one';
 COMMENT ON COLUMN inbox.space.agents_see_only_assigned IS
 	'agents (roles bound by agent.db_role, not admins) see only the contacts assigned to them or to nobody, with their messages, conversations and events';
+COMMENT ON COLUMN inbox.space.auto_close_after IS
+	'auto-close: a conversation whose newest message is a user''s, with no incoming message since, is closed by the background worker this long after that message (actor system; a snooze ending later restarts the wait); NULL = off';
+COMMENT ON COLUMN inbox.space.unassign_on_close IS
+	'whether closing a conversation unassigns the contact (rule 4; default true); false keeps the assignee for the contact''s next conversation';
+COMMENT ON COLUMN inbox.space.assignment IS
+	'who gets a conversation that opens for an unassigned contact: manual (nobody, the default), round_robin (the online agent assigned least recently) or least_open (the online agent with the fewest open assigned contacts); actor system';
+COMMENT ON COLUMN inbox.space.assignment_cap IS
+	'the most open assigned contacts the automatic assignment gives an agent; beyond it contacts wait, oldest first, for a seat; NULL = no cap';
+COMMENT ON COLUMN inbox.space.auto_away_after IS
+	'availability: an online agent who has not acted (called the API as that agent) for this long is set offline by the background worker; NULL = off';
 
 CREATE TABLE inbox.space_admin (
 	space_id	bigint NOT NULL REFERENCES inbox.space ON DELETE CASCADE,
@@ -212,10 +230,13 @@ CREATE TABLE inbox.agent (
 	email		text,
 	db_role		name UNIQUE,
 	created_at	timestamptz NOT NULL DEFAULT now(),
+	status		text NOT NULL DEFAULT 'online' CHECK (status IN ('online', 'busy', 'offline')),
 	PRIMARY KEY (space_id, id),
 	UNIQUE (id)
 );
 COMMENT ON TABLE inbox.agent IS 'A team member who answers contacts';
+COMMENT ON COLUMN inbox.agent.status IS
+	'availability: online (takes automatic assignments), busy or offline (does not); set with set_agent_status(), or offline by the background worker after the space''s auto_away_after without acting';
 COMMENT ON COLUMN inbox.agent.db_role IS
 	'the database role (current_user) that acts as this agent: it sees the agent''s space and acts only as this agent; NULL = none';
 
@@ -269,6 +290,9 @@ CREATE TABLE inbox.contact (
 	FOREIGN KEY (space_id, merged_into) REFERENCES inbox.contact (space_id, id)
 );
 CREATE INDEX contact_assignee_idx ON inbox.contact (space_id, assignee_id) WHERE assignee_id IS NOT NULL;
+-- the contacts waiting for an agent, oldest conversation first (automatic assignment)
+CREATE INDEX contact_waiting_idx ON inbox.contact (space_id, open_conversation_id)
+	WHERE assignee_id IS NULL AND open_conversation_id IS NOT NULL;
 -- the background worker's next due time and due contacts, of every space;
 -- with id, no two entries are equal, so entries of woken contacts are
 -- marked dead one by one as scans pass them (in a posting list of many
@@ -345,6 +369,8 @@ CREATE TABLE inbox.conversation (
 	category			text,
 	summary				text,
 	first_response_at	timestamptz,
+	auto_close_from		timestamptz,
+	auto_close_at		timestamptz,
 	PRIMARY KEY (space_id, id),
 	FOREIGN KEY (space_id, contact_id) REFERENCES inbox.contact (space_id, id) ON DELETE CASCADE,
 	FOREIGN KEY (opened_by_agent) REFERENCES inbox.agent (id) ON DELETE SET NULL,
@@ -354,9 +380,16 @@ CREATE TABLE inbox.conversation (
 -- the database itself keeps a contact to one open conversation
 CREATE UNIQUE INDEX conversation_one_open_idx ON inbox.conversation (space_id, contact_id) WHERE closed_at IS NULL;
 CREATE INDEX conversation_contact_idx ON inbox.conversation (space_id, contact_id, opened_at);
+-- the background worker's next auto-close and the conversations due, of every space
+CREATE INDEX conversation_auto_close_idx ON inbox.conversation (auto_close_at, space_id, id)
+	WHERE auto_close_at IS NOT NULL;
 COMMENT ON TABLE inbox.conversation IS 'One open-to-closed episode of a contact; at most one is open per contact';
 COMMENT ON COLUMN inbox.conversation.reference IS 'reference code given when the conversation was opened (e.g. an ad or QR code)';
 COMMENT ON COLUMN inbox.conversation.first_response_at IS 'time of the first message a user sent in this conversation (maintained)';
+COMMENT ON COLUMN inbox.conversation.auto_close_from IS
+	'the auto-close wait runs from here: the time of the newest user message with no incoming message since, or the end of a snooze after it; NULL = the contact had the last word (maintained, also where auto-close is off)';
+COMMENT ON COLUMN inbox.conversation.auto_close_at IS
+	'when the background worker closes the conversation: auto_close_from + the space''s auto_close_after; NULL = not to be closed (maintained)';
 
 CREATE TABLE inbox.message (
 	id						bigserial,
@@ -513,6 +546,39 @@ COMMENT ON COLUMN inbox.contact_merge.absorbed_conversation IS
 
 /*
  * ------------------------------------------------------------------
+ * Automation: the agents' assignment state and activity
+ *
+ * Rows of a space (distributed with the others on a Citus cluster), so
+ * that the rules may write them: the agent table is a reference table,
+ * which a rule on a shard cannot write.  Two tables, as they are written
+ * under different locks: assignment state under the space's assignment
+ * lock (assignment_policy.c), activity by any API call without one.
+ * ------------------------------------------------------------------
+ */
+
+CREATE TABLE inbox.agent_state (
+	space_id			bigint NOT NULL,
+	agent_id			bigint NOT NULL,
+	open_count			integer NOT NULL DEFAULT 0,
+	last_assigned_at	timestamptz,
+	PRIMARY KEY (space_id, agent_id),
+	FOREIGN KEY (space_id, agent_id) REFERENCES inbox.agent (space_id, id) ON DELETE CASCADE
+);
+COMMENT ON TABLE inbox.agent_state IS
+	'An agent''s automatic-assignment state in a space whose assignment is not manual (maintained)';
+
+CREATE TABLE inbox.agent_activity (
+	space_id	bigint NOT NULL,
+	agent_id	bigint NOT NULL,
+	active_at	timestamptz NOT NULL,
+	PRIMARY KEY (space_id, agent_id),
+	FOREIGN KEY (space_id, agent_id) REFERENCES inbox.agent (space_id, id) ON DELETE CASCADE
+);
+COMMENT ON TABLE inbox.agent_activity IS
+	'When an agent last called the API as itself, to the minute (maintained; auto_away_after reads it)';
+
+/*
+ * ------------------------------------------------------------------
  * Rules: C trigger functions
  * ------------------------------------------------------------------
  */
@@ -589,6 +655,24 @@ CREATE FUNCTION inbox.view_before_write() RETURNS trigger
 
 CREATE TRIGGER contact_counts AFTER INSERT OR DELETE ON inbox.contact
 	FOR EACH ROW EXECUTE FUNCTION inbox.contact_counts();
+
+-- automation settings and availability: the rules of the space they concern
+-- (on a Citus cluster these reference tables fire them on every node, and
+-- each acts only for the spaces whose rows it holds)
+CREATE FUNCTION inbox.space_after_update() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_space_after_update' LANGUAGE C;
+CREATE FUNCTION inbox.agent_after_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_agent_after_write' LANGUAGE C;
+CREATE TRIGGER space_after_update
+	AFTER UPDATE OF auto_close_after, assignment, assignment_cap, auto_away_after ON inbox.space
+	FOR EACH ROW EXECUTE FUNCTION inbox.space_after_update();
+CREATE TRIGGER agent_after_write AFTER INSERT OR UPDATE OF status ON inbox.agent
+	FOR EACH ROW EXECUTE FUNCTION inbox.agent_after_write();
+-- an agent's open count that goes down may be a free seat: the waiting contacts take it
+CREATE FUNCTION inbox.agent_state_after_update() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_agent_state_after_update' LANGUAGE C;
+CREATE TRIGGER agent_state_after_update AFTER UPDATE OF open_count ON inbox.agent_state
+	FOR EACH ROW EXECUTE FUNCTION inbox.agent_state_after_update();
 CREATE TRIGGER view_before_write BEFORE INSERT OR UPDATE ON inbox.view
 	FOR EACH ROW EXECUTE FUNCTION inbox.view_before_write();
 
@@ -721,6 +805,20 @@ CREATE FUNCTION inbox.unsnooze(space bigint, contact bigint, agent bigint) RETUR
 COMMENT ON FUNCTION inbox.unsnooze(bigint, bigint, bigint) IS
 	'End a contact''s snooze early; does nothing (and records no event) when the contact is not snoozed';
 
+CREATE FUNCTION inbox.configure_space(space bigint, auto_close_after interval DEFAULT NULL,
+		unassign_on_close boolean DEFAULT NULL, assignment text DEFAULT NULL, assignment_cap integer DEFAULT NULL,
+		auto_away_after interval DEFAULT NULL) RETURNS void
+	AS 'MODULE_PATHNAME', 'inbox_configure_space' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION inbox.configure_space(bigint, interval, boolean, text, integer, interval) IS
+	'Set a space''s automation: auto-close, unassign on close, automatic assignment and its cap, auto-away; only the settings given change';
+
+CREATE FUNCTION inbox.set_agent_status(space bigint, agent bigint, status text) RETURNS void
+	AS 'MODULE_PATHNAME', 'inbox_set_agent_status' LANGUAGE C
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION inbox.set_agent_status(bigint, bigint, text) IS
+	'Set an agent''s availability: online, busy or offline';
+
 -- what the background worker does, for an external inbox-worker where it cannot run
 CREATE FUNCTION inbox.wake_due_snoozes(max integer DEFAULT 1000) RETURNS integer
 	AS 'MODULE_PATHNAME', 'inbox_wake_due_snoozes' LANGUAGE C
@@ -850,11 +948,32 @@ AS $$
 		FROM inbox.message
 		WHERE conversation_id IS NULL AND (direction = 'incoming' OR sender_kind = 'user')
 	UNION ALL
-		SELECT 'an assigned contact has an open conversation', 'contact ' || ct.id
-		FROM inbox.contact ct
-		WHERE ct.assignee_id IS NOT NULL
+		SELECT 'an assigned contact has an open conversation (unless its space keeps assignees on close)', 'contact ' || ct.id
+		FROM inbox.contact ct JOIN inbox.space s ON s.id = ct.space_id
+		WHERE ct.assignee_id IS NOT NULL AND s.unassign_on_close
 		  AND NOT EXISTS (SELECT 1 FROM inbox.conversation c
 						  WHERE c.space_id = ct.space_id AND c.contact_id = ct.id AND c.closed_at IS NULL)
+	UNION ALL
+		SELECT 'an auto-close wait runs while a user has the last word', 'conversation ' || c.id
+		FROM inbox.conversation c
+		LEFT JOIN LATERAL (SELECT m.sender_kind, m.created_at FROM inbox.message m
+						   WHERE m.space_id = c.space_id AND m.conversation_id = c.id
+							 AND (m.direction = 'incoming' OR m.sender_kind = 'user')
+						   ORDER BY m.created_at DESC, m.id DESC LIMIT 1) n ON true
+		WHERE (c.closed_at IS NOT NULL AND (c.auto_close_from IS NOT NULL OR c.auto_close_at IS NOT NULL))
+		   OR (c.closed_at IS NULL AND ((c.auto_close_from IS NOT NULL) <> coalesce(n.sender_kind = 'user', false)
+										OR c.auto_close_from < n.created_at))
+	UNION ALL
+		SELECT 'auto_close_at is auto_close_from plus the space''s auto_close_after', 'conversation ' || c.id
+		FROM inbox.conversation c JOIN inbox.space s ON s.id = c.space_id
+		WHERE c.auto_close_at IS DISTINCT FROM c.auto_close_from + s.auto_close_after
+	UNION ALL
+		SELECT 'an agent''s open_count is its open assigned contacts (spaces that assign)', 'agent ' || a.id
+		FROM inbox.agent a JOIN inbox.space s ON s.id = a.space_id AND s.assignment <> 'manual'
+		LEFT JOIN inbox.agent_state st ON st.space_id = a.space_id AND st.agent_id = a.id
+		WHERE coalesce(st.open_count, 0) <> (SELECT count(*) FROM inbox.contact ct
+											 WHERE ct.space_id = a.space_id AND ct.assignee_id = a.id
+											   AND ct.open_conversation_id IS NOT NULL)
 	UNION ALL
 		SELECT 'unread_count equals the unread incoming messages', 'contact ' || ct.id
 		FROM inbox.contact ct
@@ -1007,7 +1126,8 @@ LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT ARRAY['inbox.contact', 'inbox.contact_channel', 'inbox.conversation', 'inbox.message',
-				 'inbox.event', 'inbox.comment', 'inbox.view', 'inbox.view_count', 'inbox.contact_merge']::regclass[]
+				 'inbox.event', 'inbox.comment', 'inbox.view', 'inbox.view_count', 'inbox.contact_merge',
+				 'inbox.agent_state', 'inbox.agent_activity']::regclass[]
 $$;
 COMMENT ON FUNCTION inbox.space_tables() IS
 	'The tables whose rows belong to a space, distributed by space_id on a Citus cluster (inbox.distribute())';
@@ -1086,11 +1206,13 @@ BEGIN
 	-- every API function that takes a space runs on the space's node when it
 	-- is called on its own (in a transaction block the coordinator runs it,
 	-- each statement on the space's node: forced delegation would refuse the
-	-- rules' joins of a space's rows with reference tables)
+	-- rules' joins of a space's rows with reference tables); those that
+	-- write a reference table (agent, channel, space) stay on the coordinator
 	FOR f IN
 		SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
 		WHERE p.pronamespace = 'inbox'::regnamespace AND p.proargnames[1] = 'space' AND p.prokind = 'f'
-		  AND p.proname NOT IN ('space_node', 'role_sees_contact', 'create_agent', 'create_channel')
+		  AND p.proname NOT IN ('space_node', 'role_sees_contact', 'create_agent', 'create_channel',
+								'configure_space', 'set_agent_status')
 	LOOP
 		PERFORM pg_catalog.create_distributed_function(f, 'space', colocate_with => 'inbox.contact');
 	END LOOP;
@@ -1149,6 +1271,8 @@ SELECT pg_catalog.pg_extension_config_dump('inbox.contact_merge', '');
 SELECT pg_catalog.pg_extension_config_dump('inbox.contact_merge_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('inbox.comment', '');
 SELECT pg_catalog.pg_extension_config_dump('inbox.comment_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.agent_state', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.agent_activity', '');
 
 /*
  * The catalogues too, as the user edited them.  A dump is restored with
@@ -1225,10 +1349,12 @@ GRANT USAGE ON SCHEMA inbox TO inbox_admin, inbox_agent;
 GRANT SELECT ON inbox.channel_kind, inbox.event_kind, inbox.sender_kind TO PUBLIC;
 
 GRANT SELECT ON inbox.space, inbox.agent, inbox.channel, inbox.contact, inbox.contact_channel,
-	inbox.conversation, inbox.message, inbox.event, inbox.view, inbox.view_count, inbox.contact_merge
+	inbox.conversation, inbox.message, inbox.event, inbox.view, inbox.view_count, inbox.contact_merge,
+	inbox.agent_state, inbox.agent_activity
 	TO inbox_agent, inbox_admin;
 GRANT INSERT, UPDATE, DELETE ON inbox.agent, inbox.channel, inbox.contact, inbox.contact_channel,
-	inbox.conversation, inbox.message, inbox.event, inbox.view, inbox.view_count, inbox.contact_merge
+	inbox.conversation, inbox.message, inbox.event, inbox.view, inbox.view_count, inbox.contact_merge,
+	inbox.agent_state, inbox.agent_activity
 	TO inbox_admin;
 GRANT SELECT ON inbox.comment TO inbox_agent, inbox_admin;
 GRANT INSERT, UPDATE, DELETE ON inbox.comment TO inbox_admin;
@@ -1254,7 +1380,8 @@ GRANT EXECUTE ON FUNCTION
 	inbox.update_contact(bigint, bigint, bigint, text, text, text, text, text[], jsonb),
 	inbox.save_view(bigint, bigint, text, jsonb, boolean, bigint),
 	inbox.delete_view(bigint, bigint, bigint),
-	inbox.add_comment(bigint, bigint, bigint, text, bigint[])
+	inbox.add_comment(bigint, bigint, bigint, text, bigint[]),
+	inbox.set_agent_status(bigint, bigint, text)
 	TO inbox_agent, inbox_admin;
 GRANT EXECUTE ON FUNCTION
 	inbox.create_agent(bigint, text, text),
@@ -1262,7 +1389,8 @@ GRANT EXECUTE ON FUNCTION
 	inbox.receive_message(bigint, bigint, text, text, text, text, jsonb, timestamptz, jsonb),
 	inbox.set_message_status(bigint, bigint, text, timestamptz, text),
 	inbox.check_integrity(),
-	inbox.notify_relay_queue()
+	inbox.notify_relay_queue(),
+	inbox.configure_space(bigint, interval, boolean, text, integer, interval)
 	TO inbox_admin;
 GRANT EXECUTE ON FUNCTION inbox.space_node(bigint), inbox.space_tables() TO inbox_agent, inbox_admin;
 -- inbox.distribute() and inbox.use_node_id_range(): the owner's
@@ -1282,6 +1410,8 @@ ALTER TABLE inbox.view ENABLE ROW LEVEL SECURITY;
 ALTER TABLE inbox.view_count ENABLE ROW LEVEL SECURITY;
 ALTER TABLE inbox.contact_merge ENABLE ROW LEVEL SECURITY;
 ALTER TABLE inbox.comment ENABLE ROW LEVEL SECURITY;
+ALTER TABLE inbox.agent_state ENABLE ROW LEVEL SECURITY;
+ALTER TABLE inbox.agent_activity ENABLE ROW LEVEL SECURITY;
 
 -- reading: the role's spaces; a contact's rows follow the contact, so that an
 -- agent limited to assigned contacts sees their rows only
@@ -1316,6 +1446,11 @@ CREATE POLICY member_read ON inbox.view_count FOR SELECT
 	USING (space_id = ANY (inbox.role_spaces('all_contacts')));
 CREATE POLICY member_read ON inbox.contact_merge FOR SELECT
 	USING (space_id = ANY (inbox.role_spaces('all_contacts')));
+-- the team's availability and load: every member of the space
+CREATE POLICY member_read ON inbox.agent_state FOR SELECT
+	USING (space_id = ANY (inbox.role_spaces('member')));
+CREATE POLICY member_read ON inbox.agent_activity FOR SELECT
+	USING (space_id = ANY (inbox.role_spaces('member')));
 
 -- writing: the spaces the role administers (agents have no write grant at all)
 DO $$
@@ -1323,7 +1458,8 @@ DECLARE
 	t text;
 BEGIN
 	FOREACH t IN ARRAY ARRAY['agent', 'channel', 'contact', 'contact_channel', 'conversation',
-							 'message', 'event', 'view', 'view_count', 'contact_merge', 'comment']
+							 'message', 'event', 'view', 'view_count', 'contact_merge', 'comment',
+							 'agent_state', 'agent_activity']
 	LOOP
 		EXECUTE format('CREATE POLICY admin_insert ON inbox.%I FOR INSERT'
 					   ' WITH CHECK (space_id = ANY (inbox.role_spaces(''admin'')))', t);
@@ -1549,6 +1685,17 @@ COMMENT ON COLUMN inbox.comment.mentions IS
 	'the agents of the space the note mentions, each once; each is notified when the note is written ({"op": "mention"})';
 COMMENT ON COLUMN inbox.comment.created_at IS 'when the note was written; not more than 5 minutes ahead of the clock (22023)';
 
+COMMENT ON COLUMN inbox.agent_state.space_id IS 'the agent''s space';
+COMMENT ON COLUMN inbox.agent_state.agent_id IS 'the agent';
+COMMENT ON COLUMN inbox.agent_state.open_count IS
+	'the agent''s assigned contacts with an open conversation, what assignment_cap limits (maintained while the space''s assignment is not manual; counted again when it is turned on)';
+COMMENT ON COLUMN inbox.agent_state.last_assigned_at IS
+	'when a contact was last assigned to the agent (round_robin takes the agent assigned least recently; NULL = not since assignment was turned on)';
+COMMENT ON COLUMN inbox.agent_activity.space_id IS 'the agent''s space';
+COMMENT ON COLUMN inbox.agent_activity.agent_id IS 'the agent';
+COMMENT ON COLUMN inbox.agent_activity.active_at IS
+	'when the agent last called the API as itself (an agent argument, or a role bound to it); each session records it at most once per inbox.activity_interval';
+
 /*
  * ------------------------------------------------------------------
  * Sequences (dumped by pg_dump with their tables)
@@ -1606,6 +1753,12 @@ COMMENT ON FUNCTION inbox.contact_counts() IS
 	'Trigger AFTER INSERT OR DELETE on inbox.contact: adds the change of the contact''s view membership to inbox.view_count (contact_after_update does it for an UPDATE)';
 COMMENT ON FUNCTION inbox.view_before_write() IS
 	'Trigger BEFORE INSERT OR UPDATE on inbox.view: the owner is an agent of the space (P0002) and the filter is a JSON object that uses only known keys and values (22023)';
+COMMENT ON FUNCTION inbox.space_after_update() IS
+	'Trigger AFTER UPDATE of a space''s automation settings: a changed auto_close_after moves the conversations'' auto_close_at, assignment turned on counts the agents'' open contacts again, a raised cap or assignment turned on assigns the waiting contacts, a changed auto_away_after wakes the background worker';
+COMMENT ON FUNCTION inbox.agent_after_write() IS
+	'Trigger AFTER INSERT and UPDATE OF status on inbox.agent: a status change notifies ({"op": "agent", "agent": id}); an agent that is online now takes the waiting contacts of a space that assigns';
+COMMENT ON FUNCTION inbox.agent_state_after_update() IS
+	'Trigger AFTER UPDATE OF open_count on inbox.agent_state: a count that went down (a close, an unassignment, a deleted contact) lets the waiting contacts take the seats there are';
 COMMENT ON FUNCTION inbox.notify_change() IS
 	'Trigger AFTER INSERT, UPDATE OR DELETE on contact, conversation, message, event and comment (argument: the table name): records the change, sent at commit with pg_notify on channel inbox_<space_id> (ids only, one per contact and op; one "mention" per agent a new comment mentions); nothing when inbox.notify is off';
 
@@ -1643,6 +1796,10 @@ COMMENT ON FUNCTION inbox.unsnooze(bigint, bigint, bigint) IS
 	'End a contact''s snooze early, writing contact_unsnoozed (actor user); a contact that is not snoozed is left alone, without event or error; returns nothing. P0002 unknown contact or agent; 55000 contact merged; 42501 agent not the caller''s own';
 COMMENT ON FUNCTION inbox.wake_due_snoozes(integer) IS
 	'Unsnooze up to max contacts whose snooze time has come (contact_unsnoozed, actor system); safe with concurrent callers; returns how many. For an external inbox-worker snooze, granted to nobody by default; 22023 when max is not positive';
+COMMENT ON FUNCTION inbox.configure_space(bigint, interval, boolean, text, integer, interval) IS
+	'Set the automation of a space; only the settings given (not NULL) change (turn one off with UPDATE inbox.space SET ... = NULL); returns nothing. 22023 an interval not positive or over 100 years, an unknown assignment (manual, round_robin, least_open), a negative cap; P0002 unknown space; 42501 caller not an admin of the space';
+COMMENT ON FUNCTION inbox.set_agent_status(bigint, bigint, text) IS
+	'Set an agent''s status (online, busy, offline), notifying {"op": "agent"} when it changes; an agent coming online takes waiting contacts, and counts as acting; returns nothing. 22023 unknown status; P0002 unknown agent; 42501 agent not the caller''s own';
 COMMENT ON FUNCTION inbox.record_event(bigint, bigint, text, text, bigint, text, text, jsonb) IS
 	'Record an event from outside (survey, bot status, channel event, page change, ...) in the contact''s open conversation, if any; returns the event id. 22023 (kind, actor_kind) not in inbox.event_kind, a kind inbox writes itself (use its function), or data not an object; P0002 unknown contact or agent; 55000 contact merged; 42501 actor_agent not the caller''s own';
 COMMENT ON FUNCTION inbox.view_counts(bigint, bigint) IS

@@ -30,13 +30,18 @@ void		_PG_init(void);
  *                      transaction took end, news go to the launcher;
  *   2. snooze.c        before commit, NOTIFY inbox_snooze; after commit,
  *                      wake the database's worker for its snooze timer;
- *   3. notify.c        before commit, the transaction's notifications go
+ *   3. worker_shmem.c  after commit, wake the worker if the transaction
+ *                      set a timer (auto-close, auto-away) before its next
+ *                      look; at abort, forget them;
+ *   4. notify.c        before commit, the transaction's notifications go
  *                      to the worker (or are queued by the transaction
  *                      itself), before PREPARE to the worker; at commit
  *                      or abort, what went to the worker is marked to be
  *                      sent, or dropped; at PREPARE, to wait for COMMIT
  *                      PREPARED;
- *   4. actor.c         at abort, the actor is forgotten.
+ *   5. availability.c  at abort, the activity this session recorded is
+ *                      forgotten (the next call records it again);
+ *   6. actor.c         at abort, the actor is forgotten.
  *
  * Why: before commit, snooze.c queues its NOTIFY inbox_snooze before
  * notify.c hands the spaces' notifications over or queues them itself, so
@@ -44,27 +49,36 @@ void		_PG_init(void);
  * the listeners after notify.c's turn would never be sent, so no module
  * after it records one).  At commit and
  * abort each module only wakes a process or forgets its own state, and
- * none reads another's: the worker is woken for a snooze before it is
- * woken to send, and actor.c, which only forgets, comes last.  It is the
- * order in which the four callbacks that 1.1 registered in four files
- * ran (PostgreSQL calls the last registered first).
+ * none reads another's: the worker is woken for its timers before it is
+ * woken to send, and the modules that only forget come last.  The four
+ * of 1.1 keep the order in which their callbacks, registered in four
+ * files, ran (PostgreSQL calls the last registered first); the timers'
+ * wake joins the snooze's, the forgetting of activity actor.c's.
  */
 static void
 xact_callback(XactEvent event, void *arg)
 {
 	inbox_worker_pause_xact_event(event);
 	inbox_snooze_xact_event(event);
+	inbox_worker_timers_xact_event(event);
 	inbox_notify_xact_event(event);
+	inbox_availability_xact_event(event);
 	inbox_actor_xact_event(event);
 }
 
-/* a rolled-back subtransaction takes its notifications with it (notify.c) */
+/*
+ * A rolled-back subtransaction takes its notifications with it (notify.c),
+ * and the activity it recorded (availability.c)
+ */
 static void
 subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 				 SubTransactionId parentSubid, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
 		inbox_notify_subxact_abort(mySubid);
+		inbox_availability_xact_event(XACT_EVENT_ABORT);
+	}
 }
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
@@ -99,6 +113,7 @@ _PG_init(void)
 {
 	inbox_define_actor_gucs();
 	inbox_define_notify_gucs();
+	inbox_define_availability_gucs();
 	inbox_notify_relay_init();
 	inbox_worker_shmem_init();
 	inbox_worker_pause_init();

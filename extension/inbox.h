@@ -21,23 +21,33 @@
  *   lookups  lookups.c (contact, conversation, agent and space lookups, the
  *            row locks in their order), actor.c (who causes a change),
  *            channel_cache.c, security.c (who may do what), cluster.c (the
- *            shards of a Citus node)
+ *            shards of a Citus node), space_settings.c (a space's
+ *            automation settings), availability.c (agents' activity,
+ *            agents set away)
  *   worker   the background worker's shared memory and the calls backends
  *            make into it: worker_shmem.c (slots, wake calls, handing
  *            notifications over), notify_relay.c (the ring of notifications),
  *            worker_pause.c (commands that need a database alone)
- *   rules    events.c, counts.c, rules_conversation.c, rules_contact.c,
- *            rules_message.c, rules_comment.c, snooze.c, notify.c
+ *   rules    events.c, counts.c, agent_state.c (open counts, the
+ *            assignment lock), assignment_policy.c (automatic assignment),
+ *            auto_close.c (the wait for a contact's answer),
+ *            rules_conversation.c, rules_contact.c, rules_message.c,
+ *            rules_comment.c, snooze.c, notify.c, rules_space.c and
+ *            rules_agent.c (the automation settings and the agents' status)
  *   API      api.c, views.c, history.c, contact_details.c, comments.c,
- *            merge.c
+ *            merge.c, automation.c (configure_space, set_agent_status)
  *   top      worker_loop.c (the per-database loop and its two tasks, the
- *            snooze timer and the notification relay), worker_launcher.c,
+ *            timers (snoozes, auto-close, auto-away) and the notification
+ *            relay), worker_launcher.c,
  *            inbox.c (module entry: settings, transaction callbacks)
  *
  * Locking order, followed by every rule so that concurrent writers queue
  * instead of deadlocking: the contact's open conversation row first (when
  * there is one), then the contact row, then anything else
- * (inbox_lock_contact_in_order in lookups.c).
+ * (inbox_lock_contact_in_order in lookups.c).  In a space that assigns
+ * automatically, the space's assignment lock comes before any agent_state
+ * row, and before a waiting contact's rows where the rule knows it will
+ * need it (agent_state.c, assignment_policy.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -165,6 +175,8 @@ typedef enum ConversationColumn
 	CONVERSATION_CATEGORY,
 	CONVERSATION_SUMMARY,
 	CONVERSATION_FIRST_RESPONSE_AT,
+	CONVERSATION_AUTO_CLOSE_FROM,
+	CONVERSATION_AUTO_CLOSE_AT,
 	CONVERSATION_NCOLUMNS
 } ConversationColumn;
 
@@ -372,6 +384,7 @@ extern void inbox_lock_contact(int64 space, int64 contact);
 extern void inbox_lock_contact_row(int64 space, int64 contact);
 extern int64 inbox_lock_contact_in_order(int64 space, int64 contact);
 extern int64 inbox_open_conversation_of(int64 space, int64 contact, bool lock);
+extern int64 inbox_lock_contact_for_message(int64 space, int64 contact, bool *waiting);
 extern bool inbox_agent_exists(int64 space, int64 agent);
 extern void inbox_check_agent_in_space(int64 space, int64 agent);
 extern void inbox_require_space(int64 space);
@@ -380,8 +393,57 @@ extern void inbox_require_space(int64 space);
 extern List *inbox_local_shards(const char *table);
 extern bool inbox_is_distributed(void);
 extern bool inbox_is_subscriber(void);
+extern bool inbox_is_coordinator(void);
+extern bool inbox_space_is_local(int64 space);
+
+/* act on the candidates of one space (ids: a bigint[]), returning how many it acted on */
+typedef int (*InboxSpaceAction) (int64 space, Datum ids, void *arg);
+extern int	inbox_act_on_shards(List *shards, const char *sql, int max, InboxSpaceAction act, void *arg);
+extern bool inbox_min_on_shards(List *shards, const char *sql, TimestampTz *earliest);
 extern bool inbox_only_agents_cleared(int64 space, HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc,
 									  const AttrNumber *agent_columns, int nagent_columns);
+
+/* space_settings.c: a space's automation settings (columns of inbox.space) */
+typedef enum InboxAssignment
+{
+	INBOX_ASSIGN_MANUAL,
+	INBOX_ASSIGN_ROUND_ROBIN,
+	INBOX_ASSIGN_LEAST_OPEN
+} InboxAssignment;
+
+typedef enum InboxAgentStatus
+{
+	INBOX_AGENT_ONLINE,
+	INBOX_AGENT_BUSY,
+	INBOX_AGENT_OFFLINE
+} InboxAgentStatus;
+
+typedef struct InboxSpaceSettings
+{
+	bool		exists;			/* false: no such space (then the defaults) */
+	bool		auto_close;		/* auto_close_after is set */
+	Interval	auto_close_after;
+	bool		unassign_on_close;
+	InboxAssignment assignment;
+	int32		assignment_cap; /* -1: no cap */
+	bool		auto_away;		/* auto_away_after is set */
+	Interval	auto_away_after;
+} InboxSpaceSettings;
+
+extern InboxSpaceSettings inbox_space_settings(int64 space);
+extern bool inbox_parse_assignment(const char *name, InboxAssignment *assignment);
+extern const char *inbox_assignment_name(InboxAssignment assignment);
+extern bool inbox_parse_agent_status(const char *name, InboxAgentStatus *status);
+extern void inbox_check_setting_interval(const char *name, Interval *value);
+extern TimestampTz inbox_time_plus(TimestampTz at, const Interval *interval);
+
+/* availability.c: agents' activity, and agents set away */
+extern void inbox_define_availability_gucs(void);
+extern void inbox_availability_xact_event(XactEvent event);
+extern void inbox_note_activity(int64 space, int64 agent);
+extern void inbox_start_activity(int64 space, int64 agent, TimestampTz at);
+extern int	inbox_set_idle_agents_away(int max);
+extern bool inbox_next_away_due(TimestampTz *due);
 
 /* channel_cache.c: a channel as the rules see it */
 typedef struct InboxChannelFacts
@@ -425,6 +487,8 @@ extern void inbox_require_admin(const InboxAccess *access, const char *action);
 extern void inbox_worker_shmem_init(void);
 extern void inbox_worker_wake_snooze(void);
 extern void inbox_worker_wake_all(void);
+extern void inbox_worker_note_timer(TimestampTz at);
+extern void inbox_worker_timers_xact_event(XactEvent event);
 
 /* how a transaction that handed notifications over ended */
 typedef enum RelayEnd
@@ -482,6 +546,27 @@ extern void inbox_check_conversation_of(int64 space, int64 conversation, int64 c
 /* counts.c */
 extern void inbox_count_contact_change(Relation rel, HeapTuple oldtuple, HeapTuple newtuple);
 
+/* agent_state.c: the agents' open counts in a space that assigns, its assignment lock */
+extern void inbox_lock_assignment(int64 space);
+extern void inbox_agent_state_contact_change(Relation rel, HeapTuple oldtuple, HeapTuple newtuple);
+extern void inbox_recount_agent_state(int64 space);
+extern void inbox_agent_state_add(int64 space, int64 agent);
+
+/* assignment_policy.c: automatic assignment and the queue of waiting contacts */
+extern void inbox_assign_on_open(int64 space, int64 contact);
+extern void inbox_fill_queue(int64 space);
+extern void inbox_lock_assignment_for_contact(int64 space, int64 contact);
+
+/* auto_close.c: the wait for a contact's answer, and closing when it is over */
+extern void inbox_auto_close_user_message(int64 space, int64 conversation, TimestampTz at,
+										  TimestampTz snoozed_until);
+extern void inbox_auto_close_incoming(int64 space, int64 conversation, TimestampTz at);
+extern void inbox_auto_close_snooze_changed(int64 space, int64 conversation, TimestampTz from);
+extern void inbox_auto_close_recount(int64 space, int64 contact);
+extern void inbox_auto_close_respace(int64 space, const InboxSpaceSettings *settings);
+extern int	inbox_close_due(int max);
+extern bool inbox_next_close_due(TimestampTz *due);
+
 /* rules_conversation.c */
 extern int64 inbox_insert_conversation(int64 space, int64 contact, const TimestampTz *opened_at,
 									   const InboxActor *opener, const char *reference,
@@ -504,6 +589,7 @@ extern bool inbox_next_due(TimestampTz *due);
 extern void inbox_define_notify_gucs(void);
 extern void inbox_notify_xact_event(XactEvent event);
 extern void inbox_notify_subxact_abort(SubTransactionId subxact);
+extern void inbox_notify_agent(int64 space, int64 agent);
 
 /*
  * ==================================================================

@@ -142,6 +142,33 @@ inbox_lock_contact_in_order(int64 space, int64 contact)
 	return conversation;
 }
 
+/*
+ * The same for a message being written: also whether the open conversation
+ * waits for its contact's answer (auto_close_from set, auto_close.c), read
+ * with the lock, which an incoming message ends.
+ */
+int64
+inbox_lock_contact_for_message(int64 space, int64 contact, bool *waiting)
+{
+	static InboxQuery q = {
+		"SELECT id, auto_close_from IS NOT NULL FROM inbox.conversation"
+		" WHERE space_id = $1 AND contact_id = $2 AND closed_at IS NULL FOR NO KEY UPDATE",
+		2, {INT8OID, INT8OID}
+	};
+	Datum		values[2] = {Int64GetDatum(space), Int64GetDatum(contact)};
+	int64		conversation = 0;
+	bool		isnull;
+
+	*waiting = false;
+	if (inbox_exec(&q, values, NULL, 1) > 0)
+	{
+		(void) inbox_int8(1, &conversation);
+		*waiting = DatumGetBool(inbox_value(2, &isnull)) && !isnull;
+	}
+	inbox_lock_contact(space, contact);
+	return conversation;
+}
+
 void
 inbox_require_space(int64 space)
 {

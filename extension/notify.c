@@ -18,6 +18,7 @@
  * since any role may LISTEN on any channel:
  *   {"op": "message", "contact": 12, "message": [345, 346]}
  *   {"op": "assignment", "contact": 12}
+ *   {"op": "agent", "agent": 3}          (an agent's status changed)
  * At most INBOX_NOTIFY_IDS ids are listed; "more" counts the rest.  A
  * comment that mentions agents tells each of them on its own, naming the
  * comment and the agent (a client shows it to that agent only):
@@ -52,7 +53,7 @@ PG_FUNCTION_INFO_V1(inbox_notify_change);
 typedef struct NotifyKey
 {
 	int64		space;
-	int64		contact;
+	int64		contact;		/* or the agent, for op_agent */
 	const char *op;				/* a string constant of this file */
 	int64		comment;		/* a mention: the comment and the agent; else 0 */
 	int64		agent;
@@ -80,6 +81,9 @@ typedef struct NotifyEntry
 	NotifyRecord *records;
 	int			order;			/* first-recorded order, for sending */
 } NotifyEntry;
+
+/* the op of an agent's status change, whose entries name the agent instead of a contact */
+static const char op_agent[] = "agent";
 
 static bool notify_enabled = true;
 static HTAB *pending = NULL;	/* in TopTransactionContext */
@@ -252,8 +256,8 @@ send_pending(TransactionId prepared)
 			continue;
 		}
 		resetStringInfo(&payload);
-		appendStringInfo(&payload, "{\"op\": \"%s\", \"contact\": " INT64_FORMAT,
-						 entry->key.op, entry->key.contact);
+		appendStringInfo(&payload, "{\"op\": \"%s\", \"%s\": " INT64_FORMAT,
+						 entry->key.op, entry->key.op == op_agent ? "agent" : "contact", entry->key.contact);
 		if (entry->key.agent != 0)
 			appendStringInfo(&payload, ", \"comment\": " INT64_FORMAT ", \"agent\": " INT64_FORMAT,
 							 entry->key.comment, entry->key.agent);
@@ -594,4 +598,15 @@ inbox_notify_change(PG_FUNCTION_ARGS)
 	}
 
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * An agent's status changed (rules_agent.c): told on the space's channel
+ * at commit, once per agent and transaction.
+ */
+void
+inbox_notify_agent(int64 space, int64 agent)
+{
+	if (notify_enabled)
+		record(space, agent, op_agent, NULL, agent);
 }

@@ -11,6 +11,10 @@
  *   the actor of the change; assigning a contact with no open
  *   conversation opens one first (rule 4).
  * - Changing snoozed_until follows the snooze rule of snooze.c (rule 8).
+ * - In a space that assigns automatically, the agents' open assigned
+ *   contacts are counted as the assignee and the open conversation change
+ *   (agent_state.c; a count that goes down lets a waiting contact have the
+ *   seat, assignment_policy.c).
  * - search_text and phone_digits follow the name, e-mail and phone.  They
  *   are kept by a trigger of their own (contact_search_columns, enabled
  *   ALWAYS, so that a restore computes them too) rather than as generated
@@ -361,6 +365,15 @@ inbox_contact_after_update(PG_FUNCTION_ARGS)
 	/* then the view counts (a 1.0 schema still counts in a trigger of its own) */
 	if (inbox_trigger_state(rel, "contact_counts_update") == '\0')
 		inbox_count_contact_change(rel, oldtuple, newtuple);
+
+	/* and the agents' open counts where the space assigns (a seat freed: assignment_policy.c) */
+	if (old_assignee != new_assignee ||
+		inbox_column_changed(oldtuple, newtuple, desc, col[CONTACT_OPEN_CONVERSATION_ID]))
+	{
+		inbox_spi_connect();
+		inbox_agent_state_contact_change(rel, oldtuple, newtuple);
+		SPI_finish();
+	}
 	return PointerGetDatum(NULL);
 }
 

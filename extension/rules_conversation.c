@@ -11,10 +11,18 @@
  *   reference and source URL (rule 12).
  * - Closing, by close_conversation() or a plain UPDATE of closed_at,
  *   writes `conversation_closed` and unassigns the contact (`unassigned`),
- *   both for the closing actor and in the closed conversation (rule 4).
+ *   both for the closing actor and in the closed conversation (rule 4),
+ *   unless the space keeps assignees (unassign_on_close false).  The
+ *   background worker closes as actor system (auto_close.c).
  * - Deleting an open conversation (a plain DELETE; only an empty one can
  *   go, messages keep theirs) unassigns the contact as a close does
  *   (`unassigned`, in no conversation).
+ * - In a space that assigns automatically, a conversation that opens for
+ *   an unassigned contact is assigned to an available agent, or the
+ *   contact waits (assignment_policy.c).
+ * - auto_close_from and auto_close_at, the wait for the contact's answer,
+ *   are the rules' (auto_close.c): never written by others, cleared on
+ *   close.
  *
  * - contact.open_conversation_id follows: set on open, cleared on close
  *   or when an open conversation is deleted (the unassigned view and the
@@ -138,6 +146,32 @@ check_no_closer(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, const At
 					 errhint("Give them with closed_at in the UPDATE that closes it, or close it with inbox.close_conversation().")));
 }
 
+/*
+ * The wait for the contact's answer (auto_close.c) is the rules' to write:
+ * a new conversation has none (a merge restores one with its own), an
+ * UPDATE that is not the rules' leaves it.
+ */
+static void
+check_wait_not_written(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, const AttrNumber *col)
+{
+	const ConversationColumn wait_columns[] = {CONVERSATION_AUTO_CLOSE_FROM, CONVERSATION_AUTO_CLOSE_AT};
+
+	if (inbox_current_actor().maintaining)
+		return;
+	for (int i = 0; i < lengthof(wait_columns); i++)
+	{
+		AttrNumber	attnum = col[wait_columns[i]];
+
+		if (oldtuple == NULL ? !inbox_is_null(newtuple, desc, attnum)
+			: inbox_column_changed(oldtuple, newtuple, desc, attnum))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("column \"%s\" of a conversation is maintained by inbox",
+							NameStr(TupleDescAttr(desc, attnum - 1)->attname)),
+					 errhint("It follows the conversation's messages and its space's auto_close_after.")));
+	}
+}
+
 static HeapTuple
 before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTupleEdit *edit)
 {
@@ -158,6 +192,8 @@ before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTuple
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a conversation is inserted open"),
 				 errhint("Close it afterwards with inbox.close_conversation() or an UPDATE of closed_at.")));
+	if (!INBOX_MERGING())
+		check_wait_not_written(NULL, tuple, desc, col);
 
 	/* what a plain INSERT gives (unmerge restores a conversation as it was) */
 	if (!INBOX_MERGING())
@@ -234,6 +270,7 @@ before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, const Attr
 
 	inbox_check_time_written(oldtuple, newtuple, desc, col[CONVERSATION_FIRST_RESPONSE_AT], "conversation", id);
 
+	check_wait_not_written(oldtuple, newtuple, desc, col);
 	was_closed = !inbox_is_null(oldtuple, desc, col[CONVERSATION_CLOSED_AT]);
 	closed_at = inbox_get_datum(newtuple, desc, col[CONVERSATION_CLOSED_AT], &is_closed);
 	is_closed = !is_closed;
@@ -265,6 +302,9 @@ before_update(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, const Attr
 				 errmsg("conversation %lld cannot be closed before it was opened", (long long) id)));
 	default_actor(space, newtuple, desc, edit, col[CONVERSATION_CLOSED_BY_KIND], col[CONVERSATION_CLOSED_BY_AGENT]);
 	close_after_last_message(space, id, DatumGetTimestampTz(closed_at), desc, col[CONVERSATION_CLOSED_AT], edit);
+	/* a closed conversation waits for nobody (auto_close.c) */
+	inbox_edit_set(edit, desc, col[CONVERSATION_AUTO_CLOSE_FROM], (Datum) 0, true);
+	inbox_edit_set(edit, desc, col[CONVERSATION_AUTO_CLOSE_AT], (Datum) 0, true);
 	return newtuple;
 }
 
@@ -299,6 +339,10 @@ after_close(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 		"UPDATE inbox.contact SET assignee_id = NULL, open_conversation_id = NULL WHERE space_id = $1 AND id = $2",
 		2, {INT8OID, INT8OID}
 	};
+	static InboxQuery q_keep = {
+		"UPDATE inbox.contact SET open_conversation_id = NULL WHERE space_id = $1 AND id = $2",
+		2, {INT8OID, INT8OID}
+	};
 	bool		isnull;
 	InboxActor	actor;
 	InboxEvent	event;
@@ -323,7 +367,9 @@ after_close(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 
 	values[0] = Int64GetDatum(space);
 	values[1] = Int64GetDatum(contact);
-	inbox_exec_as(&actor, &q_unassign, values, NULL, 0);
+	/* the space's unassign_on_close (default true) may keep the assignee */
+	inbox_exec_as(&actor, inbox_space_settings(space).unassign_on_close ? &q_unassign : &q_keep,
+				  values, NULL, 0);
 }
 
 /* point the contact at its open conversation, or at none */
@@ -371,6 +417,9 @@ after_open(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 	event.source_url = inbox_get_text(tuple, desc, col[CONVERSATION_SOURCE_URL]);
 	event.at = DatumGetTimestampTz(inbox_get_datum(tuple, desc, col[CONVERSATION_OPENED_AT], &isnull));
 	(void) inbox_write_event(&event);
+
+	/* a space that assigns gives an unassigned contact to an agent (assignment_policy.c) */
+	inbox_assign_on_open(space, contact);
 }
 
 /*

@@ -336,6 +336,7 @@ before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTuple
 	InboxDirection direction;
 	InboxStatus status;
 	InboxChannelFacts channel_kind;
+	bool		waiting;
 
 	/* a time the window arithmetic and the lists can work with */
 	if (isnull_at || !INBOX_TIME_IN_RANGE(at))
@@ -395,9 +396,15 @@ before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTuple
 					 errdetail("Reply-to context is shown for incoming messages only.")));
 	}
 
-	/* lock: the open conversation, then the contact (inbox.h) */
+	/*
+	 * lock: the open conversation, then the contact (inbox.h); a user's
+	 * reply to a contact waiting for an agent assigns it, under the space's
+	 * assignment lock, taken first (assignment_policy.c)
+	 */
 	space = inbox_row_space(tuple, desc, col[MESSAGE_SPACE_ID], "message");
-	conversation = inbox_lock_contact_in_order(space, contact);
+	if (user)
+		inbox_lock_assignment_for_contact(space, contact);
+	conversation = inbox_lock_contact_for_message(space, contact, &waiting);
 
 	/* the channel and agent are of the space: the cache knows the channel's */
 	channel_kind = inbox_channel_facts(space, channel);
@@ -406,6 +413,9 @@ before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTuple
 
 	if (incoming)
 	{
+		/* the contact answers: the conversation no longer waits for it (auto_close.c) */
+		if (waiting)
+			inbox_auto_close_incoming(space, conversation, at);
 		note_incoming(space, contact, channel, at);
 		quoted_id = inbox_get_int8(tuple, desc, col[MESSAGE_REPLY_TO_ID], &isnull);
 		if (!isnull)
@@ -674,7 +684,8 @@ after_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 		"  last_message_preview = CASE WHEN" NEWEST " THEN $10 ELSE last_message_preview END,"
 		"  last_message_status = CASE WHEN" NEWEST " THEN $11 ELSE last_message_status END,"
 		"  last_message_at = CASE WHEN" NEWEST " THEN $8 ELSE last_message_at END"
-		" WHERE space_id = $9 AND id = $1",
+		" WHERE space_id = $9 AND id = $1"
+		" RETURNING snoozed_until",
 		11, {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID, INT8OID, TEXTOID,
 		TEXTOID}
 	};
@@ -682,7 +693,8 @@ after_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 	static InboxQuery q_contact_1x = {
 		CONTACT_OF_NEW_MESSAGE
 		"  last_message_at = CASE WHEN" NEWEST " THEN $8 ELSE last_message_at END"
-		" WHERE space_id = $9 AND id = $1",
+		" WHERE space_id = $9 AND id = $1"
+		" RETURNING snoozed_until",
 		9, {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID, INT8OID}
 	};
 #undef CONTACT_OF_NEW_MESSAGE
@@ -705,6 +717,7 @@ after_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 	char		nulls[11];
 	InboxActor	actor;
 	bool		list_columns = contact_has_list_columns();
+	TimestampTz snoozed_until = 0;
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(inbox_get_int8(tuple, desc, col[MESSAGE_CONTACT_ID], &isnull));
@@ -736,7 +749,14 @@ after_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 		direction == INBOX_INCOMING ? "contact" : "user";
 	actor.agent = agent;
 	actor.maintaining = true;
-	inbox_exec_as(&actor, list_columns ? &q_contact : &q_contact_1x, values, nulls, 0);
+	if (inbox_exec_as(&actor, list_columns ? &q_contact : &q_contact_1x, values, nulls, 0) > 0)
+	{
+		bool		snooze_null;
+		Datum		until = inbox_value(1, &snooze_null);
+
+		if (!snooze_null)
+			snoozed_until = DatumGetTimestampTz(until);
+	}
 
 	conversation = inbox_get_int8(tuple, desc, col[MESSAGE_CONVERSATION_ID], &isnull);
 	if (strcmp(sender_kind, "user") == 0 && !isnull)
@@ -745,6 +765,8 @@ after_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 		values[1] = at;
 		values[2] = Int64GetDatum(space);
 		inbox_exec(&q_first_response, values, NULL, 0);
+		/* the conversation now waits for the contact's answer (auto_close.c) */
+		inbox_auto_close_user_message(space, conversation, DatumGetTimestampTz(at), snoozed_until);
 	}
 }
 
@@ -786,6 +808,8 @@ inbox_recount_contact(const InboxActor *actor, int64 space, int64 contact)
 	inbox_lock_contact_row(space, contact);
 	maintaining.maintaining = true;
 	inbox_exec_as(&maintaining, contact_has_list_columns() ? &q : &q_1x, values, NULL, 0);
+	/* and the wait of its open conversation for its answer */
+	inbox_auto_close_recount(space, contact);
 }
 
 /*

@@ -167,7 +167,8 @@ inbox_require_admin(const InboxAccess *access, const char *action)
 /*
  * What the caller may do with a contact of a space, which it must see (the
  * space, and under agents_see_only_assigned the contact's assignee),
- * acting for "agent" (0 = none named).  A contact the space does not have
+ * acting for "agent" (0 = none named), who thereby acts (or the caller's
+ * own agent, when it names none).  A contact the space does not have
  * is not seen: P0002, as for one that does not exist (for an owner, the
  * rules' own look-ups by space and id say so).
  */
@@ -186,6 +187,7 @@ inbox_contact_access(int64 space, int64 contact, int64 agent)
 		memset(&access, 0, sizeof(access));
 		access.space = space;
 		access.owner = true;
+		inbox_note_activity(space, agent);
 		return access;
 	}
 	if (inbox_exec(&q, values, NULL, 1) == 0)
@@ -195,6 +197,8 @@ inbox_contact_access(int64 space, int64 contact, int64 agent)
 	if (access.assigned_only && assignee != 0 && assignee != access.agent)
 		deny("contact", contact);
 	inbox_check_acting_agent(&access, agent);
+	/* the call acts as that agent, or as the caller's own (auto-away: availability.c) */
+	inbox_note_activity(space, agent != 0 ? agent : access.agent);
 	return access;
 }
 

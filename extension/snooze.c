@@ -158,6 +158,15 @@ inbox_record_snooze_change(Relation rel, int64 contact, HeapTuple oldtuple, Heap
 
 	if (actor.merging)
 		return;					/* merge.c ends a merged contact's snooze silently */
+
+	/*
+	 * A conversation waiting for the contact's answer is not closed while
+	 * the contact is snoozed: its wait runs from the snooze's end, the time
+	 * set, or the time it ended (auto_close.c).
+	 */
+	inbox_auto_close_snooze_changed(space, inbox_get_int8(newtuple, desc, col[CONTACT_OPEN_CONVERSATION_ID], &isnull),
+									new_null ? Min(DatumGetTimestampTz(old_until), GetCurrentTransactionStartTimestamp())
+									: DatumGetTimestampTz(new_until));
 	if (new_null)
 	{
 		if (!old_null && !waking)
@@ -295,15 +304,12 @@ wake_due_here(int max)
 
 /*
  * The same on a Citus node: the due contacts of each shard of inbox.contact
- * this node holds (read from the shard table: cluster.c), woken space by
- * space through inbox.contact, naming the space, so that Citus routes each
- * wake to the shard that holds the contact then (a shard being moved
- * blocks the write until it has moved; the wake of a contact woken
- * meanwhile finds it no longer due).  Rows read from a shard table are
- * candidates only: the wake reads them again, locked.
+ * this node holds, woken space by space through inbox.contact
+ * (inbox_act_on_shards in cluster.c); the wake of a contact woken
+ * meanwhile finds it no longer due.
  */
 static int
-wake_due_on_shards(List *shards, int max)
+wake_space_due(int64 space, Datum ids, void *arg)
 {
 	static InboxQuery q = {
 		"WITH due AS ("
@@ -318,62 +324,24 @@ wake_due_on_shards(List *shards, int max)
 		2, {INT8OID, INT8ARRAYOID}
 	};
 	InboxActor	actor;
-	ListCell   *lc;
-	int			woken = 0;
+	Datum		values[2] = {Int64GetDatum(space), ids};
+	int			count;
 
 	memset(&actor, 0, sizeof(actor));
 	actor.kind = "system";
-	foreach(lc, shards)
+	waking = true;
+	PG_TRY();
 	{
-		char	   *sql = psprintf("SELECT space_id, id FROM %s WHERE snoozed_until <= now()"
-								   " ORDER BY space_id, snoozed_until, id LIMIT $1",
-								   (const char *) lfirst(lc));
-		Oid			argtypes[1] = {INT4OID};
-		Datum		args[1] = {Int32GetDatum(max - woken)};
-		SPITupleTable *candidates;
-		uint64		n;
-		uint64		from = 0;
-
-		if (woken >= max)
-			break;
-		if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "inbox: could not read the due snoozes of shard %s", (const char *) lfirst(lc));
-		candidates = SPI_tuptable;
-		n = SPI_processed;
-		while (from < n)
-		{
-			bool		isnull;
-			int64		space = DatumGetInt64(SPI_getbinval(candidates->vals[from], candidates->tupdesc, 1, &isnull));
-			uint64		to = from;
-			Datum	   *ids = palloc((n - from) * sizeof(Datum));
-			Datum		values[2];
-			int			count;
-
-			while (to < n && DatumGetInt64(SPI_getbinval(candidates->vals[to], candidates->tupdesc, 1, &isnull)) == space)
-			{
-				ids[to - from] = SPI_getbinval(candidates->vals[to], candidates->tupdesc, 2, &isnull);
-				to++;
-			}
-			values[0] = Int64GetDatum(space);
-			values[1] = PointerGetDatum(construct_array(ids, to - from, INT8OID, sizeof(int64),
-														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-			waking = true;
-			PG_TRY();
-			{
-				count = inbox_exec_as(&actor, &q, values, NULL, 0);
-				if (count > 0)
-					write_wake_events(count, &actor);
-			}
-			PG_FINALLY();
-			{
-				waking = false;
-			}
-			PG_END_TRY();
-			woken += count;
-			from = to;
-		}
+		count = inbox_exec_as(&actor, &q, values, NULL, 0);
+		if (count > 0)
+			write_wake_events(count, &actor);
 	}
-	return woken;
+	PG_FINALLY();
+	{
+		waking = false;
+	}
+	PG_END_TRY();
+	return count;
 }
 
 /*
@@ -393,7 +361,10 @@ inbox_wake_due(int max)
 		return 0;				/* the publisher wakes them; the change comes with its rows */
 	shards = inbox_local_shards("contact");
 	if (shards != NIL)
-		return wake_due_on_shards(shards, max);
+		return inbox_act_on_shards(shards,
+								   "SELECT space_id, id FROM %s WHERE snoozed_until <= now()"
+								   " ORDER BY space_id, snoozed_until, id LIMIT $1",
+								   max, wake_space_due, NULL);
 	if (inbox_is_distributed())
 		return 0;				/* distributed, and no shard of contacts here */
 	return wake_due_here(max);
@@ -408,8 +379,6 @@ inbox_next_due(TimestampTz *due)
 {
 	static InboxQuery q = {"SELECT min(snoozed_until) FROM inbox.contact", 0, {InvalidOid}};
 	List	   *shards;
-	ListCell   *lc;
-	bool		found = false;
 	bool		isnull;
 	Datum		value;
 
@@ -436,18 +405,5 @@ inbox_next_due(TimestampTz *due)
 		return true;
 	}
 
-	foreach(lc, shards)
-	{
-		char	   *sql = psprintf("SELECT min(snoozed_until) FROM %s", (const char *) lfirst(lc));
-
-		if (SPI_execute(sql, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "inbox: could not read the next snooze of shard %s", (const char *) lfirst(lc));
-		value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		if (!isnull && (!found || DatumGetTimestampTz(value) < *due))
-		{
-			*due = DatumGetTimestampTz(value);
-			found = true;
-		}
-	}
-	return found;
+	return inbox_min_on_shards(shards, "SELECT min(snoozed_until) FROM %s", due);
 }

@@ -80,6 +80,8 @@ static const char *const conversation_names[] = {
 	[CONVERSATION_CATEGORY] = "category",
 	[CONVERSATION_SUMMARY] = "summary",
 	[CONVERSATION_FIRST_RESPONSE_AT] = "first_response_at",
+	[CONVERSATION_AUTO_CLOSE_FROM] = "auto_close_from",
+	[CONVERSATION_AUTO_CLOSE_AT] = "auto_close_at",
 };
 
 static const char *const message_names[] = {

@@ -240,6 +240,8 @@ open_space_for_agent(int64 space, int64 agent)
 	inbox_require_space(space);
 	if (agent != 0)
 		inbox_check_agent_in_space(space, agent);
+	/* the agent reads its inbox: it acts (auto-away, availability.c) */
+	inbox_note_activity(space, agent != 0 ? agent : access.agent);
 	return access;
 }
 

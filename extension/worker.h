@@ -9,7 +9,8 @@
  * connected there, what it is asked to do, and why the last one exited.
  * Everything in it is read and written under WorkerShared.lock, except the
  * two wake flags, which are atomics that the worker swaps for 0 after it
- * has reset its latch.
+ * has reset its latch, and the time of its next look, an atomic it alone
+ * writes.
  *
  *-------------------------------------------------------------------------
  */
@@ -45,8 +46,10 @@ typedef struct WorkerSlot
 	pid_t		pid;			/* the worker connected here, 0 if none */
 	Latch	   *latch;			/* and its latch */
 	bool		serving;		/* the worker takes notifications (notify_relay.c) */
-	pg_atomic_uint32 snooze_pending;	/* a snooze was set or moved: look again */
+	pg_atomic_uint32 snooze_pending;	/* a timer was set or moved: look again */
 	pg_atomic_uint32 relay_pending; /* notifications to send */
+	pg_atomic_uint64 next_look;		/* when the worker looks at its timers next
+									 * (a TimestampTz); 0 while it looks */
 } WorkerSlot;
 
 typedef struct WorkerShared

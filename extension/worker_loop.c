@@ -5,20 +5,23 @@
  *	  database with inbox, started by the launcher (worker_launcher.c),
  *	  running two tasks in one loop:
  *
- *   the snooze timer         wakes snoozed contacts when their time comes
- *                            (rule 8), in batches of inbox.snooze_batch,
- *                            one transaction per batch (inbox_wake_due in
- *                            snooze.c, the code behind
- *                            inbox.wake_due_snoozes()), then reads the
- *                            next due time;
+ *   the timers               wake snoozed contacts when their time comes
+ *                            (rule 8: inbox_wake_due in snooze.c, the code
+ *                            behind inbox.wake_due_snoozes()), close the
+ *                            conversations whose auto-close time has come
+ *                            (auto_close.c) and set idle agents away
+ *                            (availability.c), in batches of
+ *                            inbox.snooze_batch, one transaction per batch,
+ *                            then read the next due time of all three;
  *   the notification relay   sends the notifications that committing
  *                            transactions handed over (notify_relay.c), in
  *                            commit order, many at once.
  *
  * The loop sleeps on its latch until the earlier of what the tasks wait
- * for: the next due snooze (at most an hour ahead; a second on a Citus
+ * for: the next due timer (at most an hour ahead; a second on a Citus
  * node, whose shards may move), or a wake.  A
- * transaction that set or moved a snooze, or handed notifications over,
+ * transaction that set or moved a snooze, set a timer earlier than the
+ * worker's next look (which the slot holds), or handed notifications over,
  * sets a flag in the worker's slot and its latch (worker_shmem.c); the
  * loop resets the latch before it reads the flags, so a commit is either
  * seen by that read or wakes the following sleep.  While nothing is due
@@ -196,20 +199,35 @@ snooze_task_due(bool relay_wake, bool snooze_wake, TimestampTz now)
 	return !relay_wake || snooze_wake || snooze_look_at == 0 || now >= snooze_look_at;
 }
 
+/* the earlier of two due times, either of which may be missing */
+static bool
+earlier_due(bool has_due, TimestampTz *due, bool has_other, TimestampTz other)
+{
+	if (has_other && (!has_due || other < *due))
+		*due = other;
+	return has_due || has_other;
+}
+
 /*
- * Wake what is due, batch after batch, one transaction each; returns
- * whether a snooze is pending, with its time in *next, and how many the
- * last batch woke in *woken.  Between batches the relay sends what came
- * meanwhile: a long backlog does not hold notifications back.
+ * Run what is due, batch after batch, one transaction each: the snoozes
+ * that end, the conversations auto-closed, the agents set away.  Returns
+ * whether a timer is pending, with the earliest time in *next, and how
+ * many the last batch did in *done (with more due at once when it filled a
+ * batch).  Between batches the relay sends what came meanwhile: a long
+ * backlog does not hold notifications back.
  */
 static bool
-wake_due_batches(TimestampTz *next, int *woken)
+wake_due_batches(TimestampTz *next, int *done)
 {
 	bool		has_next = false;
+	bool		full;
 
 	do
 	{
 		bool		has_extension;
+		int			woken = 0,
+					closed = 0,
+					away = 0;
 
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
@@ -217,11 +235,29 @@ wake_due_batches(TimestampTz *next, int *woken)
 		has_extension = OidIsValid(get_extension_oid("inbox", true));
 		if (has_extension)
 		{
-			pgstat_report_activity(STATE_RUNNING, "inbox: waking due snoozes");
+			TimestampTz due;
+
+			pgstat_report_activity(STATE_RUNNING, "inbox: running due timers");
 			inbox_spi_connect();
-			*woken = inbox_wake_due(inbox_worker_batch);
-			has_next = inbox_next_due(next);
-			serving_shards = inbox_is_distributed() || inbox_is_subscriber();
+			if (inbox_is_subscriber())
+			{
+				/*
+				 * A logical replication subscriber: the publisher's worker
+				 * runs every timer and its changes come with its rows; look
+				 * again in a second whether the subscription is gone.
+				 */
+				serving_shards = true;
+			}
+			else
+			{
+				woken = inbox_wake_due(inbox_worker_batch);
+				closed = inbox_close_due(inbox_worker_batch);
+				away = inbox_set_idle_agents_away(inbox_worker_batch);
+				has_next = inbox_next_due(next);
+				has_next = earlier_due(has_next, next, inbox_next_close_due(&due), due);
+				has_next = earlier_due(has_next, next, inbox_next_away_due(&due), due);
+				serving_shards = inbox_is_distributed();
+			}
 			SPI_finish();
 		}
 		PopActiveSnapshot();
@@ -231,12 +267,15 @@ wake_due_batches(TimestampTz *next, int *woken)
 
 		if (!has_extension)
 			worker_found_no_extension();
-		if (*woken > 0)
-			elog(DEBUG1, "inbox worker woke %d contacts", *woken);
+		if (woken > 0 || closed > 0 || away > 0)
+			elog(DEBUG1, "inbox worker woke %d contacts, closed %d conversations, set %d agents away",
+				 woken, closed, away);
+		*done = woken + closed + away;
+		full = woken >= inbox_worker_batch || closed >= inbox_worker_batch || away >= inbox_worker_batch;
 		(void) inbox_notify_relay_drain();
 		CHECK_FOR_INTERRUPTS();
 		worker_check_stop();
-	} while (*woken >= inbox_worker_batch);
+	} while (full);
 
 	return has_next;
 }
@@ -252,6 +291,9 @@ snooze_task_run(void)
 				now;
 	int			woken = 0;
 
+	/* looking: every timer set from now on wakes us (worker_shmem.c) */
+	pg_atomic_write_u64(&inbox_worker_shared->slots[my_slot].next_look, 0);
+	pg_memory_barrier();
 	if (!wake_due_batches(&next, &woken))
 	{
 		snooze_look_at = serving_shards ?
@@ -348,6 +390,8 @@ inbox_worker_main(Datum main_arg)
 			if (!snooze_task_run())
 				continue;
 			now = GetCurrentTimestamp();
+			/* a timer set for before this wakes us (worker_shmem.c) */
+			pg_atomic_write_u64(&shared->slots[my_slot].next_look, (uint64) snooze_look_at);
 		}
 
 		/* sleep until the next snooze is due (the relay waits for its wake) */

@@ -22,6 +22,15 @@
  * again.  The worker resets its latch before it reads the flags, so a
  * commit is either seen by that read or wakes the following sleep.
  *
+ * The other timers (auto-close, auto-away) are set by many more
+ * transactions (every reply of a user starts a wait), nearly always for
+ * later than what the worker waits for: the slot holds the time of the
+ * worker's next look, and a transaction that set a timer wakes it at
+ * commit only when its earliest one is before that time.  While the worker
+ * looks (from before it resets its latch until it has published the time
+ * of its next look) the slot holds 0, and every such commit wakes it: a
+ * timer set after the worker's query read the timers is not missed.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -124,6 +133,7 @@ inbox_worker_find_or_add_slot(Oid database)
 		slot->database = database;
 		pg_atomic_init_u32(&slot->snooze_pending, 0);
 		pg_atomic_init_u32(&slot->relay_pending, 0);
+		pg_atomic_init_u64(&slot->next_look, 0);
 	}
 	return i;
 }
@@ -219,4 +229,54 @@ inbox_worker_wake_all(void)
 {
 	wake_worker(true);
 	wake_worker(false);
+}
+
+/* the earliest timer (auto-close, auto-away) the current transaction set; 0 = none */
+static TimestampTz earliest_timer = 0;
+
+/*
+ * A rule set a timer at "at" (auto_close.c, rules_agent.c): at commit the
+ * worker is woken if it would look later than the earliest of them.
+ */
+void
+inbox_worker_note_timer(TimestampTz at)
+{
+	if (earliest_timer == 0 || at < earliest_timer)
+		earliest_timer = at;
+}
+
+/*
+ * At the end of a transaction (inbox.c): after commit, wake the worker if
+ * a timer was set before its next look.  A prepared transaction's timers
+ * are told by COMMIT PREPARED (inbox_worker_wake_all).
+ */
+void
+inbox_worker_timers_xact_event(XactEvent event)
+{
+	WorkerSlot *slot;
+	int			i;
+	TimestampTz at = earliest_timer;
+
+	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE ||
+		event == XACT_EVENT_PARALLEL_PRE_COMMIT)
+		return;
+	earliest_timer = 0;
+	if (event != XACT_EVENT_COMMIT || at == 0 || inbox_worker_shared == NULL || !OidIsValid(MyDatabaseId))
+		return;
+	LWLockAcquire(inbox_worker_shared->lock, LW_SHARED);
+	i = my_database_slot();
+	if (i >= 0 && inbox_worker_shared->slots[i].latch != NULL)
+	{
+		uint64		next_look;
+
+		slot = &inbox_worker_shared->slots[i];
+		pg_memory_barrier();	/* our commit is visible before we read the time */
+		next_look = pg_atomic_read_u64(&slot->next_look);
+		if (next_look == 0 || at < (TimestampTz) next_look)
+		{
+			pg_atomic_write_u32(&slot->snooze_pending, 1);
+			SetLatch(slot->latch);
+		}
+	}
+	LWLockRelease(inbox_worker_shared->lock);
 }

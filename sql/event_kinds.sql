@@ -20,16 +20,21 @@ SELECT inbox.create_channel(:space, 'telegram', 'tg') AS tg \gset
 SELECT inbox.receive_message(:space, :web, 'visitor', 'hello', profile => '{"email": "v@example.com"}') AS m \gset
 SELECT contact_id AS c FROM inbox.message WHERE id = :m \gset
 
--- assigned / unassigned by each actor that may (system: a plain write with that actor)
+-- assigned / unassigned by each actor that may (system, as the automatic
+-- assignment does it: a plain write with that actor)
 SELECT inbox.assign(:space, :c, :ana, k), inbox.assign(:space, :c, NULL, k) FROM unnest('{user,automation,bot,api}'::text[]) k;
 BEGIN;
 SELECT inbox.assign(:space, :c, :ben);
 SET LOCAL inbox.actor_kind = 'system';
 UPDATE inbox.contact SET assignee_id = NULL WHERE id = :c;
+UPDATE inbox.contact SET assignee_id = :ana WHERE id = :c;
+UPDATE inbox.contact SET assignee_id = NULL WHERE id = :c;
 COMMIT;
--- conversations closed and opened by each actor (the first was opened by the contact's message)
+-- conversations closed and opened by each actor (the first was opened by the contact's message);
+-- closed by the system as auto-close does it, then opened again
 SELECT inbox.close_conversation(:space, :c, k) > 0, inbox.open_conversation(:space, :c, k) > 0
 FROM unnest('{user,automation,bot,api}'::text[]) k;
+SELECT inbox.close_conversation(:space, :c, 'system') > 0, inbox.open_conversation(:space, :c, 'user') > 0;
 -- snoozes: set and ended by a user, ended by a message, ended by the clock
 SELECT inbox.snooze(:space, :c, now() + interval '1 day', :ana), inbox.unsnooze(:space, :c, :ana);
 SELECT inbox.snooze(:space, :c, now() + interval '1 day', :ana);

@@ -77,6 +77,11 @@ SELECT inbox.receive_message(:s2, :ch2, 'zed', 'secret of space two', profile =>
 SELECT contact_id AS zed FROM inbox.message WHERE id = :m_zed \gset
 INSERT INTO inbox.view (space_id, name, filter) VALUES (:s2, 'Space two view', '{"unread": true}') RETURNING id AS v2 \gset
 
+-- Ann acts once first: her own reads below then write nothing (a session
+-- records an agent's activity at most once a minute, inbox.agent_activity)
+SET ROLE regress_inbox_ann;
+SELECT count(*) > 0 AS listed FROM inbox.contact_list(:s1, :ann);
+RESET ROLE;
 -- every refusal of the agent below runs in one transaction, after a message of
 -- Zed's that must stay
 BEGIN;

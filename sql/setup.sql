@@ -52,7 +52,9 @@ CREATE FUNCTION regress.fingerprint() RETURNS text LANGUAGE sql AS $$
 		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.space_id, t.view, t.agent_id, t.shard) FROM inbox.view_count t), ''),
 		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.contact_merge t), ''),
 		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.id) FROM inbox.comment t), ''),
-		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.space_id, t.db_role) FROM inbox.space_admin t), '')))
+		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.space_id, t.db_role) FROM inbox.space_admin t), ''),
+		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.space_id, t.agent_id) FROM inbox.agent_state t), ''),
+		coalesce((SELECT string_agg(t::text, ',' ORDER BY t.space_id, t.agent_id) FROM inbox.agent_activity t), '')))
 $$;
 
 -- the n-th conversation of its contact (1 = the first), NULL for none
@@ -138,5 +140,13 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 GRANT USAGE ON SCHEMA regress TO PUBLIC;
+-- the SQLSTATE and message of a statement, where a test shows what an error names
+CREATE FUNCTION regress.error_of(statement text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE statement;
+	RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
 
 SELECT * FROM inbox.check_integrity();
