@@ -33,6 +33,7 @@ script_suites=(
 	"fuzz:test/fuzz/fuzz_test.sh"
 	"logical:test/logical/logical_test.sh"
 	"standby:test/standby/standby_test.sh"
+	"tour:test/tour/tour_test.sh"
 	"citus:test/citus/citus_test.sh"
 )
 
