@@ -11,6 +11,8 @@
 #     the ";" on its last line, or the lines "--  ..." right below it (columns
 #     separated by "|", runs of spaces count as one, "(0 rows)" = nothing); a
 #     statement that prints rows the README does not show is a failure too;
+#   - inbox-worker listen --space 2 (the tour's space on a fresh demo), as the
+#     README has it, prints the tour's changes;
 #   - the demo's rows are left as they were, check_integrity() is empty, and
 #     the tour runs a second time with the same results (a space of its own).
 #
@@ -121,6 +123,14 @@ normalize() {
 	}' "$@"
 }
 
+# the README's listener for the tour's space (2 on a fresh demo), started
+# before the tour
+"$bindir/inbox-worker" listen --space 2 -d "host=$work port=$port user=postgres dbname=inbox" \
+	>"$work/listen.out" 2>"$work/listen.err" &
+listener=$!
+trap 'kill "$listener" 2>/dev/null; cleanup' EXIT
+wait_until 5 grep -q 'listening on inbox_2' "$work/listen.err" || fail "inbox-worker listen --space 2 starts: $(head -2 "$work/listen.err")"
+
 for round in 1 2; do
 	if run_tour "$round"; then
 		pass "round $round: the tour runs with ON_ERROR_STOP, no error"
@@ -146,6 +156,16 @@ for round in 1 2; do
 	done
 	[ "$bad" = 0 ] && pass "round $round: every statement prints what the README shows ($(wc -l <"$work/shown") results)"
 done
+
+# what the listener printed for round 1: one line per change, ids only
+tour_ops() { grep -o '"op": *"[a-z_]*"' "$work/listen.out" | sed 's/.*"\([a-z_]*\)"$/\1/' | sort -u | tr '\n' ' '; }
+# (its three messages: the first, the reply and the plain INSERT; the retry is none)
+messages() { [ "$(grep -c '"op": *"message"' "$work/listen.out")" -ge 3 ]; }
+wait_until 5 messages
+check "inbox-worker listen --space 2 printed the tour's changes" "$(tour_ops)" \
+	"assignment contact_created conversation_closed conversation_opened event message message_status read "
+check "... and its three messages" "$(grep -c '"op": *"message"' "$work/listen.out")" 3
+kill "$listener" 2>/dev/null
 
 demo_rows >"$work/demo.after" 2>&1
 if [ "$(grep -c 'inbox\.message: [1-9]' "$work/demo.before")" = 1 ] && diff -q "$work/demo.before" "$work/demo.after" >/dev/null; then
