@@ -3,6 +3,8 @@
 # snooze and deliver subcommands.
 #
 #   - --help and --version exit 0; every usage error exits 2 and says why;
+#     after make install, inbox-worker runs from PATH (the link in the
+#     Makefile's WORKER_LINK_DIR, /usr/local/bin) and prints inbox's version;
 #   - an unreachable server exits 1 with a clear message (listen, snooze,
 #     deliver); SIGINT and SIGTERM stop a running worker with exit 0;
 #   - snooze (when inbox.wake_due_snoozes exists): on a server that does NOT
@@ -60,6 +62,22 @@ expect_exit() {
 expect_exit "--help" 0 'Usage:' --help
 expect_exit "-h after a subcommand" 0 'inbox-worker listen --space N' listen -h
 expect_exit "--version" 0 '^inbox-worker \(inbox\) [0-9]' --version
+
+# make install links inbox-worker into the Makefile's WORKER_LINK_DIR
+# (/usr/local/bin, on the default PATH): there it is the installed program
+# and prints inbox's version
+link_dir=$(printf 'inbox-print-link-dir:\n\t@echo $(WORKER_LINK_DIR)\n' |
+	make -s --no-print-directory -f Makefile -f - inbox-print-link-dir 2>/dev/null)
+if [ -z "$link_dir" ]; then
+	echo "(WORKER_LINK_DIR is empty: make install links inbox-worker nowhere, nothing to check)"
+else
+	on_path=$(PATH="$link_dir:/usr/sbin:/usr/bin:/sbin:/bin" command -v inbox-worker)
+	check "after make install, inbox-worker on PATH ($link_dir) is the installed $bindir/inbox-worker" \
+		"$(readlink -f "${on_path:-none}")" "$(readlink -f "$bindir/inbox-worker")"
+	check "inbox-worker --version from PATH prints inbox's version (inbox.control)" \
+		"$(PATH="$link_dir:/usr/sbin:/usr/bin:/sbin:/bin" inbox-worker --version 2>&1)" \
+		"inbox-worker (inbox) $(sed -n "s/^default_version = '\(.*\)'/\1/p" inbox.control)"
+fi
 expect_exit "no subcommand: usage error" 2 'no subcommand given'
 expect_exit "unknown subcommand: usage error" 2 'unknown subcommand "frobnicate"' frobnicate
 expect_exit "listen without --space: usage error" 2 'listen needs --space' listen
