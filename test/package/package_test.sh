@@ -64,6 +64,8 @@ if [ "$rc" != 0 ] || [ -z "$deb" ]; then
 	tail -40 "$work/build.log"; finish
 fi
 
+check "README's install commands name the file the build makes" \
+	"$(grep -o "${package}_[^ ]*\.deb" "$src/README.md" | sort -u | tr '\n' ' ')" "${deb##*/} "
 check "the package's version is inbox.control's default_version (debian/changelog)" \
 	"$(dpkg-deb -f "$deb" Version | sed 's/-[^-]*$//')" "$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$src/inbox.control")"
 contents=$(dpkg-deb -c "$deb" | awk '{print $NF}' | sed 's|^\./|/|')
