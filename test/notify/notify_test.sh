@@ -17,6 +17,8 @@
 #   - a multi-statement transaction: one notification per contact and op;
 #   - nothing after ROLLBACK, nothing from a rolled-back savepoint (nested,
 #     and a PL/pgSQL exception block), nothing with inbox.notify = off,
+#     on a connection shared as a transaction pooler shares it a SET LOCAL
+#     inbox.notify = off stays in its transaction while a SET leaks,
 #     nothing on inbox_1 from space 2;
 #   - a prepared transaction (PREPARE TRANSACTION): nothing until COMMIT
 #     PREPARED (other commits' notifications go on meanwhile), then all of
@@ -394,6 +396,29 @@ SET inbox.notify = off;
 SELECT inbox.receive_message(1, 1, 'alice', 'SECRETBODY quiet');
 SQL
 check "inbox.notify = off: no notification" "" "$(step)"
+
+# one server connection serving two clients one after the other, as a
+# transaction-pooling proxy (PgBouncer pool_mode = transaction) uses it: a
+# SET LOCAL of the first client ends with its transaction, a SET leaks into
+# the second client's
+pooled=$(sql <<SQL
+BEGIN;
+SET LOCAL inbox.notify = off;
+SELECT inbox.receive_message(1, 1, 'alice', 'SECRETBODY client A, quiet');
+COMMIT;
+SELECT inbox.receive_message(1, 1, 'alice', 'SECRETBODY client B');
+SQL
+)
+check "SET LOCAL inbox.notify = off: that transaction is quiet, the next one on the connection notifies" \
+	"message c=$c message=$(tail -1 <<<"$pooled")" "$(step)"
+sql >/dev/null <<SQL
+BEGIN;
+SET inbox.notify = off;
+SELECT inbox.receive_message(1, 1, 'alice', 'SECRETBODY client A, quiet');
+COMMIT;
+SELECT inbox.receive_message(1, 1, 'alice', 'SECRETBODY client B, silenced');
+SQL
+check "SET inbox.notify = off (not LOCAL) silences the next transaction on the connection too" "" "$(step)"
 
 sql -c "SELECT inbox.receive_message(2, 2, 'zed', 'SECRETBODY other space')" >/dev/null
 check "a change in space 2: nothing on inbox_1" "" "$(step)"
