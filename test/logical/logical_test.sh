@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # test/logical/logical_test.sh: logical replication of schema inbox, as the
-# README's "Replicas" section has it: a subscriber that ran CREATE EXTENSION
-# inbox (with session_replication_role = replica, so that its catalogues
-# come from the publisher) subscribes to a publication FOR TABLES IN SCHEMA
-# inbox.
+# README's "Logical replication" has it: a subscriber that ran CREATE
+# EXTENSION inbox (with session_replication_role = replica, so that its
+# catalogues come from the publisher) subscribes to a publication FOR TABLES
+# IN SCHEMA inbox.
 #
 # Starts a publisher and a subscriber (both preload inbox) and proves:
 #   - the initial copy of every table, the catalogues among them, succeeds
@@ -14,8 +14,9 @@
 #     subscriber's worker writes nothing (no error in its log);
 #   - every table of inbox has the same rows on both sides, and
 #     check_integrity() is empty on both;
-#   - once the subscription is dropped (the subscriber takes over), its own
-#     worker wakes its snoozes again.
+#   - once the subscription is dropped (the subscriber takes over) and its
+#     sequences are set past the replicated ids, its own worker wakes its
+#     snoozes again.
 # Prints one line per check and finally "N passed, N failed".
 #
 # Usage: bash test/logical/logical_test.sh   (as root or as a user who can run initdb)
@@ -139,10 +140,26 @@ check "the replicated data is not empty (messages on the subscriber)" \
 check "check_integrity() is empty on the publisher" "$(on pub -c "SELECT count(*) FROM inbox.check_integrity()" 2>&1)" 0
 check "check_integrity() is empty on the subscriber" "$(on sub -c "SELECT count(*) FROM inbox.check_integrity()" 2>&1)" 0
 
-# the subscriber takes over: its own worker serves its snoozes again
+# the subscriber takes over (README, "Logical replication"): its own worker
+# serves its snoozes again
 on sub -c "ALTER SUBSCRIPTION inbox_sub DISABLE" -c "ALTER SUBSCRIPTION inbox_sub SET (slot_name = NONE)" \
 	-c "DROP SUBSCRIPTION inbox_sub" >/dev/null
-on sub -c "SELECT setval(format('inbox.%I', sequencename)::regclass, 1000000) FROM pg_sequences WHERE schemaname = 'inbox'" >/dev/null
+# sequences are not replicated: each id sequence past the largest id of its
+# table, with the statement README gives ("Logical replication")
+on sub >/dev/null <<'SQL'
+SELECT format('SELECT setval(%L, coalesce(max(%I), 0) + 1, false) FROM %s', s.oid::regclass, a.attname, t.oid::regclass)
+FROM pg_class s
+JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid AND d.deptype = 'a'
+JOIN pg_class t ON t.oid = d.refobjid
+JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
+WHERE s.relkind = 'S' AND s.relnamespace = 'inbox'::regnamespace
+\gexec
+SQL
+check "the id sequences of contact, conversation, message and event are past their largest ids" \
+	"$(on sub -c "SELECT (SELECT last_value FROM inbox.contact_id_seq) > (SELECT max(id) FROM inbox.contact)
+		AND (SELECT last_value FROM inbox.conversation_id_seq) > (SELECT max(id) FROM inbox.conversation)
+		AND (SELECT last_value FROM inbox.message_id_seq) > (SELECT max(id) FROM inbox.message)
+		AND (SELECT last_value FROM inbox.event_id_seq) > (SELECT max(id) FROM inbox.event)")" t
 on sub >/dev/null <<'SQL'
 SELECT id AS space FROM inbox.space WHERE name = 'replicated' \gset
 SELECT id AS ana FROM inbox.agent WHERE space_id = :space \gset
