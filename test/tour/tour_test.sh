@@ -4,7 +4,8 @@
 # test/demo/demo.sql into a server that preloads inbox).
 #
 #   - the tour's SQL is taken from README.md (the first ```sql block after the
-#     heading "## A tour in psql"), so README and test cannot drift apart;
+#     heading "## A tour in psql", then the first after "## An agent's day",
+#     which continues it), so README and test cannot drift apart;
 #   - on a fresh server with the demo data loaded as start.sh loads it, it runs
 #     with psql -v ON_ERROR_STOP=1;
 #   - each statement prints what the README's comments say: the comment after
@@ -34,9 +35,10 @@ trap cleanup EXIT
 # "\echo @@ N"; $work/expected holds "N<TAB>line" for each result line the
 # README shows
 awk -v sql="$work/tour.sql" -v want="$work/expected" '
-	/^## A tour in psql$/ { section = 1; next }
+	/^## (A tour in psql|An agent.s day)$/ { section = 1; next }
+	/^## / { section = 0 }
 	section && !inblock && /^```sql$/ { inblock = 1; next }
-	inblock && /^```$/ { found = 1; exit }
+	inblock && /^```$/ { inblock = 0; section = 0; found++; next }
 	!inblock { next }
 	# result lines right below a statement
 	/^--  / && last > 0 { line = substr($0, 5); print last "\t" line > want; next }
@@ -55,7 +57,7 @@ awk -v sql="$work/tour.sql" -v want="$work/expected" '
 			if (result != "") print n "\t" result > want
 		}
 	}
-	END { if (!found) exit 1; print n > (sql ".count") }
+	END { if (found < 2) exit 1; print n > (sql ".count") }
 ' README.md
 rc=$?
 # the statements that show a result
@@ -109,7 +111,8 @@ run_tour() {
 	PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -F '|' -h "$work" -p "$port" -U postgres -d inbox \
 		-v ON_ERROR_STOP=1 -f "$work/tour.sql" >"$work/out.$1" 2>"$work/err.$1"
 	local rc=$?
-	awk '/^@@ [0-9]+$/ { n = $2; next } { print n "\t" $0 }' "$work/out.$1" >"$work/got.$1"
+	# (an empty line is the result of a function returning void: shown as nothing)
+	awk '/^@@ [0-9]+$/ { n = $2; next } /^$/ { next } { print n "\t" $0 }' "$work/out.$1" >"$work/got.$1"
 	return $rc
 }
 # normalize "K<TAB>line": one space around each "|", runs of spaces as one,
@@ -163,7 +166,7 @@ tour_ops() { grep -o '"op": *"[a-z_]*"' "$work/listen.out" | sed 's/.*"\([a-z_]*
 messages() { [ "$(grep -c '"op": *"message"' "$work/listen.out")" -ge 3 ]; }
 wait_until 5 messages
 check "inbox-worker listen --space 2 printed the tour's changes" "$(tour_ops)" \
-	"assignment contact_created conversation_closed conversation_opened event message message_status read "
+	"assignment comment contact contact_created conversation_closed conversation_opened event mention message message_status read "
 check "... and its three messages" "$(grep -c '"op": *"message"' "$work/listen.out")" 3
 kill "$listener" 2>/dev/null
 
