@@ -950,9 +950,8 @@ AS $$
 	UNION ALL
 		SELECT 'an assigned contact has an open conversation (unless its space keeps assignees on close)', 'contact ' || ct.id
 		FROM inbox.contact ct JOIN inbox.space s ON s.id = ct.space_id
-		WHERE ct.assignee_id IS NOT NULL AND s.unassign_on_close
-		  AND NOT EXISTS (SELECT 1 FROM inbox.conversation c
-						  WHERE c.space_id = ct.space_id AND c.contact_id = ct.id AND c.closed_at IS NULL)
+		LEFT JOIN inbox.conversation c ON c.space_id = ct.space_id AND c.contact_id = ct.id AND c.closed_at IS NULL
+		WHERE ct.assignee_id IS NOT NULL AND s.unassign_on_close AND c.id IS NULL
 	UNION ALL
 		SELECT 'an auto-close wait runs while a user has the last word', 'conversation ' || c.id
 		FROM inbox.conversation c
@@ -971,9 +970,10 @@ AS $$
 		SELECT 'an agent''s open_count is its open assigned contacts (spaces that assign)', 'agent ' || a.id
 		FROM inbox.agent a JOIN inbox.space s ON s.id = a.space_id AND s.assignment <> 'manual'
 		LEFT JOIN inbox.agent_state st ON st.space_id = a.space_id AND st.agent_id = a.id
-		WHERE coalesce(st.open_count, 0) <> (SELECT count(*) FROM inbox.contact ct
-											 WHERE ct.space_id = a.space_id AND ct.assignee_id = a.id
-											   AND ct.open_conversation_id IS NOT NULL)
+		LEFT JOIN (SELECT space_id, assignee_id, count(*) AS n FROM inbox.contact
+				   WHERE assignee_id IS NOT NULL AND open_conversation_id IS NOT NULL
+				   GROUP BY space_id, assignee_id) o ON o.space_id = a.space_id AND o.assignee_id = a.id
+		WHERE coalesce(st.open_count, 0) <> coalesce(o.n, 0)
 	UNION ALL
 		SELECT 'unread_count equals the unread incoming messages', 'contact ' || ct.id
 		FROM inbox.contact ct
@@ -1034,10 +1034,9 @@ AS $$
 		FROM inbox.comment n JOIN inbox.conversation c ON c.space_id = n.space_id AND c.id = n.conversation_id
 		WHERE c.contact_id <> n.contact_id
 	UNION ALL
-		SELECT 'a comment''s author and mentioned agents are of its space', 'comment ' || n.id
-		FROM inbox.comment n
-		WHERE EXISTS (SELECT FROM inbox.agent a
-					  WHERE (a.id = n.author_agent_id OR a.id = ANY (n.mentions)) AND a.space_id <> n.space_id)
+		SELECT 'a comment''s author and mentioned agents are of its space', 'comment ' || x.id
+		FROM (SELECT DISTINCT n.id FROM inbox.comment n
+			  JOIN inbox.agent a ON (a.id = n.author_agent_id OR a.id = ANY (n.mentions)) AND a.space_id <> n.space_id) x
 	UNION ALL
 		SELECT 'a merged contact owns no comment', 'contact ' || ct.id
 		FROM inbox.contact ct
