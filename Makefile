@@ -47,7 +47,7 @@ OBJS = \
 	extension/worker_launcher.o \
 	extension/inbox.o
 
-DATA = $(wildcard extension/inbox--*.sql)
+DATA = $(wildcard extension/inbox--*.sql) $(wildcard extension/inbox--*.control)
 PGFILEDESC = "inbox - team messaging inbox rules in C"
 
 REGRESS = setup comments api_basics auto_open user_reply assignment close_conversation \
