@@ -47,15 +47,15 @@ OBJS = \
 	extension/worker_launcher.o \
 	extension/inbox.o
 
-DATA = $(wildcard extension/inbox--*.sql)
+DATA = $(wildcard extension/inbox--*.sql) $(wildcard extension/inbox--*.control)
 PGFILEDESC = "inbox - team messaging inbox rules in C"
 
 REGRESS = setup comments api_basics auto_open user_reply assignment close_conversation \
 	unread last_message message_status events reply_to messaging_window errors \
 	views history merge channels security event_kinds \
 	channel_kinds space_first plain_writes contact_details custom_views comments_mentions \
-	contact_list_rows input_checks
-REGRESS_OPTS = --inputdir=. --load-extension=pg_trgm --load-extension=inbox
+	contact_list_rows input_checks search_by_space
+REGRESS_OPTS = --inputdir=. --load-extension=pg_trgm --load-extension=btree_gin --load-extension=inbox
 
 # isolation specs, named after the race they stage (test/isolation/specs)
 ISOLATION = first_message_same_sender second_message_opens_once two_agents_reply \

@@ -92,6 +92,11 @@ CREATE INDEX event_contact_time_idx ON inbox.event (space_id, contact_id, create
 CREATE INDEX event_conversation_idx ON inbox.event (space_id, conversation_id);
 CREATE INDEX contact_merge_pair_idx ON inbox.contact_merge (space_id, keep_id, merged_id);
 CREATE INDEX contact_merge_merged_idx ON inbox.contact_merge (space_id, merged_id);
+-- the search's trigrams lead with the space (btree_gin, created before the
+-- update: README, "Migrating from 1.x to 2.0"), so that a search reads the
+-- matches of its own space only
+DROP INDEX inbox.contact_search_text_idx;
+CREATE INDEX contact_search_text_idx ON inbox.contact USING gin (space_id, search_text gin_trgm_ops);
 
 -- and the foreign keys again, composite between the tables of a space
 ALTER TABLE inbox.contact

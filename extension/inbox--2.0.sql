@@ -310,7 +310,10 @@ CREATE INDEX contact_view_unassigned_idx ON inbox.contact (space_id, last_messag
 -- search: partial names and e-mails (trigrams), phone numbers by their digits
 -- a known person writing on a new channel is found by e-mail or phone (receive_message)
 CREATE INDEX contact_email_idx ON inbox.contact (space_id, lower(email)) WHERE email IS NOT NULL;
-CREATE INDEX contact_search_text_idx ON inbox.contact USING gin (search_text gin_trgm_ops);
+-- the trigrams lead with the space (btree_gin's GIN operator class for
+-- bigint), so that a search reads the matches of its own space only: a
+-- small space beside big ones searches as fast as it would alone
+CREATE INDEX contact_search_text_idx ON inbox.contact USING gin (space_id, search_text gin_trgm_ops);
 CREATE INDEX contact_phone_prefix_idx ON inbox.contact (space_id, phone_digits text_pattern_ops)
 	WHERE phone_digits IS NOT NULL;
 CREATE INDEX contact_phone_suffix_idx ON inbox.contact (space_id, reverse(phone_digits) text_pattern_ops)

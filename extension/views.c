@@ -141,6 +141,12 @@ static const char *const view_conditions[N_VIEW_KINDS] = {
  *                    common word fills a page at once;
  *   SEARCH_MATCHES   read the matches from the search indexes, then keep
  *                    those in the view: a rare word costs its few matches.
+ *                    Every search index leads with the space (the trigram
+ *                    one through btree_gin) and the query names the space
+ *                    beside SEARCH_CONDITION, so each index scan is bounded
+ *                    by the space and the words together and the matches of
+ *                    other spaces are never read: a small space searches as
+ *                    fast beside big ones as alone.
  * A short search (fewer than SEARCH_SHORT characters: likely a common word)
  * tries the first and falls back to the second when it does not fill a
  * page; a longer one, likely rare, reads its matches at once.  Either way

@@ -3,7 +3,7 @@
 -- other test files use to show the inbox without ids or timestamps.
 --
 -- Proves:
---  * inbox 2.0 is installed in schema inbox and requires pg_trgm;
+--  * inbox 2.0 is installed in schema inbox and requires pg_trgm and btree_gin (the search index);
 --  * the channel kinds and event kinds of the spec are shipped as data;
 --  * a fresh inbox passes inbox.check_integrity().
 --

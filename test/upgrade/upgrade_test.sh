@@ -120,6 +120,10 @@ UNION ALL
 SELECT 'function ' || sig || ' secdef=' || prosecdef || ' config=' || coalesce(proconfig::text, '') || ' acl=' || coalesce(proacl::text, '')
 	|| ' md5=' || md5(pg_get_functiondef(oid)) || ' comment=' || coalesce(obj_description(oid, 'pg_proc'), '') FROM fn
 UNION ALL
+SELECT 'requires ' || r.extname FROM pg_depend d JOIN pg_extension r ON r.oid = d.refobjid
+WHERE d.classid = 'pg_extension'::regclass AND d.objid = (SELECT oid FROM pg_extension WHERE extname = 'inbox')
+  AND d.refclassid = 'pg_extension'::regclass
+UNION ALL
 SELECT 'member ' || pg_describe_object(d.classid, d.objid, d.objsubid) FROM pg_depend d
 WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'inbox') AND d.deptype = 'e'
 UNION ALL
@@ -253,6 +257,14 @@ for old in "${versions[@]}"; do
 	steps=""
 	for v in "${versions[@]}"; do
 		[ "$(printf '%s\n%s\n' "$old" "$v" | sort -V | head -1)" = "$old" ] && [ "$v" != "$old" ] || continue
+		if [ "$v" = 2.0 ]; then
+			# 2.0 requires btree_gin (the search index leads with the space):
+			# without it the update is refused, with a message naming it
+			err=$(psql_in "$db" -c "ALTER EXTENSION inbox UPDATE TO '$v'" 2>&1 | head -1)
+			check "$old: the update to 2.0 without btree_gin is refused, naming it" \
+				"$err" 'ERROR:  required extension "btree_gin" is not installed'
+			psql_in "$db" -c 'CREATE EXTENSION btree_gin'
+		fi
 		if psql_in "$db" -c "ALTER EXTENSION inbox UPDATE TO '$v'" 2>"$work/update.err"; then
 			steps="$steps -> $v"
 		else
