@@ -348,7 +348,7 @@ fill_profile(int64 space, int64 contact, Datum profile)
 	Datum		values[3] = {Int64GetDatum(contact), profile, Int64GetDatum(space)};
 
 	/* the message rules lock these next: take them now, in the order of inbox.h */
-	(void) inbox_lock_contact_in_order(space, contact);
+	(void) inbox_lock_contact_for_next_message(space, contact);
 	inbox_exec(&q, values, NULL, 0);
 }
 
@@ -390,7 +390,7 @@ already_received(int64 space, int64 channel, int64 contact, Datum external_id)
 	int64		id = 0,
 				owner = 0;
 
-	(void) inbox_lock_contact_in_order(space, contact);
+	(void) inbox_lock_contact_for_next_message(space, contact);
 	lock_external_id(channel, external_id);
 	inbox_exec(&q, values, NULL, 1);
 	if (!inbox_int8(1, &id))
@@ -453,6 +453,7 @@ inbox_receive_message(PG_FUNCTION_ARGS)
 	/* a retried webhook writes nothing, not even its profile */
 	if (!PG_ARGISNULL(4) && (id = already_received(space, channel, contact, PG_GETARG_DATUM(4))) != 0)
 	{
+		inbox_forget_message_locks();
 		SPI_finish();
 		PG_RETURN_INT64(id);
 	}
@@ -469,7 +470,9 @@ inbox_receive_message(PG_FUNCTION_ARGS)
 	values[6] = PG_GETARG_DATUM(7);
 	values[7] = Int64GetDatum(space);
 
+	/* the message's rules take the locks already_received() or fill_profile() took */
 	inbox_exec(&q_insert, values, nulls, 1);
+	inbox_forget_message_locks();
 	id = returned_id();
 	SPI_finish();
 	PG_RETURN_INT64(id);

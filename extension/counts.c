@@ -13,7 +13,9 @@
  * a reply to an assigned contact) change no membership and write nothing.
  * When one does, the delta goes to one of INBOX_COUNT_SHARDS rows per view,
  * chosen by the writing backend, so concurrent writers in one space do not
- * queue on a single hot row; view_counts() sums the shards.
+ * queue on a single hot row; view_counts() sums the shards.  A contact that
+ * stays in a view while only its unread state changes writes one delta,
+ * not a removal and an addition.
  *
  * Membership (the same conditions as the views' partial indexes):
  *   all         has a message, not snoozed, not merged away
@@ -93,31 +95,36 @@ add_count(int64 space, const char *view, int64 agent, int contacts, int unread)
 	inbox_exec(&q, values, NULL, 0);
 }
 
+/*
+ * One view's count as a contact leaves it (was_in) and joins it (is_in).
+ * Staying in the same count row (the same space, and agent for "mine") is
+ * one delta of the unread contacts, or nothing: a contact's second unread
+ * message, or a reply that reads it, writes one row, not a -1 and a +1.
+ */
+static void
+move_count(const char *view, int64 old_space, int64 old_agent, bool was_in, bool old_unread,
+		   int64 new_space, int64 new_agent, bool is_in, bool new_unread)
+{
+	if (was_in && is_in && old_space == new_space && old_agent == new_agent)
+	{
+		add_count(new_space, view, new_agent, 0, (int) new_unread - (int) old_unread);
+		return;
+	}
+	if (was_in)
+		add_count(old_space, view, old_agent, -1, old_unread ? -1 : 0);
+	if (is_in)
+		add_count(new_space, view, new_agent, 1, new_unread ? 1 : 0);
+}
+
 /* +1 for what the contact is in now, -1 for what it was in */
 static void
 apply_difference(const Membership *old, const Membership *new)
 {
-	if (old->all != new->all || old->unread != new->unread || old->space != new->space)
-	{
-		if (old->all)
-			add_count(old->space, "all", 0, -1, old->unread ? -1 : 0);
-		if (new->all)
-			add_count(new->space, "all", 0, 1, new->unread ? 1 : 0);
-	}
-	if (old->unassigned != new->unassigned || (new->unassigned && old->unread != new->unread))
-	{
-		if (old->unassigned)
-			add_count(old->space, "unassigned", 0, -1, old->unread ? -1 : 0);
-		if (new->unassigned)
-			add_count(new->space, "unassigned", 0, 1, new->unread ? 1 : 0);
-	}
-	if (old->mine != new->mine || (new->mine != 0 && old->unread != new->unread))
-	{
-		if (old->mine != 0)
-			add_count(old->space, "mine", old->mine, -1, old->unread ? -1 : 0);
-		if (new->mine != 0)
-			add_count(new->space, "mine", new->mine, 1, new->unread ? 1 : 0);
-	}
+	move_count("all", old->space, 0, old->all, old->unread, new->space, 0, new->all, new->unread);
+	move_count("unassigned", old->space, 0, old->unassigned, old->unread,
+			   new->space, 0, new->unassigned, new->unread);
+	move_count("mine", old->space, old->mine, old->mine != 0, old->unread,
+			   new->space, new->mine, new->mine != 0, new->unread);
 }
 
 /*

@@ -216,6 +216,7 @@ inbox_event_before_insert(PG_FUNCTION_ARGS)
 	int64		contact,
 				space,
 				agent,
+				target,
 				conversation;
 
 	inbox_check_trigger(fcinfo, "event_before_insert");
@@ -242,9 +243,9 @@ inbox_event_before_insert(PG_FUNCTION_ARGS)
 	agent = inbox_get_int8(tuple, desc, col[EVENT_ACTOR_AGENT_ID], &isnull);
 	if (!isnull)
 		inbox_check_agent_in_space(space, agent);
-	agent = inbox_get_int8(tuple, desc, col[EVENT_TARGET_AGENT_ID], &isnull);
-	if (!isnull)
-		inbox_check_agent_in_space(space, agent);
+	target = inbox_get_int8(tuple, desc, col[EVENT_TARGET_AGENT_ID], &isnull);
+	if (!isnull && target != agent)	/* an agent who takes a contact: checked once */
+		inbox_check_agent_in_space(space, target);
 
 	conversation = inbox_get_int8(tuple, desc, col[EVENT_CONVERSATION_ID], &isnull);
 	if (isnull)

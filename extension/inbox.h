@@ -385,6 +385,8 @@ extern void inbox_lock_contact_row(int64 space, int64 contact);
 extern int64 inbox_lock_contact_in_order(int64 space, int64 contact);
 extern int64 inbox_open_conversation_of(int64 space, int64 contact, bool lock);
 extern int64 inbox_lock_contact_for_message(int64 space, int64 contact, bool *waiting);
+extern int64 inbox_lock_contact_for_next_message(int64 space, int64 contact);
+extern void inbox_forget_message_locks(void);
 extern bool inbox_agent_exists(int64 space, int64 agent);
 extern void inbox_check_agent_in_space(int64 space, int64 agent);
 extern void inbox_require_space(int64 space);

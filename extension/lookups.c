@@ -21,6 +21,8 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 
 #include "inbox.h"
@@ -143,12 +145,46 @@ inbox_lock_contact_in_order(int64 space, int64 contact)
 }
 
 /*
- * The same for a message being written: also whether the open conversation
- * waits for its contact's answer (auto_close_from set, auto_close.c), read
- * with the lock, which an incoming message ends.
+ * The locks of a message about to be inserted, taken by the caller of the
+ * INSERT (receive_message(), to check a retried delivery or fill in a
+ * profile first): the message's BEFORE trigger, the next statement, takes
+ * them from here instead of locking the same rows again.  They are valid
+ * in the (sub)transaction that took them only: row locks last as long as
+ * it does, and a rolled-back one gets a new id.  The caller forgets them
+ * once its INSERT is done, so that no later statement of the transaction
+ * (which might close the conversation) finds them.
  */
-int64
-inbox_lock_contact_for_message(int64 space, int64 contact, bool *waiting)
+static struct
+{
+	LocalTransactionId lxid;
+	SubTransactionId subxact;
+	int64		space;
+	int64		contact;
+	int64		conversation;
+	bool		waiting;
+} message_locks;
+
+static bool
+message_locks_taken(int64 space, int64 contact)
+{
+	return message_locks.lxid == MyProc->lxid && message_locks.lxid != InvalidLocalTransactionId &&
+		message_locks.subxact == GetCurrentSubTransactionId() &&
+		message_locks.space == space && message_locks.contact == contact;
+}
+
+void
+inbox_forget_message_locks(void)
+{
+	message_locks.lxid = InvalidLocalTransactionId;
+}
+
+/*
+ * The locks of inbox_lock_contact_in_order, and whether the open
+ * conversation waits for its contact's answer (auto_close_from set,
+ * auto_close.c), read with the lock, which an incoming message ends.
+ */
+static int64
+lock_contact_for_message(int64 space, int64 contact, bool *waiting)
 {
 	static InboxQuery q = {
 		"SELECT id, auto_close_from IS NOT NULL FROM inbox.conversation"
@@ -167,6 +203,42 @@ inbox_lock_contact_for_message(int64 space, int64 contact, bool *waiting)
 	}
 	inbox_lock_contact(space, contact);
 	return conversation;
+}
+
+/*
+ * Lock a contact for the message the caller inserts next (see
+ * message_locks): returns its open conversation, 0 if none.
+ */
+int64
+inbox_lock_contact_for_next_message(int64 space, int64 contact)
+{
+	if (!message_locks_taken(space, contact))
+	{
+		message_locks.conversation = lock_contact_for_message(space, contact, &message_locks.waiting);
+		message_locks.space = space;
+		message_locks.contact = contact;
+		message_locks.subxact = GetCurrentSubTransactionId();
+		message_locks.lxid = MyProc->lxid;
+	}
+	return message_locks.conversation;
+}
+
+/*
+ * The locks of a message being written: its open conversation (returned, 0
+ * if none), whether that waits for the contact's answer, and the contact.
+ */
+int64
+inbox_lock_contact_for_message(int64 space, int64 contact, bool *waiting)
+{
+	if (message_locks_taken(space, contact))
+	{
+		int64		conversation = message_locks.conversation;
+
+		*waiting = message_locks.waiting;
+		inbox_forget_message_locks();
+		return conversation;
+	}
+	return lock_contact_for_message(space, contact, waiting);
 }
 
 void

@@ -15,7 +15,10 @@
 --    same external id on another channel is another message;
 --  * send_message queues an outgoing message (status pending), by a user with
 --    the agent, or by another sender kind without one;
---  * API functions accept named arguments as the spec writes them.
+--  * API functions accept named arguments as the spec writes them;
+--  * the locks a retried delivery takes serve its own call only: a message
+--    written later in the same transaction, after the contact's conversation
+--    was closed, opens a new conversation.
 --
 \set VERBOSITY sqlstate
 
@@ -92,3 +95,16 @@ SELECT direction, sender_kind, sender_agent_id, status FROM inbox.message WHERE 
 
 SELECT * FROM regress.messages(:carla);
 SELECT * FROM inbox.check_integrity();
+
+-- a retry, then a close, then a plain INSERT, in one transaction: the message
+-- goes to a new conversation, not to the one the retry found (and locked)
+SELECT contact_id AS sol, conversation_id AS sol_conversation FROM inbox.message WHERE id = :s7 \gset
+BEGIN;
+SELECT inbox.receive_message(:acme, :web, 'site-7', 'Other site visitor', external_id => 'tgm-1') = :s7 AS same_message;
+SELECT inbox.close_conversation(:acme, :sol, 'user', :alice) = :sol_conversation AS closed;
+INSERT INTO inbox.message (space_id, contact_id, channel_id, direction, body)
+VALUES (:acme, :sol, :web, 'incoming', 'One more thing')
+RETURNING conversation_id IS NOT NULL AND conversation_id <> :sol_conversation AS new_conversation;
+SELECT count(*) AS open_conversations FROM inbox.conversation WHERE contact_id = :sol AND closed_at IS NULL;
+SELECT * FROM inbox.check_integrity();
+ROLLBACK;
