@@ -54,7 +54,7 @@ REGRESS = setup comments api_basics auto_open user_reply assignment close_conver
 	unread last_message message_status events reply_to messaging_window errors \
 	views history merge channels security event_kinds \
 	channel_kinds space_first plain_writes contact_details custom_views comments_mentions \
-	contact_list_rows input_checks
+	contact_list_rows input_checks configure_space assignment_policy availability auto_close
 REGRESS_OPTS = --inputdir=. --load-extension=pg_trgm --load-extension=inbox
 
 # isolation specs, named after the race they stage (test/isolation/specs)
