@@ -14,6 +14,8 @@
 #   As, Asd  A and Ad with synchronous_commit on (PostgreSQL's default; the
 #      lock is then held during the commit's WAL flush)
 #   B  receive_message from a new sender (contact and conversation created)
+#   Ba B in a space that assigns round robin (50 agents online, no cap): the
+#      new conversation is also given to an agent (SPEC "Automation")
 #   C  send_message by an agent to an unassigned contact (auto-assign)
 #   D  a busy inbox: 60% incoming (known), 10% new senders, 15% replies,
 #      10% status reports, 3% closes, 2% mark_read
@@ -71,6 +73,11 @@ CREATE TABLE bench_unassigned AS
 	WHERE assignee_id IS NULL AND open_conversation_id IS NOT NULL;
 CREATE UNIQUE INDEX ON bench_unassigned (n);
 CREATE SEQUENCE bench_unassigned_seq;
+-- Ba's space: B's work plus round-robin assignment to 50 online agents
+SELECT inbox.create_space('assigns');
+SELECT inbox.create_agent(2, 'Agent ' || g) FROM generate_series(1, 50) g;
+SELECT inbox.create_channel(2, 'webchat', 'Web');
+SELECT inbox.configure_space(2, assignment => 'round_robin');
 -- A's known senders, on web chat (no messaging window)
 SELECT inbox.receive_message(1, 3, 'known-' || g, 'hello') FROM generate_series(1, $known) g;
 -- D's outgoing messages to report on
@@ -121,6 +128,10 @@ Q
 cat >"$s/B.sql" <<'Q'
 \set r random(1, 2000000000)
 SELECT inbox.receive_message(1, 3, 'new-' || :client_id::text || '-' || :r::text || '-' || random()::text, 'a first message');
+Q
+cat >"$s/Ba.sql" <<Q
+\set r random(1, 2000000000)
+SELECT inbox.receive_message(2, $(sql -c "SELECT id FROM inbox.channel WHERE space_id = 2"), 'new-' || :client_id::text || '-' || :r::text || '-' || random()::text, 'a first message');
 Q
 cat >"$s/C.sql" <<'Q'
 SELECT inbox.send_message(1, u.id, (SELECT channel_id FROM inbox.contact_channel WHERE space_id = 1 AND contact_id = u.id LIMIT 1),
@@ -217,6 +228,7 @@ for c in 1 8; do
 	run P "$c" -f P.sql
 	run F "$c" -f F.sql
 	run B "$c" -f B.sql
+	run Ba "$c" -f Ba.sql
 	# C assigns the contacts it writes to: one round only
 	if [ "$round" = 1 ]; then
 		run C "$c" -t $((c == 1 ? c_calls_1 : c_calls_8)) -f C.sql
@@ -240,7 +252,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 	echo
 	echo "| variant | 1 client (calls/s) | 8 clients (calls/s) | CPU per call, 1 client (µs) |"
 	echo "|---|---|---|---|"
-	for v in L A Ad An As Asd P F B C D; do
+	for v in L A Ad An As Asd P F B Ba C D; do
 		echo "| $v | ${rate[$v,1]} | ${rate[$v,8]} | ${cpu[$v]:--} |"
 	done
 	echo
@@ -257,6 +269,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 	echo "| F/P (the floor) | $(ratio "${rate[F,1]}" "${rate[P,1]}") | $(ratio "${rate[F,8]}" "${rate[P,8]}") | |"
 	echo "| A/F | $(ratio "${rate[A,1]}" "${rate[F,1]}") | $(ratio "${rate[A,8]}" "${rate[F,8]}") | >= 0.8 |"
 	echo "| B/L | $(ratio "${rate[B,1]}" "${rate[L,1]}") | $(ratio "${rate[B,8]}" "${rate[L,8]}") | |"
+	echo "| Ba/B (assignment on / off) | $(ratio "${rate[Ba,1]}" "${rate[B,1]}") | $(ratio "${rate[Ba,8]}" "${rate[B,8]}") | |"
 	echo "| C/L | $(ratio "${rate[C,1]}" "${rate[L,1]}") | $(ratio "${rate[C,8]}" "${rate[L,8]}") | |"
 	echo
 	echo "A: notifications sent by the database's background worker (inbox.notify_relay, the default)."
@@ -266,6 +279,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 	echo "statements in one transaction (find contact, lock open conversation, insert message, update"
 	echo "contact and identity) on plain copies of the tables. F: P's statements in one PL/pgSQL call,"
 	echo "without rules, foreign keys or notifications: the floor for anything that writes what A writes."
+	echo "Ba: B in a space that assigns round robin to 50 online agents (no cap): each new conversation"
+	echo "also takes the space's assignment lock, picks the agent and counts it (inbox.agent_state)."
 	echo "D: 60% incoming, 10% new senders,"
 	echo "15% replies, 10% status reports, 3% closes, 2% mark_read."
 	echo "CPU per call: the machine's busy CPU time (server, its workers, WAL writer and pgbench) during"
