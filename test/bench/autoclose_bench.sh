@@ -87,6 +87,8 @@ sql >/dev/null <<SQL
 SET inbox.notify = off;
 INSERT INTO inbox.contact (space_id, first_name, last_name)
 SELECT 2, 'Mass', 'Contact ' || g FROM generate_series(1, $mass) g;
+INSERT INTO inbox.contact_channel (space_id, contact_id, channel_id, external_id)
+SELECT 2, id, 2, 'mass-' || id FROM inbox.contact WHERE space_id = 2;
 INSERT INTO inbox.message (space_id, contact_id, channel_id, direction, sender_kind, body)
 SELECT 2, id, 2, 'incoming', 'contact', 'hello' FROM inbox.contact WHERE space_id = 2;
 BEGIN;
@@ -133,7 +135,8 @@ goal "a conversation is closed within 1 s of the end of its wait (p99, to the co
 if [ "$mass" -ge 100000 ]; then
 	goal "$mass conversations due at once are all closed within 10 s" "${mass_s} s" at_most "$mass_s" 10
 else
-	goal_not_measured "100000 conversations due at once are all closed within 10 s" "this run had $mass (AUTOCLOSE_BENCH_MASS), all closed in ${mass_s} s"
+	goal_not_measured "100000 conversations due at once are all closed within 10 s" \
+		"this run had $mass (AUTOCLOSE_BENCH_MASS), all closed in ${mass_s} s; at that rate 100000 would take $(awk -v r="$rate" 'BEGIN { if (r > 0) printf "%d", 100000 / r; else print "?" }') s"
 fi
 goal "while the next close is an hour away the worker runs no query" "$idle in 5 s" [ "$idle" = "no query" ]
 goal "every conversation due is closed, once" "$lag_n of 200, $mass_n of $mass" [ "$lag_n/$mass_n" = "200/$mass" ]
