@@ -54,13 +54,14 @@ REGRESS = setup comments api_basics auto_open user_reply assignment close_conver
 	unread last_message message_status events reply_to messaging_window errors \
 	views history merge channels security event_kinds \
 	channel_kinds space_first plain_writes contact_details custom_views comments_mentions \
-	contact_list_rows input_checks search_by_space
+	contact_list_rows input_checks search_by_space configure_space assignment_policy availability auto_close
 REGRESS_OPTS = --inputdir=. --load-extension=pg_trgm --load-extension=btree_gin --load-extension=inbox
 
 # isolation specs, named after the race they stage (test/isolation/specs)
 ISOLATION = first_message_same_sender second_message_opens_once two_agents_reply \
 	close_vs_incoming assign_vs_close status_reports_race same_external_id_two_contacts \
-	channel_cache delete_vs_incoming two_agents_edit_custom_keys comment_vs_merge
+	channel_cache delete_vs_incoming two_agents_edit_custom_keys comment_vs_merge \
+	concurrent_opens_respect_cap two_seats_free_at_once
 ISOLATION_OPTS = --inputdir=test/isolation
 
 PG_CONFIG ?= pg_config

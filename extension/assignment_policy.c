@@ -148,8 +148,13 @@ inbox_fill_queue(int64 space)
 			break;				/* nobody waits */
 		if ((agent = choose_agent(space, &settings)) == 0)
 			break;				/* nobody is available */
-		if (contact_waits(space, contact, true))
-			(void) assign_to(space, contact, agent);
+		/*
+		 * Each turn assigns a contact, or finds that another transaction did;
+		 * one that still waits, locked, and is not assigned would be found
+		 * again and again: stop there rather than loop.
+		 */
+		if (contact_waits(space, contact, true) && !assign_to(space, contact, agent))
+			break;
 	}
 }
 

@@ -11,9 +11,11 @@
  * the time goes to inbox.agent_activity, a table of the space, at most once
  * per inbox.activity_interval (a minute) per agent and session: the calls
  * of a busy agent do not each write a row.  Nothing is recorded in a
- * read-only transaction (a hot standby serves the read API).  A
- * transaction that rolls back forgets what this session recorded, which
- * the next call records again.
+ * read-only transaction (a hot standby serves the read API).  What a
+ * transaction or subtransaction that rolls back recorded is forgotten (the
+ * next call records it again); what committed before stays remembered, so
+ * that a refused call (rolled back to its savepoint) makes the next calls
+ * of the minute write nothing either.
  *
  * Auto-away.  The background worker (worker_loop.c) sets an online agent
  * offline once the space's auto_away_after has passed since it last acted
@@ -50,10 +52,15 @@ typedef struct RecordedActivity
 {
 	ActivityKey key;
 	TimestampTz recorded_at;
+	bool		pending;		/* written by the transaction under way */
+	SubTransactionId subid;		/* by this subtransaction of it, when pending */
 } RecordedActivity;
 
 /* what this session recorded, in TopMemoryContext */
 static HTAB *recorded = NULL;
+
+/* how many entries are pending */
+static int	pending_count = 0;
 
 void
 inbox_define_availability_gucs(void)
@@ -68,18 +75,59 @@ inbox_define_availability_gucs(void)
 }
 
 /*
- * At the end of a transaction or subtransaction (inbox.c): an aborted
- * one's records are not there (all are forgotten; the next calls record
- * again)
+ * The end of the transaction or of one of its subtransactions: the
+ * pending entries written by subtransaction subid or a later one (its
+ * children: subtransaction ids grow within a transaction), or with
+ * InvalidSubTransactionId all pending entries, are forgotten when it
+ * aborted (their rows are not there) and, at the end of the transaction,
+ * kept as recorded when it committed.
  */
+static void
+end_pending(SubTransactionId subid, bool aborted)
+{
+	HASH_SEQ_STATUS seq;
+	RecordedActivity *entry;
+
+	if (recorded == NULL || pending_count == 0)
+		return;
+	hash_seq_init(&seq, recorded);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		if (!entry->pending || (subid != InvalidSubTransactionId && entry->subid < subid))
+			continue;
+		if (aborted)
+			(void) hash_search(recorded, &entry->key, HASH_REMOVE, NULL);
+		else
+			entry->pending = false;
+		pending_count--;
+	}
+}
+
+/* at the end of a transaction (inbox.c) */
 void
 inbox_availability_xact_event(XactEvent event)
 {
-	if ((event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) && recorded != NULL)
+	switch (event)
 	{
-		hash_destroy(recorded);
-		recorded = NULL;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			end_pending(InvalidSubTransactionId, false);
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			end_pending(InvalidSubTransactionId, true);
+			break;
+		default:
+			break;
 	}
+}
+
+/* a subtransaction rolled back (inbox.c): what it recorded is not there */
+void
+inbox_availability_subxact_abort(SubTransactionId subid)
+{
+	end_pending(subid, true);
 }
 
 /*
@@ -120,6 +168,10 @@ inbox_note_activity(int64 space, int64 agent)
 	if (found && !TimestampDifferenceExceeds(entry->recorded_at, now, activity_interval * 1000))
 		return;
 	entry->recorded_at = now;
+	if (!found || !entry->pending)
+		pending_count++;
+	entry->pending = true;
+	entry->subid = GetCurrentSubTransactionId();
 
 	values[0] = Int64GetDatum(space);
 	values[1] = Int64GetDatum(agent);

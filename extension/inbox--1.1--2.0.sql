@@ -196,6 +196,97 @@ CREATE TRIGGER message_after_change AFTER UPDATE OF status, body, content ON inb
 
 /*
  * ------------------------------------------------------------------
+ * Automation (README, "Automation"): the space's settings (all off, and
+ * unassign on close, as 1.1 behaved), the agents' status (online) and
+ * activity (from the update on), their assignment state (none: assignment
+ * is manual), the auto-close wait of each open conversation, and the
+ * rules that keep them.  The functions, policies and comments are in the
+ * generated part below.
+ * ------------------------------------------------------------------
+ */
+
+INSERT INTO inbox.event_kind (kind, actor_kind, label) VALUES
+	('assigned', 'system', 'User Assigned by System'),
+	('conversation_closed', 'system', 'Marked Done by System')
+ON CONFLICT (kind, actor_kind) DO NOTHING;
+
+ALTER TABLE inbox.space
+	ADD COLUMN auto_close_after interval
+		CHECK (auto_close_after > interval '0' AND auto_close_after <= interval '100 years'),
+	ADD COLUMN unassign_on_close boolean NOT NULL DEFAULT true,
+	ADD COLUMN assignment text NOT NULL DEFAULT 'manual'
+		CHECK (assignment IN ('manual', 'round_robin', 'least_open')),
+	ADD COLUMN assignment_cap integer CHECK (assignment_cap >= 0),
+	ADD COLUMN auto_away_after interval
+		CHECK (auto_away_after > interval '0' AND auto_away_after <= interval '100 years');
+ALTER TABLE inbox.agent
+	ADD COLUMN status text NOT NULL DEFAULT 'online' CHECK (status IN ('online', 'busy', 'offline'));
+
+CREATE INDEX contact_waiting_idx ON inbox.contact (space_id, open_conversation_id)
+	WHERE assignee_id IS NULL AND open_conversation_id IS NOT NULL;
+
+ALTER TABLE inbox.conversation ADD COLUMN auto_close_from timestamptz, ADD COLUMN auto_close_at timestamptz;
+CREATE INDEX conversation_auto_close_idx ON inbox.conversation (auto_close_at, space_id, id)
+	WHERE auto_close_at IS NOT NULL;
+-- the wait of each open conversation whose newest message is a user's (or
+-- the end of its contact's snooze after it), filled once with the
+-- conversation's own rules off (they refuse a write of a maintained
+-- column); auto_close_at stays NULL, as auto-close is off everywhere
+ALTER TABLE inbox.conversation DISABLE TRIGGER conversation_before_write, DISABLE TRIGGER notify_change;
+UPDATE inbox.conversation v SET auto_close_from = w.wait_from
+FROM (SELECT o.space_id, o.id, greatest(n.created_at, c.snoozed_until) AS wait_from
+	  FROM inbox.conversation o
+	  JOIN inbox.contact c ON c.space_id = o.space_id AND c.id = o.contact_id
+	  CROSS JOIN LATERAL (SELECT m.sender_kind, m.created_at FROM inbox.message m
+						  WHERE m.space_id = o.space_id AND m.conversation_id = o.id
+							AND (m.direction = 'incoming' OR m.sender_kind = 'user')
+						  ORDER BY m.created_at DESC, m.id DESC LIMIT 1) n
+	  WHERE o.closed_at IS NULL AND n.sender_kind = 'user') w
+WHERE v.space_id = w.space_id AND v.id = w.id;
+ALTER TABLE inbox.conversation ENABLE TRIGGER conversation_before_write, ENABLE TRIGGER notify_change;
+
+CREATE TABLE inbox.agent_state (
+	space_id			bigint NOT NULL,
+	agent_id			bigint NOT NULL,
+	open_count			integer NOT NULL DEFAULT 0,
+	last_assigned_at	timestamptz,
+	PRIMARY KEY (space_id, agent_id),
+	FOREIGN KEY (space_id, agent_id) REFERENCES inbox.agent (space_id, id) ON DELETE CASCADE
+);
+CREATE TABLE inbox.agent_activity (
+	space_id	bigint NOT NULL,
+	agent_id	bigint NOT NULL,
+	active_at	timestamptz NOT NULL,
+	PRIMARY KEY (space_id, agent_id),
+	FOREIGN KEY (space_id, agent_id) REFERENCES inbox.agent (space_id, id) ON DELETE CASCADE
+);
+-- every agent has an activity row (auto-away reads it): the agents there
+-- are taken as acting at the update
+INSERT INTO inbox.agent_activity (space_id, agent_id, active_at) SELECT space_id, id, now() FROM inbox.agent;
+
+ALTER TABLE inbox.agent_state ENABLE ROW LEVEL SECURITY;
+ALTER TABLE inbox.agent_activity ENABLE ROW LEVEL SECURITY;
+GRANT SELECT ON inbox.agent_state, inbox.agent_activity TO inbox_agent, inbox_admin;
+GRANT INSERT, UPDATE, DELETE ON inbox.agent_state, inbox.agent_activity TO inbox_admin;
+SELECT pg_catalog.pg_extension_config_dump('inbox.agent_state', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.agent_activity', '');
+
+CREATE FUNCTION inbox.space_after_update() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_space_after_update' LANGUAGE C;
+CREATE FUNCTION inbox.agent_after_write() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_agent_after_write' LANGUAGE C;
+CREATE FUNCTION inbox.agent_state_after_update() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'inbox_agent_state_after_update' LANGUAGE C;
+CREATE TRIGGER space_after_update
+	AFTER UPDATE OF auto_close_after, assignment, assignment_cap, auto_away_after ON inbox.space
+	FOR EACH ROW EXECUTE FUNCTION inbox.space_after_update();
+CREATE TRIGGER agent_after_write AFTER INSERT OR UPDATE OF status OR DELETE ON inbox.agent
+	FOR EACH ROW EXECUTE FUNCTION inbox.agent_after_write();
+CREATE TRIGGER agent_state_after_update AFTER UPDATE OF open_count ON inbox.agent_state
+	FOR EACH ROW EXECUTE FUNCTION inbox.agent_state_after_update();
+
+/*
+ * ------------------------------------------------------------------
  * The API: the space first.  The 1.x signatures go (a major version); the
  * C functions behind them refuse a call of a 1.x SQL object (0A000), so a
  * database that still has them after the 2.0 library is installed fails
@@ -1207,7 +1298,7 @@ COMMENT ON FUNCTION inbox.view_before_write() IS
 COMMENT ON FUNCTION inbox.space_after_update() IS
 	'Trigger AFTER UPDATE of a space''s automation settings: a changed auto_close_after moves the conversations'' auto_close_at, assignment turned on counts the agents'' open contacts again, a raised cap or assignment turned on assigns the waiting contacts, a changed auto_away_after wakes the background worker';
 COMMENT ON FUNCTION inbox.agent_after_write() IS
-	'Trigger AFTER INSERT and UPDATE OF status on inbox.agent: a status change notifies ({"op": "agent", "agent": id}); an agent that is online now takes the waiting contacts of a space that assigns';
+	'Trigger AFTER INSERT, UPDATE OF status and DELETE on inbox.agent: a status change notifies ({"op": "agent", "agent": id}); an agent that is online now, or the others when one is deleted, take the waiting contacts of a space that assigns';
 COMMENT ON FUNCTION inbox.agent_state_after_update() IS
 	'Trigger AFTER UPDATE OF open_count on inbox.agent_state: a count that went down (a close, an unassignment, a deleted contact) lets the waiting contacts take the seats there are';
 COMMENT ON FUNCTION inbox.notify_change() IS

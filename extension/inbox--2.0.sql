@@ -669,7 +669,7 @@ CREATE FUNCTION inbox.agent_after_write() RETURNS trigger
 CREATE TRIGGER space_after_update
 	AFTER UPDATE OF auto_close_after, assignment, assignment_cap, auto_away_after ON inbox.space
 	FOR EACH ROW EXECUTE FUNCTION inbox.space_after_update();
-CREATE TRIGGER agent_after_write AFTER INSERT OR UPDATE OF status ON inbox.agent
+CREATE TRIGGER agent_after_write AFTER INSERT OR UPDATE OF status OR DELETE ON inbox.agent
 	FOR EACH ROW EXECUTE FUNCTION inbox.agent_after_write();
 -- an agent's open count that goes down may be a free seat: the waiting contacts take it
 CREATE FUNCTION inbox.agent_state_after_update() RETURNS trigger
@@ -1758,7 +1758,7 @@ COMMENT ON FUNCTION inbox.view_before_write() IS
 COMMENT ON FUNCTION inbox.space_after_update() IS
 	'Trigger AFTER UPDATE of a space''s automation settings: a changed auto_close_after moves the conversations'' auto_close_at, assignment turned on counts the agents'' open contacts again, a raised cap or assignment turned on assigns the waiting contacts, a changed auto_away_after wakes the background worker';
 COMMENT ON FUNCTION inbox.agent_after_write() IS
-	'Trigger AFTER INSERT and UPDATE OF status on inbox.agent: a status change notifies ({"op": "agent", "agent": id}); an agent that is online now takes the waiting contacts of a space that assigns';
+	'Trigger AFTER INSERT, UPDATE OF status and DELETE on inbox.agent: a status change notifies ({"op": "agent", "agent": id}); an agent that is online now, or the others when one is deleted, take the waiting contacts of a space that assigns';
 COMMENT ON FUNCTION inbox.agent_state_after_update() IS
 	'Trigger AFTER UPDATE OF open_count on inbox.agent_state: a count that went down (a close, an unassignment, a deleted contact) lets the waiting contacts take the seats there are';
 COMMENT ON FUNCTION inbox.notify_change() IS

@@ -39,8 +39,9 @@ void		_PG_init(void);
  *                      or abort, what went to the worker is marked to be
  *                      sent, or dropped; at PREPARE, to wait for COMMIT
  *                      PREPARED;
- *   5. availability.c  at abort, the activity this session recorded is
- *                      forgotten (the next call records it again);
+ *   5. availability.c  at abort, the activity the transaction recorded is
+ *                      forgotten (the next call records it again), at
+ *                      commit or PREPARE kept;
  *   6. actor.c         at abort, the actor is forgotten.
  *
  * Why: before commit, snooze.c queues its NOTIFY inbox_snooze before
@@ -77,7 +78,7 @@ subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	if (event == SUBXACT_EVENT_ABORT_SUB)
 	{
 		inbox_notify_subxact_abort(mySubid);
-		inbox_availability_xact_event(XACT_EVENT_ABORT);
+		inbox_availability_subxact_abort(mySubid);
 	}
 }
 

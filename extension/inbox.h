@@ -442,6 +442,7 @@ extern TimestampTz inbox_time_plus(TimestampTz at, const Interval *interval);
 /* availability.c: agents' activity, and agents set away */
 extern void inbox_define_availability_gucs(void);
 extern void inbox_availability_xact_event(XactEvent event);
+extern void inbox_availability_subxact_abort(SubTransactionId subid);
 extern void inbox_note_activity(int64 space, int64 agent);
 extern void inbox_start_activity(int64 space, int64 agent, TimestampTz at);
 extern int	inbox_set_idle_agents_away(int max);

@@ -14,7 +14,10 @@
  *   background worker looks again if that is before its next look;
  * - in a space that assigns automatically it has seats: the waiting
  *   contacts take them (assignment_policy.c); an agent added gets its
- *   assignment state there (agent_state.c).
+ *   assignment state there (agent_state.c);
+ * - an agent deleted leaves its contacts unassigned (the foreign key's
+ *   action, which fires before this rule): in a space that assigns they
+ *   wait, and the other agents take them as their seats allow.
  *
  * inbox.agent is a reference table on a Citus cluster, whose triggers
  * fire on every node: the rule acts only on the node that holds the
@@ -49,6 +52,15 @@ inbox_agent_after_write(PG_FUNCTION_ARGS)
 
 	inbox_check_trigger(fcinfo, "agent_after_write");
 	desc = trigdata->tg_relation->rd_att;
+	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+	{
+		space = inbox_get_int8(trigdata->tg_trigtuple, desc, SPI_fnumber(desc, "space_id"), &isnull);
+		inbox_spi_connect();
+		if (inbox_space_is_local(space))
+			inbox_fill_queue(space);
+		SPI_finish();
+		return PointerGetDatum(NULL);
+	}
 	inserted = TRIGGER_FIRED_BY_INSERT(trigdata->tg_event);
 	tuple = inserted ? trigdata->tg_trigtuple : trigdata->tg_newtuple;
 	status_column = SPI_fnumber(desc, "status");

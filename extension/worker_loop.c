@@ -236,6 +236,7 @@ wake_due_batches(TimestampTz *next, int *done)
 		if (has_extension)
 		{
 			TimestampTz due;
+			bool		has_due;
 
 			pgstat_report_activity(STATE_RUNNING, "inbox: running due timers");
 			inbox_spi_connect();
@@ -253,9 +254,16 @@ wake_due_batches(TimestampTz *next, int *done)
 				woken = inbox_wake_due(inbox_worker_batch);
 				closed = inbox_close_due(inbox_worker_batch);
 				away = inbox_set_idle_agents_away(inbox_worker_batch);
+				/*
+				 * Each due time is read before it is compared: a call and a
+				 * read of what it sets, as arguments of one call, may come
+				 * in either order.
+				 */
 				has_next = inbox_next_due(next);
-				has_next = earlier_due(has_next, next, inbox_next_close_due(&due), due);
-				has_next = earlier_due(has_next, next, inbox_next_away_due(&due), due);
+				has_due = inbox_next_close_due(&due);
+				has_next = earlier_due(has_next, next, has_due, due);
+				has_due = inbox_next_away_due(&due);
+				has_next = earlier_due(has_next, next, has_due, due);
 				serving_shards = inbox_is_distributed();
 			}
 			SPI_finish();

@@ -36,9 +36,14 @@ SELECT inbox.create_agent(:space, 'Bob') AS bob \gset
 SELECT inbox.create_agent(:space, 'Cy') AS cy \gset
 SELECT inbox.create_channel(:space, 'webchat', 'Web') AS web \gset
 
--- a new sender writes in; returns the new contact
-CREATE FUNCTION regress.writes_in(space bigint, channel bigint, sender text) RETURNS bigint LANGUAGE sql AS $$
-	SELECT contact_id FROM inbox.message WHERE id = inbox.receive_message(space, channel, sender, 'Hello')
+-- a new sender writes in; returns the new contact (the message is received
+-- once, then looked up: a call in the WHERE clause would run for every row)
+CREATE FUNCTION regress.writes_in(space bigint, channel bigint, sender text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+	m bigint := inbox.receive_message(space, channel, sender, 'Hello');
+BEGIN
+	RETURN (SELECT contact_id FROM inbox.message WHERE space_id = space AND id = m);
+END
 $$;
 -- the agents of a space: status, open count, and what they hold
 CREATE FUNCTION regress.agents(bigint)
@@ -79,12 +84,13 @@ JOIN inbox.agent t ON t.id = e.target_agent_id
 WHERE e.space_id = :space AND e.kind = 'assigned' ORDER BY e.id;
 SELECT * FROM regress.agents(:space);
 
--- opened by open_conversation() or a user's reply: assigned as well (the reply's
--- user only when nobody is free: rule 3 assigns the contact it answers)
+-- opened by open_conversation() or a user's reply: assigned as well, to the
+-- agent whose turn it is (Bob, then Cy), also when Ann replies (rule 3 gives
+-- the replying user only a contact nobody is free for)
 SELECT inbox.open_conversation(:space, :m1, 'api') > 0 AS opened;
 SELECT * FROM regress.holders(:space) WHERE contact = 'manual-1';
 SELECT inbox.close_conversation(:space, :m1, 'user') > 0 AS closed;
-SELECT inbox.send_message(:space, :m1, :web, 'Following up', :cy) > 0 AS sent;
+SELECT inbox.send_message(:space, :m1, :web, 'Following up', :ann) > 0 AS sent;
 SELECT * FROM regress.holders(:space) WHERE contact = 'manual-1';
 
 -- only online agents: Bob and Cy away, Ann takes everything
@@ -93,7 +99,7 @@ SELECT inbox.set_agent_status(:space, :cy, 'offline');
 SELECT count(regress.writes_in(:space, :web, 'online-' || g)) AS written FROM generate_series(1, 2) g;
 SELECT * FROM regress.holders(:space) WHERE contact LIKE 'online-%';
 
--- the cap: Ann is at 2 (of 4), so the next contacts wait, oldest first
+-- the cap: the only online agent, Ann, is at the cap of 4, so the next contacts wait
 UPDATE inbox.space SET assignment_cap = 4 WHERE id = :space;
 SELECT * FROM regress.agents(:space);
 SELECT count(regress.writes_in(:space, :web, 'wait-' || g)) AS written FROM generate_series(1, 3) g;
@@ -109,7 +115,8 @@ SELECT inbox.set_agent_status(:space, :bob, 'online');
 SELECT * FROM regress.holders(:space) WHERE contact LIKE 'wait-%';
 SELECT * FROM regress.agents(:space);
 
--- least open: Cy (online again, with 1) gets the next ones until he has as many as the others
+-- least open: Cy (online again, with 2) gets the next ones until he has as many as the
+-- others; ties go to the one assigned least recently
 UPDATE inbox.space SET assignment = 'least_open', assignment_cap = NULL WHERE id = :space;
 SELECT inbox.set_agent_status(:space, :cy, 'online');
 SELECT * FROM regress.agents(:space);
@@ -133,19 +140,24 @@ SELECT inbox.send_message(:space, :reply_1, :web, 'Ann here', :ann) > 0 AS sent;
 SELECT * FROM regress.holders(:space) WHERE contact = 'reply-1';
 SELECT * FROM regress.agents(:space);
 
--- an unassignment frees a seat, which a waiting contact takes (here the one unassigned)
+-- no cap: capped-2, still waiting, is assigned; then an unassignment frees a
+-- seat, which a waiting contact takes (here the one unassigned, to the agent
+-- whose turn it is)
 UPDATE inbox.space SET assignment_cap = NULL WHERE id = :space;
+SELECT * FROM regress.holders(:space) WHERE contact = 'capped-2';
 SELECT inbox.assign(:space, :reply_1, NULL, 'user', :ann);
 SELECT * FROM regress.holders(:space) WHERE contact = 'reply-1';
 SELECT * FROM regress.agents(:space);
 
--- manual: the counts are left, and counted again when assignment is turned on
+-- manual: the counts are left as they were (Cy's reply-1 given to Bob), and
+-- counted again when assignment is turned on
 UPDATE inbox.space SET assignment = 'manual' WHERE id = :space;
-SELECT inbox.assign(:space, :reply_1, :cy, 'user');
+SELECT inbox.assign(:space, :reply_1, :bob, 'user');
 SELECT * FROM regress.agents(:space);
 UPDATE inbox.space SET assignment = 'round_robin' WHERE id = :space;
 SELECT * FROM regress.agents(:space);
 
+-- the cap raised (here with a change of policy) gives the waiting contacts out;
 -- an agent added online takes waiting contacts
 UPDATE inbox.space SET assignment_cap = 0 WHERE id = :space;
 SELECT count(regress.writes_in(:space, :web, 'new-agent-' || g)) AS written FROM generate_series(1, 2) g;

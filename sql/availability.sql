@@ -14,8 +14,9 @@
 --    admin of the space sets anyone's;
 --  * an API call as an agent (an agent argument, or a role bound to it)
 --    records that it acted, at most once per inbox.activity_interval per
---    session (a second call within it writes nothing); coming online counts
---    as acting; a read-only transaction records nothing.
+--    session (a second call within it writes nothing, also after a refused
+--    call rolled back to its savepoint); coming online counts as acting; a
+--    read-only transaction records nothing.
 -- Status changes notify ({"op": "agent", "agent": id}) and auto-away sets
 -- idle agents offline in time: test/automation.
 --
@@ -98,6 +99,15 @@ SET inbox.activity_interval = 60;
 SELECT regress.fingerprint() AS before \gset
 SELECT inbox.mark_read(:space, :c, :bob);
 SELECT count(*) AS rows FROM inbox.contact_list(:space, :bob);
+SELECT regress.fingerprint() = :'before' AS nothing_written;
+-- a refused call, rolled back to its savepoint, leaves what the session
+-- recorded before: the calls after it write nothing either
+BEGIN;
+\set ON_ERROR_ROLLBACK on
+SELECT inbox.mark_read(:space, -1, :bob);
+SELECT count(*) AS rows FROM inbox.contact_list(:space, :bob);
+\set ON_ERROR_ROLLBACK off
+COMMIT;
 SELECT regress.fingerprint() = :'before' AS nothing_written;
 -- a read-only transaction records nothing (a standby serves the read API)
 SET inbox.activity_interval = 0;

@@ -25,6 +25,7 @@ script_suites=(
 	"layers:test/layers.sh"
 	"crash:test/crash/crash_test.sh 3"
 	"snooze:test/snooze/snooze_test.sh"
+	"automation:test/automation/automation_test.sh"
 	"notify:test/notify/notify_test.sh"
 	"worker:test/worker/worker_cli_test.sh"
 	"package:test/package/package_test.sh"

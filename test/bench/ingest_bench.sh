@@ -14,6 +14,8 @@
 #   As, Asd  A and Ad with synchronous_commit on (PostgreSQL's default; the
 #      lock is then held during the commit's WAL flush)
 #   B  receive_message from a new sender (contact and conversation created)
+#   Ba B in a space that assigns round robin (50 agents online, no cap): the
+#      new conversation is also given to an agent (SPEC "Automation")
 #   C  send_message by an agent to an unassigned contact (auto-assign)
 #   S  set_message_status: the sent, delivered and read reports of outgoing
 #      messages, the three of a message one after the other
@@ -94,6 +96,11 @@ CREATE TABLE bench_unassigned AS
 	WHERE assignee_id IS NULL AND open_conversation_id IS NOT NULL;
 CREATE UNIQUE INDEX ON bench_unassigned (n);
 CREATE SEQUENCE bench_unassigned_seq;
+-- Ba's space: B's work plus round-robin assignment to 50 online agents
+SELECT inbox.create_space('assigns');
+SELECT inbox.create_agent(2, 'Agent ' || g) FROM generate_series(1, 50) g;
+SELECT inbox.create_channel(2, 'webchat', 'Web');
+SELECT inbox.configure_space(2, assignment => 'round_robin');
 -- A's known senders, on web chat (no messaging window)
 SELECT inbox.receive_message(1, 3, 'known-' || g, 'hello') FROM generate_series(1, $known) g;
 -- D's outgoing messages to report on
@@ -250,6 +257,10 @@ cat >"$s/B.sql" <<'Q'
 \set r random(1, 2000000000)
 SELECT inbox.receive_message(1, 3, 'new-' || :client_id::text || '-' || :r::text || '-' || random()::text, 'a first message');
 Q
+cat >"$s/Ba.sql" <<Q
+\set r random(1, 2000000000)
+SELECT inbox.receive_message(2, $(sql -c "SELECT id FROM inbox.channel WHERE space_id = 2"), 'new-' || :client_id::text || '-' || :r::text || '-' || random()::text, 'a first message');
+Q
 cat >"$s/C.sql" <<'Q'
 SELECT inbox.send_message(1, u.id, (SELECT channel_id FROM inbox.contact_channel WHERE space_id = 1 AND contact_id = u.id LIMIT 1),
                           'an agent replies', 1 + u.n % 50)
@@ -397,6 +408,7 @@ for c in 1 8; do
 	run F "$c" -f F.sql
 	run B "$c" -f B.sql
 	run FB "$c" -f FB.sql
+	run Ba "$c" -f Ba.sql
 	# C and FC: each call assigns a contact of its own, the rounds go on down the list
 	run C "$c" -f C.sql
 	pool_lasted C bench_unassigned_seq "$unassigned"
@@ -436,7 +448,7 @@ ratio_row() {
 	echo
 	echo "| variant | 1 client (calls/s) | 8 clients (calls/s) | server CPU per call, 1 client (µs) | 8 clients (µs) |"
 	echo "|---|---|---|---|---|"
-	for v in L A Ad An As Asd P F B FB C FC S FS D W WF; do
+	for v in L A Ad An As Asd P F B FB Ba C FC S FS D W WF; do
 		echo "| $v | ${rate[$v,1]:-0} | ${rate[$v,8]:-0} | ${cpu[$v,1]:--} | ${cpu[$v,8]:--} |"
 	done
 	echo
@@ -459,6 +471,7 @@ ratio_row() {
 	ratio_row "As/Asd (relay, synchronous_commit on)" As Asd ""
 	ratio_row "F/P" F P ""
 	ratio_row "B/L" B L ""
+	ratio_row "Ba/B (assignment on / off)" Ba B ""
 	ratio_row "C/L" C L ""
 	echo
 	echo "A: notifications sent by the database's background worker (inbox.notify_relay, the default)."
@@ -474,6 +487,8 @@ ratio_row() {
 	echo "conversation (first response, auto-close wait), the assigned event, the read time of the"
 	echo "contact's unread messages, its view counts; FS a report's message status and time and the"
 	echo "contact's last status; WF a broadcast message, its contact's last message, then FS thrice."
+	echo "Ba: B in a space that assigns round robin to 50 online agents (no cap): each new conversation"
+	echo "also takes the space's assignment lock, picks the agent and counts it (inbox.agent_state)."
 	echo "S: the sent, delivered and read reports of outgoing messages, one message's three in a row."
 	echo "D: 60% incoming, 10% new senders, 15% replies, 10% status reports, 3% closes, 2% mark_read."
 	echo "Server CPU per call: the CPU time of the cluster's processes (backends, background worker, WAL"
