@@ -358,6 +358,9 @@ typedef struct InboxActor
 	int64		conversation;	/* conversation being closed, or 0 */
 	bool		maintaining;	/* the statement updates maintained columns */
 	bool		merging;		/* merge/unmerge moves rows between contacts */
+	bool		replying;		/* an agent's outgoing message opens the
+								 * conversation: rule 3 assigns it to that agent,
+								 * automatic assignment leaves it alone */
 } InboxActor;
 
 extern void inbox_define_actor_gucs(void);

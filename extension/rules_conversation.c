@@ -418,8 +418,13 @@ after_open(HeapTuple tuple, TupleDesc desc, const AttrNumber *col)
 	event.at = DatumGetTimestampTz(inbox_get_datum(tuple, desc, col[CONVERSATION_OPENED_AT], &isnull));
 	(void) inbox_write_event(&event);
 
-	/* a space that assigns gives an unassigned contact to an agent (assignment_policy.c) */
-	inbox_assign_on_open(space, contact);
+	/*
+	 * A space that assigns gives an unassigned contact to an agent
+	 * (assignment_policy.c), unless an agent's reply opens the conversation:
+	 * the replying agent gets the contact then (rule 3, message rules).
+	 */
+	if (!inbox_current_actor().replying)
+		inbox_assign_on_open(space, contact);
 }
 
 /*

@@ -458,6 +458,7 @@ before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTuple
 		memset(&opener, 0, sizeof(opener));
 		opener.kind = incoming ? "contact" : "user";
 		opener.agent = agent;
+		opener.replying = user;
 		conversation = inbox_insert_conversation(space, contact, &at, &opener, NULL, NULL);
 	}
 	if (isnull && conversation != 0)

@@ -84,9 +84,9 @@ JOIN inbox.agent t ON t.id = e.target_agent_id
 WHERE e.space_id = :space AND e.kind = 'assigned' ORDER BY e.id;
 SELECT * FROM regress.agents(:space);
 
--- opened by open_conversation() or a user's reply: assigned as well, to the
--- agent whose turn it is (Bob, then Cy), also when Ann replies (rule 3 gives
--- the replying user only a contact nobody is free for)
+-- opened by open_conversation(): assigned as well, to the agent whose turn it
+-- is (Bob); opened by a user's reply: the replying agent gets it (rule 3, Ann,
+-- also over the cap: her own reply), not the agent whose turn it is
 SELECT inbox.open_conversation(:space, :m1, 'api') > 0 AS opened;
 SELECT * FROM regress.holders(:space) WHERE contact = 'manual-1';
 SELECT inbox.close_conversation(:space, :m1, 'user') > 0 AS closed;
