@@ -61,7 +61,7 @@ REGRESS_OPTS = --inputdir=. --load-extension=pg_trgm --load-extension=btree_gin 
 ISOLATION = first_message_same_sender second_message_opens_once two_agents_reply \
 	close_vs_incoming assign_vs_close status_reports_race same_external_id_two_contacts \
 	channel_cache delete_vs_incoming two_agents_edit_custom_keys comment_vs_merge \
-	concurrent_opens_respect_cap two_seats_free_at_once
+	concurrent_opens_respect_cap two_seats_free_at_once seat_vs_locked_contact
 ISOLATION_OPTS = --inputdir=test/isolation
 
 PG_CONFIG ?= pg_config

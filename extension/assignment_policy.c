@@ -119,9 +119,13 @@ inbox_assign_on_open(int64 space, int64 contact)
  * A seat may have freed in a space (an open count went down, an agent came
  * online or was added, the cap rose, assignment was turned on): the
  * waiting contacts, oldest conversation first, go to the available agents
- * until none waits or no agent is available.  A contact is found first,
- * then locked and checked again (another transaction may have assigned it
- * while we waited for its row).  The caller is connected to SPI.
+ * until none waits or no agent is available.  The next contact is taken
+ * locked, skipping one whose row another transaction holds: that one may
+ * be waiting for this space's assignment lock, which we hold (a plain
+ * UPDATE of the contact, whose rules count agents only once it has the
+ * row), and waiting for it would deadlock; the seat goes to the next
+ * waiting contact instead, and a skipped one waits for the next seat.
+ * The caller is connected to SPI.
  */
 void
 inbox_fill_queue(int64 space)
@@ -129,7 +133,8 @@ inbox_fill_queue(int64 space)
 	static InboxQuery q_next = {
 		"SELECT id FROM inbox.contact"
 		" WHERE space_id = $1 AND assignee_id IS NULL AND open_conversation_id IS NOT NULL"
-		" ORDER BY open_conversation_id LIMIT 1",
+		" ORDER BY open_conversation_id LIMIT 1"
+		" FOR NO KEY UPDATE SKIP LOCKED",
 		1, {INT8OID}
 	};
 	InboxSpaceSettings settings = inbox_space_settings(space);
