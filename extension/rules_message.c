@@ -443,7 +443,17 @@ before_insert(HeapTuple tuple, TupleDesc desc, const AttrNumber *col, InboxTuple
 	 * another transaction may have opened one meanwhile.
 	 */
 	if (conversation == 0)
+	{
 		conversation = inbox_open_conversation_of(space, contact, false);
+
+		/*
+		 * One that opened meanwhile (a user's reply, committed while we
+		 * waited for the contact) may wait for the contact's answer, which
+		 * this incoming message is: the wait ends (a no-op when none runs).
+		 */
+		if (conversation != 0 && incoming)
+			inbox_auto_close_incoming(space, conversation, at);
+	}
 	given = inbox_get_int8(tuple, desc, col[MESSAGE_CONVERSATION_ID], &isnull);
 	if (!isnull && given != conversation)
 		ereport(ERROR,
